@@ -1,0 +1,20 @@
+//! Database migrations for wxcampaign: one file per change, applied in order at start-up and by `wxcampaign migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_users;
+mod m20261123_000002_create_staff_accounts;
+mod m20261123_000003_create_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_create_users::Migration),
+            Box::new(m20261123_000002_create_staff_accounts::Migration),
+            Box::new(m20261123_000003_create_audit_log::Migration),
+        ]
+    }
+}

@@ -1,0 +1,137 @@
+//! `Customer` and `Staff`: a handler that takes one of these runs only for a valid token of that kind.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use super::{staff, AuthError, Claims, Role, TokenKind};
+use crate::audit::Actor;
+use crate::error::AppError;
+use crate::http::RequestId;
+use crate::state::AppState;
+
+/// Claims already verified earlier in this request (by the customer rate limiter), so the token is checked once.
+#[derive(Clone)]
+pub(crate) struct VerifiedClaims(pub Claims);
+
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("AppState is not registered")))
+}
+
+fn claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AuthError> {
+    if let Some(VerifiedClaims(claims)) = req.extensions().get::<VerifiedClaims>() {
+        return Ok(claims.clone());
+    }
+    let token = bearer_token(req).ok_or(AuthError::MissingToken)?;
+    state.jwt.verify(token)
+}
+
+/// A logged-in customer.
+#[derive(Debug, Clone, Copy)]
+pub struct Customer {
+    pub user_id: i64,
+}
+
+impl FromRequest for Customer {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(customer(req))
+    }
+}
+
+fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
+    let state = app_state(req)?;
+    let claims = claims(req, &state)?;
+    if claims.kind != TokenKind::Customer {
+        return Err(AuthError::WrongAccountKind.into());
+    }
+    let user_id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
+    Ok(Customer { user_id })
+}
+
+/// A logged-in, enabled staff account. The role is read from the database on each request, so disabling an
+/// account or changing its role takes effect at once, not when its token expires.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    request_id: Option<String>,
+}
+
+impl Staff {
+    /// Refuses with 403 unless this account has `role` (admin has every role).
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role.allows(role) {
+            Ok(())
+        } else {
+            Err(AuthError::MissingRole {
+                required: role.as_str(),
+            }
+            .into())
+        }
+    }
+
+    /// Like `require`, for routes open to any of several roles.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), AppError> {
+        match roles.iter().any(|role| self.role.allows(*role)) {
+            true => Ok(()),
+            false => Err(AuthError::MissingRole {
+                required: roles.first().map(Role::as_str).unwrap_or("admin"),
+            }
+            .into()),
+        }
+    }
+
+    /// This account as the actor of an audited change.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            staff_id: Some(self.id),
+            label: self.username.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            let claims = claims(&req, &state)?;
+            if claims.kind != TokenKind::Staff {
+                return Err(AuthError::WrongAccountKind.into());
+            }
+            let staff_id: i64 = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
+            let account = staff::find_active(&state.db, staff_id)
+                .await?
+                .ok_or(AuthError::InvalidToken)?;
+            let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
+            Ok(Staff {
+                id: account.id,
+                username: account.username,
+                role: account.role,
+                request_id,
+            })
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! Authentication: our JWTs for customers and staff, the extractors that check them, and staff accounts.
+
+mod error;
+mod extractors;
+mod jwt;
+pub mod routes;
+pub mod staff;
+
+pub use error::AuthError;
+pub(crate) use extractors::{bearer_token, VerifiedClaims};
+pub use extractors::{Customer, Staff};
+pub use jwt::{Claims, IssuedToken, JwtKeys, TokenKind};
+pub use staff::Role;

@@ -1,0 +1,382 @@
+//! Typed settings, loaded in layers: `config/base.toml`, then `config/{APP_ENVIRONMENT}.toml`, then `APP__SECTION__KEY`
+//! environment variables. Unknown keys and wrong types stop start-up with a message that names the key.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Marks every secret shipped in `config/`: production refuses to start while any secret still carries it.
+pub const DEV_SECRET_MARKER: &str = "dev-only";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Local,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Environment::Local => "local",
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl TryFrom<String> for Environment {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.to_lowercase().as_str() {
+            "local" => Ok(Self::Local),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            other => Err(format!(
+                "APP_ENVIRONMENT: `{other}` is not one of local, test, production"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub application: ApplicationSettings,
+    pub database: DatabaseSettings,
+    pub store: StoreSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub wechat: WeChatSettings,
+    pub telemetry: TelemetrySettings,
+    pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationSettings {
+    pub host: String,
+    pub port: u16,
+    /// Public base URL, used for links we hand out (OAuth redirects, H5 pages).
+    pub base_url: String,
+    /// Largest JSON request body accepted, in bytes.
+    pub json_body_limit: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+    /// Peers whose `X-Forwarded-For` header is believed (load balancers), as addresses or CIDR ranges.
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` or `postgres://user:password@host/db`.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `memory://` (single instance) or `redis://host:port/db`.
+    pub url: SecretString,
+    /// Prefix of every key, so several deployments (or test runs) can share one Redis.
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub customer_token_ttl_secs: u64,
+    pub staff_token_ttl_secs: u64,
+    /// Clock skew tolerated when checking `exp`, in seconds.
+    pub leeway_secs: u64,
+    /// `POST /api/v1/auth/dev-login`: log in as any openid without WeChat. Never in production.
+    pub dev_login: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitRule {
+    /// Requests allowed in one window.
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub customer_per_user: RateLimitRule,
+    pub customer_per_ip: RateLimitRule,
+    pub staff_login: RateLimitRule,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeChatSettings {
+    /// Where every outgoing WeChat API call goes; tests point it at a fake.
+    pub api_base_url: String,
+    pub request_timeout_secs: u64,
+    pub official_account: WeChatAppSettings,
+    pub mini_program: WeChatAppSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeChatAppSettings {
+    pub app_id: String,
+    pub app_secret: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub format: LogFormat,
+    /// A `tracing` filter directive, e.g. `info` or `wxcampaign=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoSettings {
+    /// Load the demo calendar into an empty database at start-up. Never in production.
+    pub seed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration: {key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where settings come from. `from_process` reads the real environment; tests build one by hand so that
+/// they never touch process-global environment variables.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub config_dir: PathBuf,
+    pub environment: Environment,
+    pub overrides: HashMap<String, String>,
+}
+
+impl ConfigSource {
+    pub fn from_process() -> Result<Self, ConfigError> {
+        let environment = std::env::var("APP_ENVIRONMENT")
+            .unwrap_or_else(|_| "local".into())
+            .try_into()
+            .map_err(ConfigError::Load)?;
+        let config_dir = std::env::var("APP_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| default_config_dir());
+        let overrides = std::env::vars()
+            .filter(|(k, _)| k.starts_with("APP__"))
+            .collect();
+        Ok(Self {
+            config_dir,
+            environment,
+            overrides,
+        })
+    }
+}
+
+/// `config/` next to the working directory, or the crate's own when run from elsewhere with cargo.
+fn default_config_dir() -> PathBuf {
+    let local = PathBuf::from("config");
+    if local.join("base.toml").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+impl Settings {
+    pub fn load(source: &ConfigSource) -> Result<Self, ConfigError> {
+        let base = source.config_dir.join("base.toml");
+        let layer = source
+            .config_dir
+            .join(format!("{}.toml", source.environment.as_str()));
+        if !base.exists() {
+            return Err(ConfigError::Load(format!(
+                "{} not found (set APP_CONFIG_DIR to the config folder)",
+                base.display()
+            )));
+        }
+        let env_layer = config::Environment::with_prefix("APP")
+            .prefix_separator("__")
+            .separator("__")
+            .list_separator(",")
+            .with_list_parse_key("application.trusted_proxies")
+            .try_parsing(true)
+            .source(Some(source.overrides.clone()));
+        let raw = config::Config::builder()
+            .add_source(config::File::from(base))
+            .add_source(config::File::from(layer).required(false))
+            .add_source(env_layer)
+            .build()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        let settings: Settings = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        settings.validate(source.environment)?;
+        Ok(settings)
+    }
+
+    /// Checks that serde cannot express: ranges, formats, and what production forbids.
+    pub fn validate(&self, environment: Environment) -> Result<(), ConfigError> {
+        let app = &self.application;
+        if app.json_body_limit < 1024 || app.json_body_limit > 16 * 1024 * 1024 {
+            return Err(ConfigError::invalid(
+                "application.json_body_limit",
+                "must be between 1024 and 16777216 bytes",
+            ));
+        }
+        self.trusted_proxies()?;
+        let db_url = self.database.url.expose_secret();
+        if !(db_url.starts_with("sqlite:") || db_url.starts_with("postgres://")) {
+            return Err(ConfigError::invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        let store_url = self.store.url.expose_secret();
+        if !(store_url == "memory://" || store_url.starts_with("redis://")) {
+            return Err(ConfigError::invalid(
+                "store.url",
+                "must be memory:// or redis://...",
+            ));
+        }
+        if self.store.key_prefix.is_empty()
+            || !self
+                .store
+                .key_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(ConfigError::invalid(
+                "store.key_prefix",
+                "must be non-empty letters, digits, '_' or '-'",
+            ));
+        }
+        if self.auth.jwt_secret.expose_secret().len() < 32 {
+            return Err(ConfigError::invalid(
+                "auth.jwt_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        for (key, rule) in [
+            (
+                "rate_limit.customer_per_user",
+                self.rate_limit.customer_per_user,
+            ),
+            (
+                "rate_limit.customer_per_ip",
+                self.rate_limit.customer_per_ip,
+            ),
+            ("rate_limit.staff_login", self.rate_limit.staff_login),
+        ] {
+            if rule.limit == 0 || rule.window_secs == 0 {
+                return Err(ConfigError::invalid(
+                    key,
+                    "limit and window_secs must be at least 1",
+                ));
+            }
+        }
+        if !(self.wechat.api_base_url.starts_with("http://")
+            || self.wechat.api_base_url.starts_with("https://"))
+        {
+            return Err(ConfigError::invalid(
+                "wechat.api_base_url",
+                "must be an http(s) URL",
+            ));
+        }
+        if environment == Environment::Production {
+            self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    fn validate_production(&self) -> Result<(), ConfigError> {
+        if self.auth.dev_login {
+            return Err(ConfigError::invalid(
+                "auth.dev_login",
+                "must be false in production",
+            ));
+        }
+        if self.demo.seed {
+            return Err(ConfigError::invalid(
+                "demo.seed",
+                "must be false in production",
+            ));
+        }
+        let secrets = [
+            ("auth.jwt_secret", &self.auth.jwt_secret),
+            (
+                "wechat.official_account.app_secret",
+                &self.wechat.official_account.app_secret,
+            ),
+            (
+                "wechat.mini_program.app_secret",
+                &self.wechat.mini_program.app_secret,
+            ),
+        ];
+        for (key, secret) in secrets {
+            let value = secret.expose_secret();
+            if value.is_empty() || value.contains(DEV_SECRET_MARKER) {
+                return Err(ConfigError::invalid(
+                    key,
+                    "still has the default development value; set a real secret",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.application
+            .trusted_proxies
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::invalid(
+                            "application.trusted_proxies",
+                            format!("`{entry}` is not an IP address or CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,41 @@
+//! The HTTP shell shared by every domain: request ids, metrics, client addresses, customer rate limits, JSON
+//! bodies with field-level errors, health and readiness.
+
+mod client_ip;
+mod health;
+mod json;
+mod metrics;
+mod rate_limit;
+mod request_id;
+
+use actix_web::{web, HttpResponse};
+
+pub use client_ip::{client_ip, resolve_client_ip};
+pub use json::ValidJson;
+pub use metrics::{observe, Metrics};
+pub use rate_limit::limit_customers;
+pub use request_id::RequestId;
+
+use crate::error::AppError;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics::render));
+}
+
+/// Query-string and path errors in the house format rather than actix's plain text.
+pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
+        AppError::bad_request("invalid_query", error.to_string()).into()
+    }))
+    .app_data(
+        web::PathConfig::default().error_handler(|error, _| {
+            AppError::bad_request("invalid_path", error.to_string()).into()
+        }),
+    );
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found("not_found", "no such route"))
+}

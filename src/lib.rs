@@ -1,0 +1,15 @@
+//! wxcampaign: the backend of a bank's WeChat official account and mini-program marketing calendar.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod http;
+pub mod idempotency;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod users;

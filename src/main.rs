@@ -1,0 +1,114 @@
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use wxcampaign::audit::Actor;
+use wxcampaign::auth::staff::{self, NewStaff, Role};
+use wxcampaign::config::{ConfigSource, Settings};
+use wxcampaign::startup::Application;
+use wxcampaign::{db, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "wxcampaign",
+    version,
+    about = "A bank's WeChat marketing calendar backend"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Staff account administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account. The password is read from WXCAMPAIGN_ADMIN_PASSWORD or, if unset, from stdin.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// operator, community_manager, auditor or admin
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| {
+        format!("`{value}` is not one of operator, community_manager, auditor, admin")
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let source = ConfigSource::from_process()?;
+    let settings = Settings::load(&source)?;
+    telemetry::init(&settings.telemetry);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            tracing::info!(
+                port = app.port(),
+                environment = source.environment.as_str(),
+                "serving"
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            println!("migrations applied");
+        }
+        Command::Admin {
+            command: AdminCommand::CreateUser { username, role },
+        } => {
+            let password = read_password()?;
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let created = staff::create_staff(
+                &db,
+                &Actor::cli(),
+                NewStaff {
+                    username,
+                    role,
+                    password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created staff account {} ({})",
+                created.username,
+                created.role.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    if let Ok(password) = std::env::var("WXCAMPAIGN_ADMIN_PASSWORD") {
+        return Ok(password.into());
+    }
+    eprintln!("password (one line on stdin):");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned().into())
+}

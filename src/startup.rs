@@ -1,0 +1,108 @@
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::http::{self, Metrics};
+use crate::state::AppState;
+use crate::store::{self, SharedStore};
+use crate::{audit, auth, db, users};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects the database (running migrations) and the store named in `settings`, then binds.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database).await?;
+        db::migrate(&db).await?;
+        let store = store::connect(&settings.store)
+            .await
+            .context("connecting to the state store (store.url)")?;
+        Self::build_with(settings, db, store).await
+    }
+
+    /// Binds on already-open connections: tests use it to run several instances on one database and store.
+    pub async fn build_with(
+        settings: Settings,
+        db: DatabaseConnection,
+        store: SharedStore,
+    ) -> anyhow::Result<Self> {
+        let address = format!(
+            "{}:{}",
+            settings.application.host, settings.application.port
+        );
+        let listener = TcpListener::bind(&address).with_context(|| format!("binding {address}"))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db,
+            store,
+            jwt: Arc::new(JwtKeys::new(&settings.auth)),
+            metrics: Arc::new(Metrics::new()),
+            trusted_proxies: Arc::new(settings.trusted_proxies()?),
+            settings: Arc::new(settings),
+        };
+        let server = run(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish (`application.shutdown_timeout_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle to stop this instance from the outside (tests stopping one of several instances).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let shutdown_timeout = state.settings.application.shutdown_timeout_secs;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(http::extractor_configs)
+            .configure(http::configure)
+            .service(
+                web::scope("/api/v1")
+                    .wrap(from_fn(http::limit_customers))
+                    .configure(auth::routes::configure_customer)
+                    .configure(users::routes::configure),
+            )
+            .service(
+                web::scope("/admin/v1")
+                    .configure(auth::routes::configure_staff)
+                    .configure(audit::routes::configure),
+            )
+            .default_service(web::to(http::not_found))
+            // Registered last, so it is the outermost layer and sees every request and response.
+            .wrap(from_fn(http::observe))
+    })
+    .listen(listener)?
+    .shutdown_timeout(shutdown_timeout)
+    .run();
+    Ok(server)
+}

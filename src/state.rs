@@ -1,0 +1,20 @@
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::http::Metrics;
+use crate::store::SharedStore;
+
+/// What every handler can reach. Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub store: SharedStore,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<JwtKeys>,
+    pub metrics: Arc<Metrics>,
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+}

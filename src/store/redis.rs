@@ -1,0 +1,230 @@
+//! The Redis backend: each operation is one command or one Lua script, so it is atomic across every instance.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use super::{IdempotencyBegin, Keys, LockToken, RateDecision, StateStore, StoreError};
+use crate::config::RateLimitRule;
+
+struct Scripts {
+    rate_limit: Script,
+    unlock: Script,
+    idempotency_begin: Script,
+    idempotency_complete: Script,
+    idempotency_abandon: Script,
+}
+
+impl Scripts {
+    fn load() -> Self {
+        Self {
+            rate_limit: Script::new(include_str!("lua/rate_limit.lua")),
+            unlock: Script::new(include_str!("lua/unlock.lua")),
+            idempotency_begin: Script::new(include_str!("lua/idempotency_begin.lua")),
+            idempotency_complete: Script::new(include_str!("lua/idempotency_complete.lua")),
+            idempotency_abandon: Script::new(include_str!("lua/idempotency_abandon.lua")),
+        }
+    }
+}
+
+pub struct RedisStore {
+    keys: Keys,
+    connection: ConnectionManager,
+    scripts: Scripts,
+}
+
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(error.into())
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        // Fail fast: a request must not hang for the manager's default ten seconds of reconnect attempts.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self {
+            keys: Keys::new(key_prefix),
+            connection,
+            scripts: Scripts::load(),
+        })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+}
+
+#[async_trait]
+impl StateStore for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Protocol(format!("PING answered {pong}")))
+        }
+    }
+
+    async fn rate_limit(
+        &self,
+        bucket: &str,
+        subject: &str,
+        rule: RateLimitRule,
+    ) -> Result<RateDecision, StoreError> {
+        let (allowed, remaining, retry_after_us): (i64, i64, i64) = self
+            .scripts
+            .rate_limit
+            .key(self.keys.rate_limit(bucket, subject))
+            .arg(rule.limit)
+            .arg(rule.window_secs)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(RateDecision {
+            allowed: allowed == 1,
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
+            retry_after: Duration::from_micros(u64::try_from(retry_after_us.max(0)).unwrap_or(0)),
+        })
+    }
+
+    async fn lock(&self, name: &str, ttl: Duration) -> Result<Option<LockToken>, StoreError> {
+        let token = LockToken::random();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(self.keys.lock(name))
+            .arg(&token.0)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(taken.map(|_| token))
+    }
+
+    async fn unlock(&self, name: &str, token: &LockToken) -> Result<bool, StoreError> {
+        let released: i64 = self
+            .scripts
+            .unlock
+            .key(self.keys.lock(name))
+            .arg(&token.0)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(released == 1)
+    }
+
+    async fn dedupe(&self, scope: &str, id: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let first: Option<String> = redis::cmd("SET")
+            .arg(self.keys.dedupe(scope, id))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(first.is_some())
+    }
+
+    async fn idempotency_begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        pending_ttl: Duration,
+    ) -> Result<IdempotencyBegin, StoreError> {
+        let reply: Vec<Vec<u8>> = self
+            .scripts
+            .idempotency_begin
+            .key(self.keys.idempotency(key))
+            .arg(fingerprint)
+            .arg(millis(pending_ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        match reply.as_slice() {
+            [state] if state == b"started" => Ok(IdempotencyBegin::Started),
+            [state] if state == b"in_progress" => Ok(IdempotencyBegin::InProgress),
+            [state] if state == b"mismatch" => Ok(IdempotencyBegin::Mismatch),
+            [state, response] if state == b"completed" => {
+                Ok(IdempotencyBegin::Completed(response.clone()))
+            }
+            _ => Err(StoreError::Protocol(
+                "idempotency_begin: unknown reply".into(),
+            )),
+        }
+    }
+
+    async fn idempotency_complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        response: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .idempotency_complete
+            .key(self.keys.idempotency(key))
+            .arg(fingerprint)
+            .arg(response)
+            .arg(millis(ttl))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn idempotency_abandon(&self, key: &str, fingerprint: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .scripts
+            .idempotency_abandon
+            .key(self.keys.idempotency(key))
+            .arg(fingerprint)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn set_paused(&self, campaign: &str, paused: bool) -> Result<(), StoreError> {
+        let key = self.keys.paused(campaign);
+        let mut conn = self.conn();
+        if paused {
+            let _: () = conn.set(key, 1).await.map_err(unavailable)?;
+        } else {
+            let _: () = conn.del(key).await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn is_paused(&self, campaign: &str) -> Result<bool, StoreError> {
+        let exists: bool = self
+            .conn()
+            .exists(self.keys.paused(campaign))
+            .await
+            .map_err(unavailable)?;
+        Ok(exists)
+    }
+}

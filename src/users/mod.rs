@@ -1,0 +1,4 @@
+//! Customers: one row per person across the mini-program and the official account.
+
+pub mod routes;
+pub mod service;

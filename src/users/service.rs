@@ -1,0 +1,112 @@
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+
+use crate::entities::users;
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("{0}")]
+    InvalidOpenid(&'static str),
+    #[error("no such user")]
+    NotFound,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DbErr> for UserError {
+    fn from(error: DbErr) -> Self {
+        UserError::Unexpected(error.into())
+    }
+}
+
+impl From<UserError> for AppError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::InvalidOpenid(message) => {
+                AppError::bad_request("invalid_openid", message).with_field("openid")
+            }
+            UserError::NotFound => AppError::not_found("user_not_found", "no such user"),
+            UserError::Unexpected(e) => AppError::unexpected(e),
+        }
+    }
+}
+
+/// What a customer sees of their own record: never the openids or the full phone number.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserProfile {
+    pub id: i64,
+    pub phone: Option<String>,
+    pub follows_official_account: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<users::Model> for UserProfile {
+    fn from(user: users::Model) -> Self {
+        Self {
+            id: user.id,
+            phone: user.phone_masked,
+            follows_official_account: user.oa_following,
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// WeChat openids are 28 URL-safe characters; allow some room but nothing that could smuggle markup or keys.
+fn validate_openid(openid: &str) -> Result<(), UserError> {
+    let ok = (6..=64).contains(&openid.len())
+        && openid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(UserError::InvalidOpenid(
+            "openid: 6-64 characters of A-Z, a-z, 0-9, '_' or '-'",
+        ))
+    }
+}
+
+/// Finds the user with this mini-program openid, creating them on first sight. Safe under concurrent first
+/// logins: the insert does nothing on conflict and the row is read back.
+pub async fn find_or_create_by_mp_openid(
+    db: &DatabaseConnection,
+    openid: &str,
+) -> Result<UserProfile, UserError> {
+    validate_openid(openid)?;
+    let by_openid = || users::Entity::find().filter(users::Column::MpOpenid.eq(openid));
+    if let Some(user) = by_openid().one(db).await? {
+        return Ok(user.into());
+    }
+    let now = Utc::now();
+    let new_user = users::ActiveModel {
+        mp_openid: Set(Some(openid.to_owned())),
+        oa_following: Set(false),
+        created_at: Set(now),
+        last_active_at: Set(now),
+        ..Default::default()
+    };
+    users::Entity::insert(new_user)
+        .on_conflict(
+            OnConflict::column(users::Column::MpOpenid)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    let user = by_openid()
+        .one(db)
+        .await?
+        .ok_or_else(|| UserError::Unexpected(anyhow::anyhow!("user vanished after insert")))?;
+    Ok(user.into())
+}
+
+pub async fn profile(db: &DatabaseConnection, user_id: i64) -> Result<UserProfile, UserError> {
+    users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .map(UserProfile::from)
+        .ok_or(UserError::NotFound)
+}

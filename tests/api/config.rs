@@ -1,0 +1,108 @@
+use std::collections::HashMap;
+
+use wxcampaign::config::{ConfigSource, Environment, Settings};
+
+use crate::helpers::config_dir;
+
+fn load(environment: Environment, overrides: &[(&str, &str)]) -> Result<Settings, String> {
+    Settings::load(&ConfigSource {
+        config_dir: config_dir(),
+        environment,
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<HashMap<_, _>>(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Real secrets, as an operator would set them in production.
+const PRODUCTION_SECRETS: [(&str, &str); 3] = [
+    (
+        "APP__AUTH__JWT_SECRET",
+        "5a0e8f3c9b7d41e2a6c8f0b3d5e7a9c1b3d5f7e9",
+    ),
+    (
+        "APP__WECHAT__OFFICIAL_ACCOUNT__APP_SECRET",
+        "3f1c0a9e8d7b6a5f4e3d2c1b0a998877",
+    ),
+    (
+        "APP__WECHAT__MINI_PROGRAM__APP_SECRET",
+        "9e8d7c6b5a4f3e2d1c0b9a8877665544",
+    ),
+];
+
+#[test]
+fn the_shipped_layers_load_for_local_and_test() {
+    let local = load(Environment::Local, &[]).unwrap();
+    assert!(local.auth.dev_login);
+    assert_eq!(local.application.port, 8080);
+    assert!(load(Environment::Test, &[]).is_ok());
+}
+
+#[test]
+fn production_starts_with_real_secrets() {
+    let settings = load(Environment::Production, &PRODUCTION_SECRETS).unwrap();
+    assert!(!settings.auth.dev_login);
+}
+
+#[test]
+fn production_refuses_dev_login() {
+    let mut overrides = PRODUCTION_SECRETS.to_vec();
+    overrides.push(("APP__AUTH__DEV_LOGIN", "true"));
+    let error = load(Environment::Production, &overrides).unwrap_err();
+    assert!(error.contains("auth.dev_login"), "{error}");
+}
+
+#[test]
+fn production_refuses_demo_data() {
+    let mut overrides = PRODUCTION_SECRETS.to_vec();
+    overrides.push(("APP__DEMO__SEED", "true"));
+    let error = load(Environment::Production, &overrides).unwrap_err();
+    assert!(error.contains("demo.seed"), "{error}");
+}
+
+#[test]
+fn production_refuses_each_default_secret() {
+    for (key, name) in [
+        ("APP__AUTH__JWT_SECRET", "auth.jwt_secret"),
+        (
+            "APP__WECHAT__OFFICIAL_ACCOUNT__APP_SECRET",
+            "wechat.official_account.app_secret",
+        ),
+        (
+            "APP__WECHAT__MINI_PROGRAM__APP_SECRET",
+            "wechat.mini_program.app_secret",
+        ),
+    ] {
+        let overrides: Vec<_> = PRODUCTION_SECRETS
+            .iter()
+            .filter(|(k, _)| *k != key)
+            .copied()
+            .collect();
+        let error = load(Environment::Production, &overrides).unwrap_err();
+        assert!(error.contains(name), "{name}: {error}");
+    }
+}
+
+#[test]
+fn unknown_keys_and_wrong_types_name_the_key() {
+    let unknown = load(Environment::Test, &[("APP__APPLICATION__PROT", "8080")]).unwrap_err();
+    assert!(unknown.contains("prot"), "{unknown}");
+
+    let wrong_type = load(Environment::Test, &[("APP__APPLICATION__PORT", "eighty")]).unwrap_err();
+    assert!(wrong_type.contains("application.port"), "{wrong_type}");
+
+    let bad_value = load(Environment::Test, &[("APP__STORE__URL", "mongodb://x")]).unwrap_err();
+    assert!(bad_value.contains("store.url"), "{bad_value}");
+
+    let bad_proxy = load(
+        Environment::Test,
+        &[("APP__APPLICATION__TRUSTED_PROXIES", "10.0.0.0/8,nonsense")],
+    )
+    .unwrap_err();
+    assert!(
+        bad_proxy.contains("application.trusted_proxies") && bad_proxy.contains("nonsense"),
+        "{bad_proxy}"
+    );
+}

@@ -1,0 +1,257 @@
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wxcampaign::audit::Actor;
+use wxcampaign::auth::staff::{self, NewStaff, Role};
+use wxcampaign::config::{ConfigSource, Environment, Settings};
+use wxcampaign::startup::Application;
+use wxcampaign::store::{MemoryStore, RedisStore, SharedStore};
+use wxcampaign::{db, entities, telemetry};
+
+use crate::fake_wechat::FakeWeChat;
+
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub db: DatabaseConnection,
+    pub store: SharedStore,
+    pub settings: Settings,
+    pub api: reqwest::Client,
+    pub wechat: Arc<FakeWeChat>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+/// Test settings through the real loader: `config/base.toml` + `config/test.toml` + overrides.
+pub fn test_settings(overrides: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    map.entry("APP__APPLICATION__PORT".into())
+        .or_insert_with(|| "0".into());
+    Settings::load(&ConfigSource {
+        config_dir: config_dir(),
+        environment: Environment::Test,
+        overrides: map,
+    })
+    .expect("test settings load")
+}
+
+/// A fresh, empty database: a SQLite temp file, or a new PostgreSQL database when TEST_DATABASE_URL is set.
+pub async fn fresh_database_url() -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) => {
+            let name = format!("wxc_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("TEST_DATABASE_URL answers");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin_url);
+            format!("{base}/{name}")
+        }
+        Err(_) => {
+            let path =
+                std::env::temp_dir().join(format!("wxc-test-{}.db", uuid::Uuid::new_v4().simple()));
+            format!("sqlite://{}?mode=rwc", path.display())
+        }
+    }
+}
+
+pub fn random_prefix() -> String {
+    format!("wxct_{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// A fresh store: memory, or Redis under a random key prefix when TEST_REDIS_URL is set.
+pub async fn fresh_store(prefix: &str) -> SharedStore {
+    match std::env::var("TEST_REDIS_URL") {
+        Ok(url) => Arc::new(
+            RedisStore::connect(&url, prefix)
+                .await
+                .expect("TEST_REDIS_URL answers"),
+        ),
+        Err(_) => Arc::new(MemoryStore::new(prefix)),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        telemetry::init(&test_settings(&[]).telemetry);
+    }
+    let wechat = Arc::new(FakeWeChat::start().await);
+    let database_url = fresh_database_url().await;
+    let prefix = random_prefix();
+    let wechat_uri = wechat.uri();
+    let mut all: Vec<(&str, &str)> = vec![
+        ("APP__DATABASE__URL", &database_url),
+        ("APP__STORE__KEY_PREFIX", &prefix),
+        ("APP__WECHAT__API_BASE_URL", &wechat_uri),
+    ];
+    all.extend_from_slice(overrides);
+    let settings = test_settings(&all);
+    let database = db::connect(&settings.database)
+        .await
+        .expect("connect test database");
+    db::migrate(&database).await.expect("migrate test database");
+    let store = fresh_store(&prefix).await;
+    start(settings, database, store, wechat).await
+}
+
+async fn start(
+    settings: Settings,
+    db: DatabaseConnection,
+    store: SharedStore,
+    wechat: Arc<FakeWeChat>,
+) -> TestApp {
+    let app = Application::build_with(settings.clone(), db.clone(), store.clone())
+        .await
+        .expect("build application");
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        db,
+        store,
+        settings,
+        api: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        wechat,
+        handle,
+    }
+}
+
+impl TestApp {
+    /// Another instance on the same database and store, as behind a load balancer. With Redis it gets its own
+    /// connection, so nothing is shared in-process but the database pool.
+    pub async fn second_instance(&self) -> TestApp {
+        let store = match std::env::var("TEST_REDIS_URL") {
+            Ok(_) => fresh_store(&self.settings.store.key_prefix).await,
+            Err(_) => self.store.clone(),
+        };
+        start(
+            self.settings.clone(),
+            self.db.clone(),
+            store,
+            self.wechat.clone(),
+        )
+        .await
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.api.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut request = self.api.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Logs a customer in through dev login; returns the token.
+    pub async fn customer_token(&self, openid: &str) -> String {
+        let response = self
+            .post_json("/api/v1/auth/dev-login", None, &json!({ "openid": openid }))
+            .await;
+        assert_eq!(response.status(), 200, "dev login");
+        let body: Value = response.json().await.unwrap();
+        body["token"]["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a staff account as the CLI would.
+    pub async fn create_staff(&self, username: &str, role: Role) {
+        staff::create_staff(
+            &self.db,
+            &Actor::cli(),
+            NewStaff {
+                username: username.into(),
+                role,
+                password: SecretString::from(STAFF_PASSWORD),
+            },
+        )
+        .await
+        .expect("create staff");
+    }
+
+    pub async fn staff_login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/admin/v1/login",
+            None,
+            &json!({ "username": username, "password": password }),
+        )
+        .await
+    }
+
+    /// A staff account of `role`, logged in; returns the token.
+    pub async fn staff_token(&self, username: &str, role: Role) -> String {
+        self.create_staff(username, role).await;
+        let response = self.staff_login(username, STAFF_PASSWORD).await;
+        assert_eq!(response.status(), 200, "staff login");
+        let body: Value = response.json().await.unwrap();
+        body["token"]["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn count_users(&self) -> u64 {
+        entities::users::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count_audit_entries(&self) -> u64 {
+        entities::audit_log::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+/// The `{"code": ...}` of an error response.
+pub async fn error_code(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.expect("error body is JSON");
+    body["code"].as_str().expect("error has a code").to_owned()
+}

@@ -1,0 +1,14 @@
+//! Black-box tests: each starts the real application on port 0 with a fresh database and store.
+//! Default: SQLite temp file + memory store. With TEST_DATABASE_URL / TEST_REDIS_URL: PostgreSQL / Redis.
+
+mod auth;
+mod cli;
+mod config;
+mod fake_wechat;
+mod health;
+mod helpers;
+mod idempotency;
+mod rate_limit;
+mod request_bodies;
+mod staff;
+mod store;
