@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 /// Marks every secret shipped in `config/`: production refuses to start while any secret still carries it.
 pub const DEV_SECRET_MARKER: &str = "dev-only";
+/// The EncodingAESKey shipped in `config/` (base64 has no `-`, so it cannot carry the marker above).
+pub const DEV_ENCODING_AES_KEY: &str = "devonlyEncodingAESKeyForLocalTestingOnly000";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,8 +128,36 @@ pub struct WeChatSettings {
     /// Where every outgoing WeChat API call goes; tests point it at a fake.
     pub api_base_url: String,
     pub request_timeout_secs: u64,
-    pub official_account: WeChatAppSettings,
+    pub official_account: OfficialAccountSettings,
     pub mini_program: WeChatAppSettings,
+}
+
+/// How the official account's callback is secured (WeChat's 明文 / 兼容 / 安全 modes). `plain` and `compatible`
+/// accept plain and encrypted messages alike; `safe` accepts only encrypted ones and is what a bank runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallbackMode {
+    Plain,
+    Compatible,
+    Safe,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficialAccountSettings {
+    pub app_id: String,
+    pub app_secret: SecretString,
+    /// The callback Token configured on WeChat's side.
+    pub token: SecretString,
+    /// 43-character EncodingAESKey.
+    pub encoding_aes_key: SecretString,
+    /// The key before the last rotation, still accepted for incoming messages; empty when there is none.
+    pub previous_encoding_aes_key: SecretString,
+    pub callback_mode: CallbackMode,
+    /// Requests signed further than this from now are refused as stale.
+    pub callback_timestamp_window_secs: u64,
+    /// Largest callback body accepted, in bytes.
+    pub callback_body_limit: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -320,8 +350,49 @@ impl Settings {
                 "must be an http(s) URL",
             ));
         }
+        self.validate_official_account()?;
         if environment == Environment::Production {
             self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    fn validate_official_account(&self) -> Result<(), ConfigError> {
+        let account = &self.wechat.official_account;
+        if account.token.expose_secret().is_empty() {
+            return Err(ConfigError::invalid(
+                "wechat.official_account.token",
+                "must not be empty",
+            ));
+        }
+        let key_ok = |key: &SecretString| {
+            crate::wechat::crypto::MessageCipher::from_encoding_aes_key(key.expose_secret()).is_ok()
+        };
+        if !key_ok(&account.encoding_aes_key) {
+            return Err(ConfigError::invalid(
+                "wechat.official_account.encoding_aes_key",
+                "must be the 43-character EncodingAESKey",
+            ));
+        }
+        if !account.previous_encoding_aes_key.expose_secret().is_empty()
+            && !key_ok(&account.previous_encoding_aes_key)
+        {
+            return Err(ConfigError::invalid(
+                "wechat.official_account.previous_encoding_aes_key",
+                "must be empty or a 43-character EncodingAESKey",
+            ));
+        }
+        if !(1..=3600).contains(&account.callback_timestamp_window_secs) {
+            return Err(ConfigError::invalid(
+                "wechat.official_account.callback_timestamp_window_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if !(1024..=1024 * 1024).contains(&account.callback_body_limit) {
+            return Err(ConfigError::invalid(
+                "wechat.official_account.callback_body_limit",
+                "must be between 1024 and 1048576 bytes",
+            ));
         }
         Ok(())
     }
@@ -349,6 +420,10 @@ impl Settings {
                 "wechat.mini_program.app_secret",
                 &self.wechat.mini_program.app_secret,
             ),
+            (
+                "wechat.official_account.token",
+                &self.wechat.official_account.token,
+            ),
         ];
         for (key, secret) in secrets {
             let value = secret.expose_secret();
@@ -358,6 +433,27 @@ impl Settings {
                     "still has the default development value; set a real secret",
                 ));
             }
+        }
+        let account = &self.wechat.official_account;
+        for (key, secret) in [
+            (
+                "wechat.official_account.encoding_aes_key",
+                &account.encoding_aes_key,
+            ),
+            (
+                "wechat.official_account.previous_encoding_aes_key",
+                &account.previous_encoding_aes_key,
+            ),
+        ] {
+            if secret.expose_secret() == DEV_ENCODING_AES_KEY {
+                return Err(ConfigError::invalid(
+                    key,
+                    "still has the default development value; set a real secret",
+                ));
+            }
+        }
+        if account.callback_mode != CallbackMode::Safe {
+            tracing::warn!("wechat.official_account.callback_mode is not `safe` in production");
         }
         Ok(())
     }

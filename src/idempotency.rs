@@ -114,13 +114,29 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
     hex::encode(hasher.finalize())
 }
 
-/// Runs `action` once for `scope` + `key`. Errors are not kept: an action that failed changed nothing, so the
-/// same key may be tried again.
+/// Runs `action` once for `scope` + `key`, keeping its answer for a day. Errors are not kept: an action that
+/// failed changed nothing, so the same key may be tried again.
 pub async fn run_once<F, Fut>(
     store: &dyn StateStore,
     scope: &str,
     key: &IdempotencyKey,
     fingerprint: &str,
+    action: F,
+) -> Result<Outcome, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<StoredResponse, AppError>>,
+{
+    run_once_keeping(store, scope, key, fingerprint, RETENTION, action).await
+}
+
+/// `run_once`, keeping the answer for `retention` (short for high-volume keys such as WeChat's retries).
+pub async fn run_once_keeping<F, Fut>(
+    store: &dyn StateStore,
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    retention: Duration,
     action: F,
 ) -> Result<Outcome, AppError>
 where
@@ -164,7 +180,7 @@ where
         Ok(response) => {
             let bytes = serde_json::to_vec(&response).map_err(AppError::unexpected)?;
             if let Err(error) = store
-                .idempotency_complete(&store_key, fingerprint, &bytes, RETENTION)
+                .idempotency_complete(&store_key, fingerprint, &bytes, retention)
                 .await
             {
                 // The action is done and durable; only replays lose their shortcut.

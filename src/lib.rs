@@ -13,3 +13,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod users;
+pub mod wechat;

@@ -12,7 +12,8 @@ use crate::config::Settings;
 use crate::http::{self, Metrics};
 use crate::state::AppState;
 use crate::store::{self, SharedStore};
-use crate::{audit, auth, db, users};
+use crate::wechat::callback::OfficialAccount;
+use crate::{audit, auth, db, users, wechat};
 
 pub struct Application {
     port: u16,
@@ -49,6 +50,10 @@ impl Application {
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
             metrics: Arc::new(Metrics::new()),
             trusted_proxies: Arc::new(settings.trusted_proxies()?),
+            official_account: Arc::new(
+                OfficialAccount::from_settings(&settings.wechat.official_account)
+                    .context("wechat.official_account")?,
+            ),
             settings: Arc::new(settings),
         };
         let server = run(listener, state.clone())?;
@@ -95,8 +100,10 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .service(
                 web::scope("/admin/v1")
                     .configure(auth::routes::configure_staff)
-                    .configure(audit::routes::configure),
+                    .configure(audit::routes::configure)
+                    .configure(wechat::routes::configure_admin),
             )
+            .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
             .default_service(web::to(http::not_found))
             // Registered last, so it is the outermost layer and sees every request and response.
             .wrap(from_fn(http::observe))

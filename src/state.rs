@@ -7,6 +7,7 @@ use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::http::Metrics;
 use crate::store::SharedStore;
+use crate::wechat::callback::OfficialAccount;
 
 /// What every handler can reach. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -17,4 +18,5 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    pub official_account: Arc<OfficialAccount>,
 }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_users;
 mod m20261123_000002_create_staff_accounts;
 mod m20261123_000003_create_audit_log;
+mod m20261123_000004_create_wechat_inbox_and_replies;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_users::Migration),
             Box::new(m20261123_000002_create_staff_accounts::Migration),
             Box::new(m20261123_000003_create_audit_log::Migration),
+            Box::new(m20261123_000004_create_wechat_inbox_and_replies::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! sea-orm entities, one file per table.
 
 pub mod audit_log;
+pub mod auto_reply_rules;
 pub mod staff_accounts;
 pub mod users;
+pub mod wechat_inbox;

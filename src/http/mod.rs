@@ -11,7 +11,7 @@ mod request_id;
 use actix_web::{web, HttpResponse};
 
 pub use client_ip::{client_ip, resolve_client_ip};
-pub use json::ValidJson;
+pub use json::{read_body, ValidJson};
 pub use metrics::{observe, Metrics};
 pub use rate_limit::limit_customers;
 pub use request_id::RequestId;

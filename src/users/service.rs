@@ -1,6 +1,9 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
 use serde::Serialize;
 
 use crate::entities::users;
@@ -109,4 +112,53 @@ pub async fn profile(db: &DatabaseConnection, user_id: i64) -> Result<UserProfil
         .await?
         .map(UserProfile::from)
         .ok_or(UserError::NotFound)
+}
+
+/// Applies a follow (`subscribe`, `SCAN`) or unfollow seen at `at_unix` (WeChat's CreateTime) to the user with
+/// this official-account openid, creating them on first sight. An event older than the state it would replace
+/// is ignored, so retries and out-of-order deliveries cannot flip a newer state back.
+pub async fn record_follow(
+    txn: &DatabaseTransaction,
+    oa_openid: &str,
+    following: bool,
+    at_unix: i64,
+) -> Result<(), UserError> {
+    let now = Utc::now();
+    let new_user = users::ActiveModel {
+        oa_openid: Set(Some(oa_openid.to_owned())),
+        oa_following: Set(false),
+        created_at: Set(now),
+        last_active_at: Set(now),
+        ..Default::default()
+    };
+    users::Entity::insert(new_user)
+        .on_conflict(
+            OnConflict::column(users::Column::OaOpenid)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    let user = users::Entity::find()
+        .filter(users::Column::OaOpenid.eq(oa_openid))
+        .one(txn)
+        .await?
+        .ok_or_else(|| UserError::Unexpected(anyhow::anyhow!("user vanished after insert")))?;
+    let at = Utc.timestamp_opt(at_unix, 0).single().unwrap_or(now);
+    let latest = user.followed_at.max(user.unfollowed_at);
+    let stale = latest.is_some_and(|latest| at < latest);
+    let unchanged = user.oa_following == following && user.followed_at.is_some() == following;
+    if stale || unchanged {
+        return Ok(());
+    }
+    let mut active: users::ActiveModel = user.into();
+    active.oa_following = Set(following);
+    if following {
+        active.followed_at = Set(Some(at));
+    } else {
+        active.unfollowed_at = Set(Some(at));
+    }
+    active.last_active_at = Set(now);
+    active.update(txn).await?;
+    Ok(())
 }

@@ -49,20 +49,23 @@ async fn production_with_dev_login_on_refuses_to_start() {
 #[tokio::test]
 async fn admin_create_user_makes_an_account_that_can_log_in() {
     let database_url = fresh_database_url().await;
-    let output = wxcampaign(
-        &[
-            "admin",
-            "create-user",
-            "--username",
-            "root.admin",
-            "--role",
-            "admin",
-        ],
-        &[
-            ("APP__DATABASE__URL", &database_url),
-            ("WXCAMPAIGN_ADMIN_PASSWORD", "a long enough password"),
-        ],
-    );
+    let create_root_admin = || {
+        wxcampaign(
+            &[
+                "admin",
+                "create-user",
+                "--username",
+                "root.admin",
+                "--role",
+                "admin",
+            ],
+            &[
+                ("APP__DATABASE__URL", &database_url),
+                ("WXCAMPAIGN_ADMIN_PASSWORD", "a long enough password"),
+            ],
+        )
+    };
+    let output = create_root_admin();
     assert!(
         output.status.success(),
         "{}",
@@ -92,24 +95,12 @@ async fn admin_create_user_makes_an_account_that_can_log_in() {
         .iter()
         .any(|e| e.actor == "cli" && e.action == "staff.create"));
 
-    let again = wxcampaign(
-        &[
-            "admin",
-            "create-user",
-            "--username",
-            "root.admin",
-            "--role",
-            "admin",
-        ],
-        &[
-            ("APP__DATABASE__URL", &database_url),
-            ("WXCAMPAIGN_ADMIN_PASSWORD", "a long enough password"),
-        ],
-    );
+    let again = create_root_admin();
     assert!(
         !again.status.success(),
         "a second account with the same name is refused"
     );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("taken"));
 }
 
 #[test]

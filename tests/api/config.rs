@@ -17,7 +17,12 @@ fn load(environment: Environment, overrides: &[(&str, &str)]) -> Result<Settings
 }
 
 /// Real secrets, as an operator would set them in production.
-const PRODUCTION_SECRETS: [(&str, &str); 3] = [
+const PRODUCTION_SECRETS: [(&str, &str); 5] = [
+    ("APP__WECHAT__OFFICIAL_ACCOUNT__TOKEN", "Zp3kR8vN2qW6"),
+    (
+        "APP__WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY",
+        "Ib27Mxy85v0eqHp2ERuLGQZx3NAcZCf0jCmhQdY7Ez1",
+    ),
     (
         "APP__AUTH__JWT_SECRET",
         "5a0e8f3c9b7d41e2a6c8f0b3d5e7a9c1b3d5f7e9",
@@ -74,6 +79,14 @@ fn production_refuses_each_default_secret() {
             "APP__WECHAT__MINI_PROGRAM__APP_SECRET",
             "wechat.mini_program.app_secret",
         ),
+        (
+            "APP__WECHAT__OFFICIAL_ACCOUNT__TOKEN",
+            "wechat.official_account.token",
+        ),
+        (
+            "APP__WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY",
+            "wechat.official_account.encoding_aes_key",
+        ),
     ] {
         let overrides: Vec<_> = PRODUCTION_SECRETS
             .iter()
@@ -92,6 +105,19 @@ fn unknown_keys_and_wrong_types_name_the_key() {
 
     let wrong_type = load(Environment::Test, &[("APP__APPLICATION__PORT", "eighty")]).unwrap_err();
     assert!(wrong_type.contains("application.port"), "{wrong_type}");
+
+    let bad_key = load(
+        Environment::Test,
+        &[(
+            "APP__WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY",
+            "too-short",
+        )],
+    )
+    .unwrap_err();
+    assert!(
+        bad_key.contains("wechat.official_account.encoding_aes_key"),
+        "{bad_key}"
+    );
 
     let bad_value = load(Environment::Test, &[("APP__STORE__URL", "mongodb://x")]).unwrap_err();
     assert!(bad_value.contains("store.url"), "{bad_value}");

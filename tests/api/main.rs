@@ -12,3 +12,6 @@ mod rate_limit;
 mod request_bodies;
 mod staff;
 mod store;
+mod wechat_callback;
+mod wechat_replies;
+mod wechat_sim;

@@ -1,0 +1,353 @@
+//! The official-account callback (WECHAT.md section 1): signature checks, a timestamp window, a nonce guard,
+//! decryption with the current or previous key, message dedupe, dispatch, and the (encrypted) reply.
+//! Everything that can refuse a request does so before anything is written.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{EntityTrait, Set, TransactionTrait};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::crypto::{sha1_signature, signatures_match, CryptoError, MessageCipher};
+use super::dispatch;
+use super::message::{encrypted_envelope, Inbound, MessageError};
+use super::xml::{self, XmlError};
+use crate::config::{CallbackMode, OfficialAccountSettings};
+use crate::entities::wechat_inbox;
+use crate::error::AppError;
+use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::state::AppState;
+use crate::store::IdempotencyBegin;
+use crate::telemetry::mask_openid;
+
+/// How long a processed message's reply is kept for WeChat's retries (they come within ~15 s).
+const REPLY_RETENTION: Duration = Duration::from_secs(600);
+
+/// The account's callback secrets, ready to use.
+pub struct OfficialAccount {
+    pub app_id: String,
+    token: SecretString,
+    current: MessageCipher,
+    previous: Option<MessageCipher>,
+    pub mode: CallbackMode,
+    window_secs: i64,
+    pub body_limit: usize,
+}
+
+impl OfficialAccount {
+    pub fn from_settings(settings: &OfficialAccountSettings) -> Result<Self, CryptoError> {
+        let previous = settings.previous_encoding_aes_key.expose_secret();
+        Ok(Self {
+            app_id: settings.app_id.clone(),
+            token: settings.token.clone(),
+            current: MessageCipher::from_encoding_aes_key(
+                settings.encoding_aes_key.expose_secret(),
+            )?,
+            previous: match previous.is_empty() {
+                true => None,
+                false => Some(MessageCipher::from_encoding_aes_key(previous)?),
+            },
+            mode: settings.callback_mode,
+            window_secs: i64::try_from(settings.callback_timestamp_window_secs).unwrap_or(300),
+            body_limit: settings.callback_body_limit,
+        })
+    }
+
+    fn token(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    /// Decrypts with the current key, then the previous one; returns the message and the key that worked.
+    fn decrypt(&self, encrypted: &str) -> Result<(String, &MessageCipher), CryptoError> {
+        match self.current.decrypt(encrypted, &self.app_id) {
+            Ok(message) => Ok((message, &self.current)),
+            Err(current_error) => match &self.previous {
+                Some(previous) => previous
+                    .decrypt(encrypted, &self.app_id)
+                    .map(|message| (message, previous))
+                    .map_err(|_| current_error),
+                None => Err(current_error),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    pub signature: Option<String>,
+    pub timestamp: Option<String>,
+    pub nonce: Option<String>,
+    pub echostr: Option<String>,
+    pub openid: Option<String>,
+    pub encrypt_type: Option<String>,
+    pub msg_signature: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error("signature, timestamp and nonce are required")]
+    MissingParameters,
+    #[error("signature does not match")]
+    BadSignature,
+    #[error("timestamp is outside the accepted window")]
+    StaleTimestamp,
+    #[error("this nonce was already used for another message")]
+    ReplayedNonce,
+    #[error("this account accepts only encrypted messages")]
+    EncryptionRequired,
+    #[error("body is not UTF-8")]
+    NotUtf8,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<XmlError> for CallbackError {
+    fn from(error: XmlError) -> Self {
+        CallbackError::Message(MessageError::Xml(error))
+    }
+}
+
+impl From<CallbackError> for AppError {
+    fn from(error: CallbackError) -> Self {
+        let message = error.to_string();
+        let (status, code) = match &error {
+            CallbackError::MissingParameters => (StatusCode::BAD_REQUEST, "missing_parameters"),
+            CallbackError::BadSignature => (StatusCode::UNAUTHORIZED, "invalid_signature"),
+            CallbackError::StaleTimestamp => (StatusCode::UNAUTHORIZED, "stale_timestamp"),
+            CallbackError::ReplayedNonce => (StatusCode::CONFLICT, "replayed_nonce"),
+            CallbackError::EncryptionRequired => (StatusCode::BAD_REQUEST, "encryption_required"),
+            CallbackError::NotUtf8 => (StatusCode::BAD_REQUEST, "malformed_xml"),
+            CallbackError::Crypto(CryptoError::AppIdMismatch) => {
+                (StatusCode::BAD_REQUEST, "appid_mismatch")
+            }
+            CallbackError::Crypto(_) => (StatusCode::BAD_REQUEST, "decrypt_failed"),
+            CallbackError::Message(MessageError::Xml(XmlError::Doctype)) => {
+                (StatusCode::BAD_REQUEST, "doctype_forbidden")
+            }
+            CallbackError::Message(MessageError::Xml(_)) => {
+                (StatusCode::BAD_REQUEST, "malformed_xml")
+            }
+            CallbackError::Message(_) => (StatusCode::BAD_REQUEST, "invalid_message"),
+            CallbackError::Unexpected(_) => return AppError::unexpected(error),
+        };
+        tracing::warn!(code, %message, "wechat callback refused");
+        AppError::new(status, code, message)
+    }
+}
+
+struct Signed<'a> {
+    signature: &'a str,
+    timestamp: &'a str,
+    nonce: &'a str,
+}
+
+fn signed(query: &CallbackQuery) -> Result<Signed<'_>, CallbackError> {
+    match (&query.signature, &query.timestamp, &query.nonce) {
+        (Some(signature), Some(timestamp), Some(nonce)) => Ok(Signed {
+            signature,
+            timestamp,
+            nonce,
+        }),
+        _ => Err(CallbackError::MissingParameters),
+    }
+}
+
+fn check_window(account: &OfficialAccount, timestamp: &str, now: i64) -> Result<(), CallbackError> {
+    let sent: i64 = timestamp
+        .parse()
+        .map_err(|_| CallbackError::StaleTimestamp)?;
+    if (now - sent).abs() > account.window_secs {
+        return Err(CallbackError::StaleTimestamp);
+    }
+    Ok(())
+}
+
+/// GET: WeChat checks that we hold the token; we answer with its `echostr`.
+pub fn verify_url(
+    account: &OfficialAccount,
+    query: &CallbackQuery,
+) -> Result<String, CallbackError> {
+    let signed = signed(query)?;
+    let echostr = query
+        .echostr
+        .as_deref()
+        .ok_or(CallbackError::MissingParameters)?;
+    let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce]);
+    if !signatures_match(&expected, signed.signature) {
+        return Err(CallbackError::BadSignature);
+    }
+    Ok(echostr.to_owned())
+}
+
+/// What to send back to WeChat.
+#[derive(Debug)]
+pub struct CallbackReply {
+    pub body: String,
+    pub content_type: &'static str,
+}
+
+impl CallbackReply {
+    fn success() -> Self {
+        Self {
+            body: "success".into(),
+            content_type: "text/plain; charset=utf-8",
+        }
+    }
+}
+
+/// POST: one message or event.
+pub async fn handle_message(
+    state: &AppState,
+    query: &CallbackQuery,
+    body: &[u8],
+) -> Result<CallbackReply, CallbackError> {
+    let account = &state.official_account;
+    let signed = signed(query)?;
+    check_window(account, signed.timestamp, Utc::now().timestamp())?;
+    let body = std::str::from_utf8(body).map_err(|_| CallbackError::NotUtf8)?;
+    let encrypted = query.encrypt_type.as_deref() == Some("aes");
+
+    let (plaintext, cipher) = if encrypted {
+        let envelope = xml::parse(body)?;
+        let encrypt = envelope
+            .text_of("Encrypt")
+            .ok_or(MessageError::Missing("Encrypt"))?;
+        let msg_signature = query
+            .msg_signature
+            .as_deref()
+            .ok_or(CallbackError::MissingParameters)?;
+        let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce, &encrypt]);
+        if !signatures_match(&expected, msg_signature) {
+            return Err(CallbackError::BadSignature);
+        }
+        let (message, cipher) = account.decrypt(&encrypt)?;
+        (message, Some(cipher))
+    } else {
+        if account.mode == CallbackMode::Safe {
+            return Err(CallbackError::EncryptionRequired);
+        }
+        let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce]);
+        if !signatures_match(&expected, signed.signature) {
+            return Err(CallbackError::BadSignature);
+        }
+        (body.to_owned(), None)
+    };
+    let raw = xml::parse(&plaintext)?;
+    let inbound = Inbound::from_element(&raw)?;
+
+    guard_nonce(state, &signed, body).await?;
+
+    let dedupe_key = idempotency::fingerprint(&[inbound.dedupe_key(&raw).as_bytes()]);
+    let key = IdempotencyKey::parse(&dedupe_key).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = idempotency::run_once_keeping(
+        state.store.as_ref(),
+        "wechat_msg",
+        &key,
+        &dedupe_key,
+        REPLY_RETENTION,
+        || record_and_dispatch(state, &inbound, &dedupe_key),
+    )
+    .await
+    .map_err(|e| CallbackError::Unexpected(anyhow::anyhow!("{e:?}")))?;
+
+    let Some(reply_xml) = outcome.response.body.as_str() else {
+        return Ok(CallbackReply::success());
+    };
+    match cipher {
+        None => Ok(CallbackReply {
+            body: reply_xml.to_owned(),
+            content_type: "application/xml; charset=utf-8",
+        }),
+        Some(cipher) => {
+            // Replies go out under the key that read the message (the current one, or the previous during rotation).
+            let encrypt = cipher.encrypt(reply_xml, &account.app_id);
+            let timestamp = Utc::now().timestamp();
+            let nonce = Alphanumeric.sample_string(&mut rand::rng(), 16);
+            let signature =
+                sha1_signature(&[account.token(), &timestamp.to_string(), &nonce, &encrypt]);
+            Ok(CallbackReply {
+                body: encrypted_envelope(&encrypt, &signature, timestamp, &nonce),
+                content_type: "application/xml; charset=utf-8",
+            })
+        }
+    }
+}
+
+/// A signature does not cover a plain body, so a captured (timestamp, nonce, signature) could carry another
+/// body. Each nonce is bound to the first body it came with: the same body again is a retry (answered from the
+/// message dedupe), another body is a replay and refused.
+async fn guard_nonce(
+    state: &AppState,
+    signed: &Signed<'_>,
+    body: &str,
+) -> Result<(), CallbackError> {
+    let key = format!("wechat_nonce:{}:{}", signed.timestamp, signed.nonce);
+    let body_hash = idempotency::fingerprint(&[body.as_bytes()]);
+    let remember =
+        Duration::from_secs(u64::try_from(state.official_account.window_secs * 2).unwrap_or(600));
+    match state
+        .store
+        .idempotency_begin(&key, &body_hash, remember)
+        .await
+        .map_err(|e| CallbackError::Unexpected(e.into()))?
+    {
+        IdempotencyBegin::Mismatch => Err(CallbackError::ReplayedNonce),
+        _ => Ok(()),
+    }
+}
+
+/// The side effects of one message, in one transaction: the handlers' writes and the inbox row. The inbox row's
+/// unique key makes a duplicate roll everything back, so a message acts once even if its store claim lapsed.
+async fn record_and_dispatch(
+    state: &AppState,
+    inbound: &Inbound,
+    dedupe_key: &str,
+) -> Result<StoredResponse, AppError> {
+    let txn = state.db.begin().await?;
+    let answer = dispatch::dispatch(&txn, inbound)
+        .await
+        .map_err(AppError::unexpected)?;
+    let (msg_type, event, event_key, msg_id) = inbound.inbox_fields();
+    let row = wechat_inbox::ActiveModel {
+        dedupe_key: Set(dedupe_key.to_owned()),
+        openid: Set(inbound.from_user.clone()),
+        msg_type: Set(msg_type),
+        event: Set(event),
+        event_key: Set(event_key),
+        msg_id: Set(msg_id),
+        reply_rule_id: Set(answer.as_ref().and_then(|a| a.rule_id)),
+        sent_at: Set(Utc
+            .timestamp_opt(inbound.create_time, 0)
+            .single()
+            .unwrap_or_else(Utc::now)),
+        received_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let inserted = wechat_inbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(wechat_inbox::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 0 {
+        txn.rollback().await?;
+        tracing::info!(openid = %mask_openid(&inbound.from_user), "duplicate message already recorded");
+        return StoredResponse::ok(serde_json::Value::Null);
+    }
+    txn.commit().await?;
+    let reply = answer.map(|a| {
+        a.reply
+            .to_xml(&inbound.from_user, &inbound.to_user, Utc::now().timestamp())
+    });
+    StoredResponse::ok(reply)
+}

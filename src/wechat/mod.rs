@@ -1,0 +1,10 @@
+//! Everything that speaks WeChat's protocols: message crypto, XML, the official-account callback, the handlers
+//! inbound messages are dispatched to, and operator-configured auto-replies.
+
+pub mod auto_reply;
+pub mod callback;
+pub mod crypto;
+pub mod dispatch;
+pub mod message;
+pub mod routes;
+pub mod xml;
