@@ -9,7 +9,7 @@ use argon2::Argon2;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -160,7 +160,7 @@ pub async fn create_staff(
         )));
     }
     let password_hash = hash_password(new.password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if find_by_username(&txn, &new.username).await?.is_some() {
         return Err(AuthError::UsernameTaken);
     }

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -213,7 +213,7 @@ pub async fn create_rule(
 ) -> Result<RuleView, AutoReplyError> {
     let rule = validate(input)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = auto_reply_rules::ActiveModel {
         trigger: Set(rule.trigger.as_str().to_owned()),
         match_type: Set(rule.match_type.as_str().to_owned()),
@@ -245,7 +245,7 @@ pub async fn replace_rule(
     input: &RuleInput,
 ) -> Result<RuleView, AutoReplyError> {
     let rule = validate(input)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = auto_reply_rules::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -277,7 +277,7 @@ pub async fn delete_rule(
     actor: &Actor,
     id: i64,
 ) -> Result<(), AutoReplyError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = auto_reply_rules::Entity::find_by_id(id)
         .one(&txn)
         .await?

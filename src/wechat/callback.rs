@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set, TransactionTrait};
+use sea_orm::{EntityTrait, Set};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -311,7 +311,7 @@ async fn record_and_dispatch(
     inbound: &Inbound,
     dedupe_key: &str,
 ) -> Result<StoredResponse, AppError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let answer = dispatch::dispatch(&txn, inbound)
         .await
         .map_err(AppError::unexpected)?;

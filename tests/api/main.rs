@@ -13,5 +13,6 @@ mod request_bodies;
 mod staff;
 mod store;
 mod wechat_callback;
+mod wechat_properties;
 mod wechat_replies;
 mod wechat_sim;

@@ -536,3 +536,31 @@ async fn wrong_plain_signature_is_refused() {
     assert_eq!(error_code(response).await, "invalid_signature");
     assert_eq!(sim.count_inbox().await, 0);
 }
+
+/// Many different messages at once: every one is answered and recorded (SQLite's single writer must queue
+/// writers, never fail them with "database is locked").
+#[tokio::test]
+async fn a_hundred_concurrent_messages_are_all_recorded() {
+    let sim = WeChatSim::start("safe", false).await;
+    keyword_rule(&sim, "积分", "contains", "ok").await;
+    let f = fixtures();
+    let cipher = wxcampaign::wechat::crypto::MessageCipher::from_encoding_aes_key(
+        f["encoding_aes_key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let app_id = f["app_id"].as_str().unwrap();
+    let sends = (0..100).map(|i| {
+        let xml = format!(
+            "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oLoadUser{i:019}]]></FromUserName>\
+             <CreateTime>1700000100</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[积分]]></Content>\
+             <MsgId>{}</MsgId></xml>",
+            90_000 + i
+        );
+        let encrypt = cipher.encrypt(&xml, app_id);
+        let sim = &sim;
+        async move { sim.send_encrypted(&encrypt).await.status().as_u16() }
+    });
+    let statuses = join_all(sends).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(sim.count_inbox().await, 100);
+}
