@@ -104,6 +104,10 @@ pub struct AuthSettings {
     pub leeway_secs: u64,
     /// `POST /api/v1/auth/dev-login`: log in as any openid without WeChat. Never in production.
     pub dev_login: bool,
+    /// Phone numbers are stored AES-256-GCM encrypted under SHA-256 of this secret.
+    pub phone_encryption_secret: SecretString,
+    /// Mark the H5 session cookie `Secure` (HTTPS only). Production requires it.
+    pub session_cookie_secure: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -128,8 +132,23 @@ pub struct WeChatSettings {
     /// Where every outgoing WeChat API call goes; tests point it at a fake.
     pub api_base_url: String,
     pub request_timeout_secs: u64,
+    /// `stable` (`/cgi-bin/stable_token`, which leaves tokens held elsewhere valid) or `token` (`/cgi-bin/token`).
+    pub token_endpoint: TokenEndpoint,
+    /// Access tokens and tickets are refreshed this long before WeChat says they expire.
+    pub token_refresh_margin_secs: u64,
+    /// Where H5 pages are sent to authorise (WeChat's web OAuth page).
+    pub oauth_authorize_url: String,
+    /// Hosts whose pages may get a JS-SDK configuration.
+    pub jssdk_domains: Vec<String>,
     pub official_account: OfficialAccountSettings,
     pub mini_program: WeChatAppSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenEndpoint {
+    Stable,
+    Token,
 }
 
 /// How the official account's callback is secured (WeChat's 明文 / 兼容 / 安全 modes). `plain` and `compatible`
@@ -261,6 +280,7 @@ impl Settings {
             .separator("__")
             .list_separator(",")
             .with_list_parse_key("application.trusted_proxies")
+            .with_list_parse_key("wechat.jssdk_domains")
             .try_parsing(true)
             .source(Some(source.overrides.clone()));
         let raw = config::Config::builder()
@@ -316,6 +336,18 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "store.key_prefix",
                 "must be non-empty letters, digits, '_' or '-'",
+            ));
+        }
+        if self.auth.phone_encryption_secret.expose_secret().len() < 32 {
+            return Err(ConfigError::invalid(
+                "auth.phone_encryption_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        if self.wechat.token_refresh_margin_secs > 1800 {
+            return Err(ConfigError::invalid(
+                "wechat.token_refresh_margin_secs",
+                "must be at most 1800 (tokens live 7200 s)",
             ));
         }
         if self.auth.jwt_secret.expose_secret().len() < 32 {
@@ -410,8 +442,18 @@ impl Settings {
                 "must be false in production",
             ));
         }
+        if !self.auth.session_cookie_secure {
+            return Err(ConfigError::invalid(
+                "auth.session_cookie_secure",
+                "must be true in production",
+            ));
+        }
         let secrets = [
             ("auth.jwt_secret", &self.auth.jwt_secret),
+            (
+                "auth.phone_encryption_secret",
+                &self.auth.phone_encryption_secret,
+            ),
             (
                 "wechat.official_account.app_secret",
                 &self.wechat.official_account.app_secret,

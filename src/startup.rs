@@ -12,7 +12,9 @@ use crate::config::Settings;
 use crate::http::{self, Metrics};
 use crate::state::AppState;
 use crate::store::{self, SharedStore};
+use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
+use crate::wechat::client::WeChatClient;
 use crate::{audit, auth, db, users, wechat};
 
 pub struct Application {
@@ -44,9 +46,12 @@ impl Application {
         );
         let listener = TcpListener::bind(&address).with_context(|| format!("binding {address}"))?;
         let port = listener.local_addr()?.port();
+        let wechat = WeChatClient::new(&settings.wechat, store.clone()).context("wechat client")?;
         let state = AppState {
             db,
             store,
+            wechat: Arc::new(wechat),
+            phone_cipher: PhoneCipher::new(&settings.auth.phone_encryption_secret),
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
             metrics: Arc::new(Metrics::new()),
             trusted_proxies: Arc::new(settings.trusted_proxies()?),
@@ -95,7 +100,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                 web::scope("/api/v1")
                     .wrap(from_fn(http::limit_customers))
                     .configure(auth::routes::configure_customer)
-                    .configure(users::routes::configure),
+                    .configure(users::routes::configure)
+                    .configure(wechat::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -104,6 +110,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .configure(wechat::routes::configure_admin),
             )
             .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
+            .service(web::scope("/h5").configure(wechat::routes::configure_h5))
             .default_service(web::to(http::not_found))
             // Registered last, so it is the outermost layer and sees every request and response.
             .wrap(from_fn(http::observe))

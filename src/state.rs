@@ -7,7 +7,9 @@ use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::http::Metrics;
 use crate::store::SharedStore;
+use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
+use crate::wechat::client::WeChatClient;
 
 /// What every handler can reach. Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -19,4 +21,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub trusted_proxies: Arc<Vec<IpNet>>,
     pub official_account: Arc<OfficialAccount>,
+    pub wechat: Arc<WeChatClient>,
+    pub phone_cipher: PhoneCipher,
 }

@@ -17,13 +17,18 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub(crate) struct VerifiedClaims(pub Claims);
 
-pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+/// The H5 session cookie set after web OAuth; it carries the same customer token as the bearer header.
+pub const SESSION_COOKIE: &str = "wxc_session";
+
+/// The request's token: the `Authorization: Bearer` header, else the H5 session cookie.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    header.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
 }
 
 fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
@@ -37,7 +42,7 @@ fn claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AuthError> {
         return Ok(claims.clone());
     }
     let token = bearer_token(req).ok_or(AuthError::MissingToken)?;
-    state.jwt.verify(token)
+    state.jwt.verify(&token)
 }
 
 /// A logged-in customer.

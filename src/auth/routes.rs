@@ -9,9 +9,11 @@ use crate::error::AppError;
 use crate::http::{client_ip, ValidJson};
 use crate::state::AppState;
 use crate::users;
+use crate::users::service::Channel;
 
 pub fn configure_customer(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/dev-login", web::post().to(dev_login));
+    cfg.route("/auth/dev-login", web::post().to(dev_login))
+        .route("/auth/wx-login", web::post().to(wx_login));
 }
 
 pub fn configure_staff(cfg: &mut web::ServiceConfig) {
@@ -34,8 +36,24 @@ async fn dev_login(
     if !state.settings.auth.dev_login {
         return Err(AuthError::DevLoginDisabled.into());
     }
-    let user = users::service::find_or_create_by_mp_openid(&state.db, &body.openid).await?;
+    let user =
+        users::service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
     let token = state.jwt.issue_customer(user.id)?;
+    Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    code: String,
+}
+
+/// Mini-program login with a `wx.login` code.
+async fn wx_login(
+    state: web::Data<AppState>,
+    body: ValidJson<CodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (token, user) = super::login::mini_program_login(&state, &body.code).await?;
     Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user })))
 }
 

@@ -30,7 +30,7 @@ pub async fn limit_customers(
             .into_response(refusal.error_response())
             .map_into_right_body());
     }
-    let claims = bearer_token(req.request()).and_then(|token| state.jwt.verify(token).ok());
+    let claims = bearer_token(req.request()).and_then(|token| state.jwt.verify(&token).ok());
     if let Some(claims) = claims.filter(|c| c.kind == TokenKind::Customer) {
         if let Some(refusal) = check(
             &state,

@@ -109,6 +109,23 @@ pub trait StateStore: Send + Sync + 'static {
     async fn set_paused(&self, campaign: &str, paused: bool) -> Result<(), StoreError>;
 
     async fn is_paused(&self, campaign: &str) -> Result<bool, StoreError>;
+
+    /// A shared short-lived credential (a WeChat access token or ticket, a session key, an OAuth state).
+    async fn credential(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    async fn put_credential(
+        &self,
+        name: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Drops the credential only if it is still `value` (compare-and-delete), so an instance that saw a token
+    /// fail cannot throw away the fresh one another instance just fetched. Returns whether it did.
+    async fn expire_credential_if(&self, name: &str, value: &str) -> Result<bool, StoreError>;
+
+    /// Reads and deletes in one step: a single-use credential can be taken once.
+    async fn take_credential(&self, name: &str) -> Result<Option<String>, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn StateStore>;
@@ -153,6 +170,10 @@ impl Keys {
 
     pub(crate) fn idempotency(&self, key: &str) -> String {
         format!("{}:idem:{key}", self.prefix)
+    }
+
+    pub(crate) fn credential(&self, name: &str) -> String {
+        format!("{}:cred:{name}", self.prefix)
     }
 
     pub(crate) fn paused(&self, campaign: &str) -> String {

@@ -11,7 +11,7 @@ use crate::config::RateLimitRule;
 
 struct Scripts {
     rate_limit: Script,
-    unlock: Script,
+    compare_and_delete: Script,
     idempotency_begin: Script,
     idempotency_complete: Script,
     idempotency_abandon: Script,
@@ -21,7 +21,7 @@ impl Scripts {
     fn load() -> Self {
         Self {
             rate_limit: Script::new(include_str!("lua/rate_limit.lua")),
-            unlock: Script::new(include_str!("lua/unlock.lua")),
+            compare_and_delete: Script::new(include_str!("lua/compare_and_delete.lua")),
             idempotency_begin: Script::new(include_str!("lua/idempotency_begin.lua")),
             idempotency_complete: Script::new(include_str!("lua/idempotency_complete.lua")),
             idempotency_abandon: Script::new(include_str!("lua/idempotency_abandon.lua")),
@@ -126,7 +126,7 @@ impl StateStore for RedisStore {
     async fn unlock(&self, name: &str, token: &LockToken) -> Result<bool, StoreError> {
         let released: i64 = self
             .scripts
-            .unlock
+            .compare_and_delete
             .key(self.keys.lock(name))
             .arg(&token.0)
             .invoke_async(&mut self.conn())
@@ -226,5 +226,50 @@ impl StateStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(exists)
+    }
+
+    async fn credential(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .get(self.keys.credential(name))
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn put_credential(
+        &self,
+        name: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let _: () = redis::cmd("SET")
+            .arg(self.keys.credential(name))
+            .arg(value)
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn expire_credential_if(&self, name: &str, value: &str) -> Result<bool, StoreError> {
+        // The same compare-and-delete as a lock release.
+        let deleted: i64 = self
+            .scripts
+            .compare_and_delete
+            .key(self.keys.credential(name))
+            .arg(value)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted == 1)
+    }
+
+    async fn take_credential(&self, name: &str) -> Result<Option<String>, StoreError> {
+        redis::cmd("GETDEL")
+            .arg(self.keys.credential(name))
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)
     }
 }

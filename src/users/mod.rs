@@ -1,4 +1,5 @@
 //! Customers: one row per person across the mini-program and the official account.
 
+pub mod phone;
 pub mod routes;
 pub mod service;

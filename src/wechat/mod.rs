@@ -3,8 +3,11 @@
 
 pub mod auto_reply;
 pub mod callback;
+pub mod client;
 pub mod crypto;
 pub mod dispatch;
+pub mod jssdk;
 pub mod message;
+pub mod oauth;
 pub mod routes;
 pub mod xml;

@@ -3,15 +3,31 @@ use serde_json::json;
 
 use super::auto_reply::{self, RuleInput};
 use super::callback::{self, CallbackQuery};
+use super::jssdk;
+use super::oauth::{self, Scope};
 use crate::auth::{Role, Staff};
 use crate::error::AppError;
 use crate::http::{read_body, ValidJson};
 use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use serde::Deserialize;
 
 /// Mounted at `/wechat`.
 pub fn configure_callback(cfg: &mut web::ServiceConfig) {
     cfg.route("/callback", web::get().to(verify_callback_url))
         .route("/callback", web::post().to(receive_callback));
+}
+
+/// Mounted at `/h5`.
+pub fn configure_h5(cfg: &mut web::ServiceConfig) {
+    cfg.route("/auth/start", web::get().to(start_h5_login))
+        .route("/auth/callback", web::get().to(finish_h5_login));
+}
+
+/// Mounted at `/api/v1`.
+pub fn configure_customer(cfg: &mut web::ServiceConfig) {
+    cfg.route("/jssdk/config", web::get().to(get_jssdk_config));
 }
 
 /// Mounted at `/admin/v1`.
@@ -88,4 +104,58 @@ async fn delete_reply_rule(
     staff.require(Role::Operator)?;
     auto_reply::delete_rule(&state.db, &staff.actor(), id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+struct StartLogin {
+    next: String,
+    scope: Option<Scope>,
+}
+
+async fn start_h5_login(
+    state: web::Data<AppState>,
+    query: web::Query<StartLogin>,
+) -> Result<HttpResponse, AppError> {
+    let location = oauth::start(&state, &query.next, query.scope.unwrap_or(Scope::Base)).await?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct FinishLogin {
+    code: String,
+    state: String,
+}
+
+async fn finish_h5_login(
+    state: web::Data<AppState>,
+    query: web::Query<FinishLogin>,
+) -> Result<HttpResponse, AppError> {
+    let (token, next) = oauth::finish(&state, &query.code, &query.state).await?;
+    let cookie = Cookie::build(crate::auth::SESSION_COOKIE, token.token)
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.auth.session_cookie_secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            token.expires_in as i64,
+        ))
+        .finish();
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, next))
+        .cookie(cookie)
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct JsSdkQuery {
+    url: String,
+}
+
+async fn get_jssdk_config(
+    state: web::Data<AppState>,
+    query: web::Query<JsSdkQuery>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(jssdk::config(&state, &query.url).await?))
 }

@@ -17,7 +17,11 @@ fn load(environment: Environment, overrides: &[(&str, &str)]) -> Result<Settings
 }
 
 /// Real secrets, as an operator would set them in production.
-const PRODUCTION_SECRETS: [(&str, &str); 5] = [
+const PRODUCTION_SECRETS: [(&str, &str); 6] = [
+    (
+        "APP__AUTH__PHONE_ENCRYPTION_SECRET",
+        "c1a8f0e2b7d94f6a8e3c5b1d9f7a2e4c6b8d0f1a",
+    ),
     ("APP__WECHAT__OFFICIAL_ACCOUNT__TOKEN", "Zp3kR8vN2qW6"),
     (
         "APP__WECHAT__OFFICIAL_ACCOUNT__ENCODING_AES_KEY",
@@ -60,6 +64,14 @@ fn production_refuses_dev_login() {
 }
 
 #[test]
+fn production_refuses_a_session_cookie_without_secure() {
+    let mut overrides = PRODUCTION_SECRETS.to_vec();
+    overrides.push(("APP__AUTH__SESSION_COOKIE_SECURE", "false"));
+    let error = load(Environment::Production, &overrides).unwrap_err();
+    assert!(error.contains("auth.session_cookie_secure"), "{error}");
+}
+
+#[test]
 fn production_refuses_demo_data() {
     let mut overrides = PRODUCTION_SECRETS.to_vec();
     overrides.push(("APP__DEMO__SEED", "true"));
@@ -71,6 +83,10 @@ fn production_refuses_demo_data() {
 fn production_refuses_each_default_secret() {
     for (key, name) in [
         ("APP__AUTH__JWT_SECRET", "auth.jwt_secret"),
+        (
+            "APP__AUTH__PHONE_ENCRYPTION_SECRET",
+            "auth.phone_encryption_secret",
+        ),
         (
             "APP__WECHAT__OFFICIAL_ACCOUNT__APP_SECRET",
             "wechat.official_account.app_secret",

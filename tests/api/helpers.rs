@@ -26,6 +26,7 @@ pub struct TestApp {
     pub settings: Settings,
     pub api: reqwest::Client,
     pub wechat: Arc<FakeWeChat>,
+    pub state: wxcampaign::state::AppState,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -130,6 +131,7 @@ async fn start(
         .expect("build application");
     let port = app.port();
     let handle = app.handle();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -142,6 +144,7 @@ async fn start(
             .build()
             .unwrap(),
         wechat,
+        state,
         handle,
     }
 }
