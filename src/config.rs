@@ -57,6 +57,14 @@ pub struct Settings {
     pub wechat: WeChatSettings,
     pub telemetry: TelemetrySettings,
     pub demo: DemoSettings,
+    pub jobs: JobsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Run the scheduler (lifecycle transitions and periodic jobs) on this instance.
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,6 +214,8 @@ pub struct TelemetrySettings {
 pub struct DemoSettings {
     /// Load the demo calendar into an empty database at start-up. Never in production.
     pub seed: bool,
+    /// The calendar file the demo loads (relative to the working directory, or to the crate when run by cargo).
+    pub calendar_file: String,
 }
 
 #[derive(Debug, thiserror::Error)]

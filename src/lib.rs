@@ -2,12 +2,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod db;
 pub mod entities;
 pub mod error;
 pub mod http;
 pub mod idempotency;
+pub mod jobs;
 pub mod startup;
 pub mod state;
 pub mod store;

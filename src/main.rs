@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use wxcampaign::audit::Actor;
 use wxcampaign::auth::staff::{self, NewStaff, Role};
+use wxcampaign::campaigns::{self, calendar};
 use wxcampaign::config::{ConfigSource, Settings};
 use wxcampaign::startup::Application;
 use wxcampaign::{db, telemetry};
@@ -31,6 +32,21 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// The yearly calendar file.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Check a calendar file and print what importing it would change; with --apply, upsert it by slug.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        apply: bool,
     },
 }
 
@@ -94,6 +110,40 @@ async fn main() -> anyhow::Result<()> {
                 "created staff account {} ({})",
                 created.username,
                 created.role.as_str()
+            );
+        }
+        Command::Calendar {
+            command: CalendarCommand::Import { file, apply },
+        } => {
+            let inputs = match calendar::read(&file) {
+                Ok(inputs) => inputs,
+                Err(errors) => {
+                    for error in &errors {
+                        eprintln!("{error}");
+                    }
+                    anyhow::bail!(
+                        "{} problem(s) in {}; nothing applied",
+                        errors.len(),
+                        file.display()
+                    );
+                }
+            };
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let changes =
+                campaigns::service::import(&db, &Actor::cli(), &inputs, apply, chrono::Utc::now())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}: nothing applied"))?;
+            for change in &changes {
+                println!("{change}");
+            }
+            println!(
+                "{}",
+                if apply {
+                    "applied"
+                } else {
+                    "dry run: nothing applied (add --apply)"
+                }
             );
         }
     }

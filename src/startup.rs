@@ -10,12 +10,13 @@ use sea_orm::DatabaseConnection;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::http::{self, Metrics};
+use crate::jobs::clock::{SharedClock, SystemClock};
 use crate::state::AppState;
 use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
 use crate::wechat::client::WeChatClient;
-use crate::{audit, auth, db, users, wechat};
+use crate::{audit, auth, campaigns, db, jobs, users, wechat};
 
 pub struct Application {
     port: u16,
@@ -31,7 +32,19 @@ impl Application {
         let store = store::connect(&settings.store)
             .await
             .context("connecting to the state store (store.url)")?;
-        Self::build_with(settings, db, store).await
+        if settings.demo.seed {
+            seed_demo_calendar(&db, &settings.demo.calendar_file).await?;
+        }
+        // The store may have been flushed while we were down: the circuit breakers come back from the database.
+        campaigns::service::sync_pause_flags(&db, store.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("restoring pause flags: {e}"))?;
+        let jobs_enabled = settings.jobs.enabled;
+        let app = Self::build_with(settings, db, store, Arc::new(SystemClock)).await?;
+        if jobs_enabled {
+            jobs::spawn(app.state.clone());
+        }
+        Ok(app)
     }
 
     /// Binds on already-open connections: tests use it to run several instances on one database and store.
@@ -39,6 +52,7 @@ impl Application {
         settings: Settings,
         db: DatabaseConnection,
         store: SharedStore,
+        clock: SharedClock,
     ) -> anyhow::Result<Self> {
         let address = format!(
             "{}:{}",
@@ -52,6 +66,7 @@ impl Application {
             store,
             wechat: Arc::new(wechat),
             phone_cipher: PhoneCipher::new(&settings.auth.phone_encryption_secret),
+            clock,
             jwt: Arc::new(JwtKeys::new(&settings.auth)),
             metrics: Arc::new(Metrics::new()),
             trusted_proxies: Arc::new(settings.trusted_proxies()?),
@@ -101,13 +116,15 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .wrap(from_fn(http::limit_customers))
                     .configure(auth::routes::configure_customer)
                     .configure(users::routes::configure)
-                    .configure(wechat::routes::configure_customer),
+                    .configure(wechat::routes::configure_customer)
+                    .configure(campaigns::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
                     .configure(auth::routes::configure_staff)
                     .configure(audit::routes::configure)
-                    .configure(wechat::routes::configure_admin),
+                    .configure(wechat::routes::configure_admin)
+                    .configure(campaigns::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
             .service(web::scope("/h5").configure(wechat::routes::configure_h5))
@@ -119,4 +136,28 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .shutdown_timeout(shutdown_timeout)
     .run();
     Ok(server)
+}
+
+/// Imports the demo calendar into an empty database, so a newcomer's `cargo run` shows a live year.
+async fn seed_demo_calendar(db: &DatabaseConnection, calendar_file: &str) -> anyhow::Result<()> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    if crate::entities::campaigns::Entity::find().count(db).await? > 0 {
+        return Ok(());
+    }
+    let mut path = std::path::PathBuf::from(calendar_file);
+    if !path.exists() {
+        path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(calendar_file);
+    }
+    let inputs =
+        campaigns::calendar::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
+    let actor = crate::audit::Actor {
+        staff_id: None,
+        label: "demo-seed".into(),
+        request_id: None,
+    };
+    let changes = campaigns::service::import(db, &actor, &inputs, true, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("demo calendar: {e}"))?;
+    tracing::info!(campaigns = changes.len(), file = %path.display(), "demo calendar loaded");
+    Ok(())
 }

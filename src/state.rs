@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::http::Metrics;
+use crate::jobs::clock::SharedClock;
 use crate::store::SharedStore;
 use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub official_account: Arc<OfficialAccount>,
     pub wechat: Arc<WeChatClient>,
     pub phone_cipher: PhoneCipher,
+    /// The calendar's and the scheduler's time.
+    pub clock: SharedClock,
 }

@@ -6,6 +6,7 @@ mod m20261123_000001_create_users;
 mod m20261123_000002_create_staff_accounts;
 mod m20261123_000003_create_audit_log;
 mod m20261123_000004_create_wechat_inbox_and_replies;
+mod m20261123_000005_create_calendar;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_staff_accounts::Migration),
             Box::new(m20261123_000003_create_audit_log::Migration),
             Box::new(m20261123_000004_create_wechat_inbox_and_replies::Migration),
+            Box::new(m20261123_000005_create_calendar::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
 use wxcampaign::auth::staff::{self, NewStaff, Role};
 use wxcampaign::config::{ConfigSource, Environment, Settings};
+use wxcampaign::jobs::clock::ManualClock;
 use wxcampaign::startup::Application;
 use wxcampaign::store::{MemoryStore, RedisStore, SharedStore};
 use wxcampaign::{db, entities, telemetry};
@@ -27,6 +28,8 @@ pub struct TestApp {
     pub api: reqwest::Client,
     pub wechat: Arc<FakeWeChat>,
     pub state: wxcampaign::state::AppState,
+    /// The app's clock: tests move it instead of sleeping.
+    pub clock: Arc<ManualClock>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -117,7 +120,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .expect("connect test database");
     db::migrate(&database).await.expect("migrate test database");
     let store = fresh_store(&prefix).await;
-    start(settings, database, store, wechat).await
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    start(settings, database, store, wechat, clock).await
 }
 
 async fn start(
@@ -125,8 +129,9 @@ async fn start(
     db: DatabaseConnection,
     store: SharedStore,
     wechat: Arc<FakeWeChat>,
+    clock: Arc<ManualClock>,
 ) -> TestApp {
-    let app = Application::build_with(settings.clone(), db.clone(), store.clone())
+    let app = Application::build_with(settings.clone(), db.clone(), store.clone(), clock.clone())
         .await
         .expect("build application");
     let port = app.port();
@@ -145,6 +150,7 @@ async fn start(
             .unwrap(),
         wechat,
         state,
+        clock,
         handle,
     }
 }
@@ -162,6 +168,7 @@ impl TestApp {
             self.db.clone(),
             store,
             self.wechat.clone(),
+            self.clock.clone(),
         )
         .await
     }

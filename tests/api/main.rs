@@ -2,6 +2,7 @@
 //! Default: SQLite temp file + memory store. With TEST_DATABASE_URL / TEST_REDIS_URL: PostgreSQL / Redis.
 
 mod auth;
+mod calendar;
 mod cli;
 mod config;
 mod fake_wechat;
