@@ -16,7 +16,7 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
 use crate::wechat::client::WeChatClient;
-use crate::{audit, auth, campaigns, db, jobs, users, wechat};
+use crate::{audit, auth, campaigns, db, jobs, points, users, wechat};
 
 pub struct Application {
     port: u16,
@@ -117,14 +117,16 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .configure(auth::routes::configure_customer)
                     .configure(users::routes::configure)
                     .configure(wechat::routes::configure_customer)
-                    .configure(campaigns::routes::configure_customer),
+                    .configure(campaigns::routes::configure_customer)
+                    .configure(points::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
                     .configure(auth::routes::configure_staff)
                     .configure(audit::routes::configure)
                     .configure(wechat::routes::configure_admin)
-                    .configure(campaigns::routes::configure_staff),
+                    .configure(campaigns::routes::configure_staff)
+                    .configure(points::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
             .service(web::scope("/h5").configure(wechat::routes::configure_h5))

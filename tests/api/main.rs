@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod logins;
+mod points;
 mod rate_limit;
 mod request_bodies;
 mod staff;
