@@ -4,6 +4,7 @@
 //! (a single instance, `cargo run`) and `redis` (production, any number of instances). Everything here can be
 //! rebuilt from the database: the store never holds the only copy of anything a customer could lose.
 
+pub mod lottery;
 mod memory;
 mod redis;
 
@@ -126,6 +127,26 @@ pub trait StateStore: Send + Sync + 'static {
 
     /// Reads and deletes in one step: a single-use credential can be taken once.
     async fn take_credential(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// One lottery draw, in one atomic step: the campaign's pause flag, the request id, a chance, the per-user
+    /// limits, the guarantee counter, a weighted pick among prizes in stock, and every counter it moves.
+    async fn draw(&self, spec: &lottery::DrawSpec) -> Result<lottery::DrawOutcome, StoreError>;
+
+    /// Compensates a draw whose database record could not be written: puts back every counter it moved.
+    async fn undo_draw(
+        &self,
+        spec: &lottery::DrawSpec,
+        won: &lottery::Won,
+    ) -> Result<(), StoreError>;
+
+    /// Adds draw chances (after their grant was recorded in the database).
+    async fn add_chances(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        user_id: i64,
+        count: u32,
+    ) -> Result<(), StoreError>;
 }
 
 pub type SharedStore = Arc<dyn StateStore>;
@@ -174,6 +195,11 @@ impl Keys {
 
     pub(crate) fn credential(&self, name: &str) -> String {
         format!("{}:cred:{name}", self.prefix)
+    }
+
+    /// All keys of one pool share the campaign's hash tag, so one script can use them together on a cluster.
+    pub(crate) fn pool(&self, campaign: &str, pool_id: i64) -> String {
+        format!("{}:lottery:{{c:{campaign}}}:p{pool_id}", self.prefix)
     }
 
     pub(crate) fn paused(&self, campaign: &str) -> String {

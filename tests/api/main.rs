@@ -15,6 +15,7 @@ mod rate_limit;
 mod request_bodies;
 mod staff;
 mod store;
+mod store_draw;
 mod wechat_callback;
 mod wechat_client;
 mod wechat_properties;

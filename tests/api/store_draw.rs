@@ -1,0 +1,190 @@
+//! The draw's store contract, on memory by default and on Redis with TEST_REDIS_URL.
+
+use futures::future::join_all;
+use wxcampaign::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule};
+use wxcampaign::store::SharedStore;
+
+use crate::helpers::{fresh_store, random_prefix};
+
+const TOP: i64 = 1;
+const THANKS: i64 = 9;
+
+fn prize(id: i64, tier: i32, weight: u32, stock: Option<u32>) -> PrizeRule {
+    PrizeRule {
+        id,
+        tier,
+        weight,
+        stock,
+        per_user_total: None,
+        per_user_daily: None,
+    }
+}
+
+fn spec(user_id: i64, request: &str, prizes: Vec<PrizeRule>) -> DrawSpec {
+    DrawSpec {
+        campaign: "q4".into(),
+        pool_id: 7,
+        user_id,
+        request_id: request.into(),
+        day: "2026-12-01".into(),
+        prizes,
+        guarantee: None,
+        consolation: None,
+        random: rand::random::<u64>() >> 11,
+    }
+}
+
+fn prize_of(outcome: &DrawOutcome) -> Option<i64> {
+    match outcome {
+        DrawOutcome::Won(won) | DrawOutcome::Replayed(won) => Some(won.prize_id),
+        _ => None,
+    }
+}
+
+async fn store() -> SharedStore {
+    fresh_store(&random_prefix()).await
+}
+
+#[tokio::test]
+async fn a_draw_needs_a_chance_and_a_repeat_returns_the_first_answer() {
+    let store = store().await;
+    let prizes = vec![prize(TOP, 1, 10_000, None)];
+    assert_eq!(
+        store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
+        DrawOutcome::NoChance
+    );
+    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    let first = store.draw(&spec(1, "r1", prizes.clone())).await.unwrap();
+    assert!(matches!(first, DrawOutcome::Won(w) if w.prize_id == TOP));
+    let repeat = store.draw(&spec(1, "r1", prizes.clone())).await.unwrap();
+    assert!(
+        matches!(repeat, DrawOutcome::Replayed(w) if w.prize_id == TOP),
+        "{repeat:?}"
+    );
+    assert_eq!(
+        store.draw(&spec(1, "r2", prizes)).await.unwrap(),
+        DrawOutcome::NoChance,
+        "the repeat spent nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_draws_on_a_stock_of_ten_win_exactly_ten() {
+    let store = store().await;
+    let prizes = vec![prize(TOP, 1, 10_000, Some(10))];
+    for user in 0..1000 {
+        store.add_chances("q4", 7, user, 1).await.unwrap();
+    }
+    let draws = (0..1000).map(|user| {
+        let store = store.clone();
+        let spec = spec(user, &format!("r{user}"), prizes.clone());
+        tokio::spawn(async move { store.draw(&spec).await.unwrap() })
+    });
+    let outcomes: Vec<DrawOutcome> = join_all(draws)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| prize_of(o) == Some(TOP)).count(),
+        10
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == DrawOutcome::OutOfStock)
+            .count(),
+        990
+    );
+}
+
+#[tokio::test]
+async fn the_per_user_daily_limit_holds_under_concurrency_and_the_consolation_takes_over() {
+    let store = store().await;
+    let mut limited = prize(TOP, 1, 10_000, None);
+    limited.per_user_daily = Some(3);
+    let prizes = vec![limited, prize(THANKS, 9, 0, None)];
+    store.add_chances("q4", 7, 1, 50).await.unwrap();
+    let draws = (0..50).map(|i| {
+        let store = store.clone();
+        let mut spec = spec(1, &format!("r{i}"), prizes.clone());
+        spec.consolation = Some(1);
+        tokio::spawn(async move { store.draw(&spec).await.unwrap() })
+    });
+    let outcomes: Vec<DrawOutcome> = join_all(draws)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| prize_of(o) == Some(TOP)).count(),
+        3
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| prize_of(o) == Some(THANKS))
+            .count(),
+        47
+    );
+    // A new day has a new limit.
+    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    let mut tomorrow = spec(1, "next-day", prizes);
+    tomorrow.day = "2026-12-02".into();
+    assert_eq!(prize_of(&store.draw(&tomorrow).await.unwrap()), Some(TOP));
+}
+
+#[tokio::test]
+async fn the_guarantee_fires_at_draw_n_and_then_starts_over() {
+    let store = store().await;
+    // The top prize is 1 in 10,000: without the guarantee these draws would (almost) never win it.
+    let prizes = vec![prize(TOP, 1, 1, None), prize(THANKS, 9, 9_999, None)];
+    store.add_chances("q4", 7, 1, 10).await.unwrap();
+    let mut won = Vec::new();
+    for i in 0..10 {
+        let mut spec = spec(1, &format!("r{i}"), prizes.clone());
+        spec.guarantee = Some(Guarantee { after: 5, tier: 1 });
+        spec.random = 5_000; // always lands in the thanks band by weight
+        match store.draw(&spec).await.unwrap() {
+            DrawOutcome::Won(w) => won.push((w.prize_id, w.guaranteed)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let tops: Vec<usize> = won
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.0 == TOP)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(tops, vec![5, 10], "{won:?}");
+    assert!(
+        won.iter().filter(|w| w.0 == TOP).all(|w| w.1),
+        "marked as guaranteed"
+    );
+}
+
+#[tokio::test]
+async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_back() {
+    let store = store().await;
+    let prizes = vec![prize(TOP, 1, 10_000, Some(1))];
+    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    store.set_paused("q4", true).await.unwrap();
+    assert_eq!(
+        store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
+        DrawOutcome::Paused
+    );
+    store.set_paused("q4", false).await.unwrap();
+
+    let spec1 = spec(1, "r1", prizes.clone());
+    let DrawOutcome::Won(won) = store.draw(&spec1).await.unwrap() else {
+        panic!("first draw wins")
+    };
+    store.undo_draw(&spec1, &won).await.unwrap();
+    // The stock, the chance and the request id are all back: the same request draws again and wins.
+    assert!(matches!(store.draw(&spec1).await.unwrap(), DrawOutcome::Won(w) if w.prize_id == TOP));
+    store.add_chances("q4", 7, 2, 1).await.unwrap();
+    assert_eq!(
+        store.draw(&spec(2, "r2", prizes)).await.unwrap(),
+        DrawOutcome::OutOfStock
+    );
+}
