@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
+pub mod lottery;
 pub mod points;
 pub mod startup;
 pub mod state;

@@ -8,6 +8,7 @@ mod m20261123_000003_create_audit_log;
 mod m20261123_000004_create_wechat_inbox_and_replies;
 mod m20261123_000005_create_calendar;
 mod m20261123_000006_create_points;
+mod m20261123_000007_create_lottery;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_create_wechat_inbox_and_replies::Migration),
             Box::new(m20261123_000005_create_calendar::Migration),
             Box::new(m20261123_000006_create_points::Migration),
+            Box::new(m20261123_000007_create_lottery::Migration),
         ]
     }
 }

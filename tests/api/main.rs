@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod logins;
+mod lottery;
 mod points;
 mod rate_limit;
 mod request_bodies;

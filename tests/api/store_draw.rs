@@ -188,3 +188,39 @@ async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_bac
         DrawOutcome::OutOfStock
     );
 }
+
+/// Many draws fit the published odds: a chi-square test at p = 0.001 (df = 3, critical value 16.27), with a
+/// seeded generator so the test is repeatable.
+#[tokio::test]
+async fn many_draws_fit_the_published_odds() {
+    use rand::{Rng, SeedableRng};
+    let store = store().await;
+    let weights = [10u32, 990, 4000, 5000];
+    let prizes: Vec<PrizeRule> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| prize(i as i64 + 1, i as i32 + 1, *w, None))
+        .collect();
+    let draws = 20_000u32;
+    store.add_chances("q4", 7, 1, draws).await.unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261123);
+    let mut counts = [0u32; 4];
+    for i in 0..draws {
+        let mut spec = spec(1, &format!("r{i}"), prizes.clone());
+        spec.random = rng.random::<u64>() >> 11;
+        let won = prize_of(&store.draw(&spec).await.unwrap()).unwrap();
+        counts[(won - 1) as usize] += 1;
+    }
+    let chi_square: f64 = weights
+        .iter()
+        .zip(counts)
+        .map(|(w, observed)| {
+            let expected = f64::from(draws) * f64::from(*w) / 10_000.0;
+            (f64::from(observed) - expected).powi(2) / expected
+        })
+        .sum();
+    assert!(
+        chi_square < 16.27,
+        "counts {counts:?} do not fit the odds (chi-square {chi_square:.2})"
+    );
+}

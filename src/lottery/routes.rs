@@ -1,0 +1,87 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::service::{self, PoolInput};
+use crate::auth::{Customer, Role, Staff};
+use crate::error::AppError;
+use crate::http::ValidJson;
+use crate::idempotency::{self, IdempotencyKey, StoredResponse};
+use crate::state::AppState;
+
+/// Mounted at `/api/v1`.
+pub fn configure_customer(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/campaigns/{slug}/lottery/{pool}/draws",
+        web::post().to(draw_prize),
+    )
+    .route(
+        "/campaigns/{slug}/lottery/{pool}/odds",
+        web::get().to(get_odds),
+    );
+}
+
+/// Mounted at `/admin/v1`.
+pub fn configure_staff(cfg: &mut web::ServiceConfig) {
+    cfg.route("/campaigns/{slug}/pools", web::post().to(create_pool))
+        .route("/draws", web::get().to(list_draws));
+}
+
+/// One draw. The Idempotency-Key makes a retried tap draw once and answer the same.
+async fn draw_prize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, pool) = path.into_inner();
+    let key = IdempotencyKey::from_request(&req)?;
+    let fingerprint = idempotency::fingerprint(&[campaign.as_bytes(), pool.as_bytes()]);
+    let scope = format!("draw:{}", customer.user_id);
+    let outcome =
+        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
+            let result =
+                service::draw(&state, customer.user_id, &campaign, &pool, key.as_str()).await?;
+            StoredResponse::ok(result)
+        })
+        .await?;
+    Ok(outcome.into_http())
+}
+
+/// The published odds: public, no login, from the same rows the draw reads.
+async fn get_odds(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, pool) = path.into_inner();
+    Ok(HttpResponse::Ok().json(service::odds(&state.db, &campaign, &pool).await?))
+}
+
+async fn create_pool(
+    state: web::Data<AppState>,
+    staff: Staff,
+    slug: web::Path<String>,
+    body: ValidJson<PoolInput>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Role::Operator)?;
+    let odds =
+        service::create_pool(&state.db, &staff.actor(), &slug, &body, state.clock.now()).await?;
+    Ok(HttpResponse::Created().json(odds))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DrawQuery {
+    pool_id: Option<i64>,
+    limit: Option<u64>,
+}
+
+async fn list_draws(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<DrawQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require_any(&[Role::Auditor, Role::Operator])?;
+    let draws = service::draws(&state.db, query.pool_id, query.limit.unwrap_or(100)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "draws": draws })))
+}

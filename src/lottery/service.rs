@@ -1,0 +1,621 @@
+use chrono::{DateTime, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Actor};
+use crate::campaigns::model::{status_at, Status};
+use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
+use crate::error::AppError;
+use crate::points::service::{self as points, PointsChange};
+use crate::state::AppState;
+use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
+use crate::store::StoreError;
+
+/// All of a pool's odds, in basis points.
+const FULL_ODDS_BP: i32 = 10_000;
+/// The regulatory cap on a single prize's value: 50,000 yuan.
+const MAX_PRIZE_VALUE_FEN: i64 = 5_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LotteryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such campaign or pool")]
+    NotFound,
+    #[error("the campaign is live or over: its pools and odds are frozen")]
+    Frozen,
+    #[error("the campaign is not live")]
+    NotLive,
+    #[error("the campaign is paused")]
+    Paused,
+    #[error("no draw chance left")]
+    NoChance,
+    #[error("every prize is gone")]
+    OutOfStock,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DbErr> for LotteryError {
+    fn from(error: DbErr) -> Self {
+        LotteryError::Unexpected(error.into())
+    }
+}
+
+impl From<LotteryError> for AppError {
+    fn from(error: LotteryError) -> Self {
+        let message = error.to_string();
+        match error {
+            LotteryError::Invalid(_) => AppError::bad_request("invalid_pool", message),
+            LotteryError::NotFound => AppError::not_found("pool_not_found", message),
+            LotteryError::Frozen => AppError::conflict("pool_frozen", message),
+            LotteryError::NotLive => AppError::conflict("campaign_not_live", message),
+            LotteryError::Paused => AppError::conflict("campaign_paused", message),
+            LotteryError::NoChance => AppError::conflict("no_chance", message),
+            LotteryError::OutOfStock => AppError::conflict("out_of_stock", message),
+            LotteryError::Store(e) => e.into(),
+            LotteryError::Unexpected(e) => AppError::unexpected(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolKind {
+    Lottery,
+    BlindBox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrizeKind {
+    Coupon,
+    Points,
+    Physical,
+    Thanks,
+}
+
+impl PrizeKind {
+    fn as_str(&self) -> &'static str {
+        match self {
+            PrizeKind::Coupon => "coupon",
+            PrizeKind::Points => "points",
+            PrizeKind::Physical => "physical",
+            PrizeKind::Thanks => "thanks",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuaranteeInput {
+    pub after: u32,
+    pub tier: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrizeInput {
+    pub slug: String,
+    pub name: String,
+    pub tier: i32,
+    pub kind: PrizeKind,
+    #[serde(default)]
+    pub value_fen: i64,
+    #[serde(default)]
+    pub points: i64,
+    pub weight_bp: i32,
+    pub stock: Option<u32>,
+    pub per_user_total: Option<u32>,
+    pub per_user_daily: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolInput {
+    pub slug: String,
+    pub name: String,
+    pub kind: PoolKind,
+    #[serde(default)]
+    pub daily_free_chances: u32,
+    pub guarantee: Option<GuaranteeInput>,
+    /// The prize (by slug, weight 0) given when nothing else is left.
+    pub consolation: Option<String>,
+    pub prizes: Vec<PrizeInput>,
+}
+
+fn validate(input: &PoolInput) -> Result<(), LotteryError> {
+    let invalid = |m: String| Err(LotteryError::Invalid(m));
+    let slug_ok = |s: &str| {
+        (2..=64).contains(&s.len())
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !slug_ok(&input.slug) || input.name.trim().is_empty() {
+        return invalid("slug and name: a slug (a-z, 0-9, '-') and a non-empty name".into());
+    }
+    if input.prizes.is_empty() || input.prizes.len() > 50 || input.daily_free_chances > 10 {
+        return invalid("prizes: 1 to 50; daily_free_chances: at most 10".into());
+    }
+    let mut slugs = std::collections::HashSet::new();
+    for (i, prize) in input.prizes.iter().enumerate() {
+        if !slug_ok(&prize.slug)
+            || !slugs.insert(prize.slug.as_str())
+            || prize.name.trim().is_empty()
+        {
+            return invalid(format!("prizes[{i}]: a unique slug and a name"));
+        }
+        if !(1..=9).contains(&prize.tier) || !(0..=FULL_ODDS_BP).contains(&prize.weight_bp) {
+            return invalid(format!("prizes[{i}]: tier 1-9 and weight_bp 0-10000"));
+        }
+        if !(0..=MAX_PRIZE_VALUE_FEN).contains(&prize.value_fen) {
+            return invalid(format!(
+                "prizes[{i}].value_fen: at most 5,000,000 fen (50,000 yuan) by regulation"
+            ));
+        }
+        if (prize.kind == PrizeKind::Points) != (prize.points > 0) || prize.points > 1_000_000 {
+            return invalid(format!(
+                "prizes[{i}].points: set (1-1,000,000) for points prizes only"
+            ));
+        }
+    }
+    let total: i32 = input.prizes.iter().map(|p| p.weight_bp).sum();
+    if total != FULL_ODDS_BP {
+        return invalid(format!(
+            "the published odds must add up to 10000 basis points, not {total}"
+        ));
+    }
+    if let Some(consolation) = &input.consolation {
+        let found = input.prizes.iter().find(|p| &p.slug == consolation);
+        if !found.is_some_and(|p| p.weight_bp == 0 && p.stock.is_none()) {
+            return invalid(
+                "consolation: a prize of this pool with weight 0 and unlimited stock".into(),
+            );
+        }
+    }
+    if let Some(g) = &input.guarantee {
+        if !(2..=1000).contains(&g.after)
+            || !input
+                .prizes
+                .iter()
+                .any(|p| p.tier <= g.tier && p.weight_bp > 0)
+        {
+            return invalid(
+                "guarantee: after 2-1000 draws, of a tier some drawable prize has".into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn campaign(
+    conn: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<campaigns::Model, LotteryError> {
+    campaigns::Entity::find()
+        .filter(campaigns::Column::Slug.eq(slug))
+        .one(conn)
+        .await?
+        .ok_or(LotteryError::NotFound)
+}
+
+/// Adds a pool to a campaign that has not gone live: once customers can draw, the odds cannot change.
+pub async fn create_pool(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    campaign_slug: &str,
+    input: &PoolInput,
+    now: DateTime<Utc>,
+) -> Result<PoolOdds, LotteryError> {
+    validate(input)?;
+    let txn = crate::db::begin_write(db).await?;
+    let campaign = campaign(&txn, campaign_slug).await?;
+    if campaign.status != Status::Draft.as_str()
+        && status_at(
+            campaign.preheat_at,
+            campaign.starts_at,
+            campaign.ends_at,
+            now,
+        ) >= Status::Live
+    {
+        return Err(LotteryError::Frozen);
+    }
+    let pool = prize_pools::ActiveModel {
+        campaign_id: Set(campaign.id),
+        slug: Set(input.slug.clone()),
+        name: Set(input.name.clone()),
+        kind: Set(match input.kind {
+            PoolKind::Lottery => "lottery",
+            PoolKind::BlindBox => "blind_box",
+        }
+        .into()),
+        daily_free_chances: Set(input.daily_free_chances as i32),
+        guarantee_after: Set(input.guarantee.as_ref().map(|g| g.after as i32)),
+        guarantee_tier: Set(input.guarantee.as_ref().map(|g| g.tier)),
+        consolation_prize: Set(input.consolation.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            LotteryError::Invalid("a pool with this slug exists".into())
+        }
+        _ => e.into(),
+    })?;
+    for (position, prize) in input.prizes.iter().enumerate() {
+        prizes::ActiveModel {
+            pool_id: Set(pool.id),
+            slug: Set(prize.slug.clone()),
+            name: Set(prize.name.clone()),
+            tier: Set(prize.tier),
+            kind: Set(prize.kind.as_str().into()),
+            value_fen: Set(prize.value_fen),
+            points: Set(prize.points),
+            weight_bp: Set(prize.weight_bp),
+            stock_total: Set(prize.stock.map(|s| s as i32)),
+            per_user_total: Set(prize.per_user_total.map(|s| s as i32)),
+            per_user_daily: Set(prize.per_user_daily.map(|s| s as i32)),
+            position: Set(position as i32),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let odds = odds_of(&txn, &campaign, &pool).await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Entry::new(
+            "pool.create",
+            "prize_pool",
+            format!("{campaign_slug}/{}", input.slug),
+        )
+        .after(&odds),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(odds)
+}
+
+/// A pool's published terms, generated from the same rows the draw reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolOdds {
+    pub campaign: String,
+    pub pool: String,
+    pub name: String,
+    pub kind: String,
+    pub daily_free_chances: i32,
+    pub guarantee: Option<String>,
+    pub prizes: Vec<PublishedPrize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedPrize {
+    pub slug: String,
+    pub name: String,
+    pub tier: i32,
+    pub kind: String,
+    pub value_fen: i64,
+    pub points: i64,
+    pub weight_bp: i32,
+    /// The odds as customers read them, e.g. `0.10%`.
+    pub probability: String,
+    pub stock_total: Option<i32>,
+    pub per_user_total: Option<i32>,
+    pub per_user_daily: Option<i32>,
+    pub consolation: bool,
+}
+
+async fn pool_and_prizes(
+    conn: &impl ConnectionTrait,
+    campaign: &campaigns::Model,
+    pool_slug: &str,
+) -> Result<(prize_pools::Model, Vec<prizes::Model>), LotteryError> {
+    let pool = prize_pools::Entity::find()
+        .filter(prize_pools::Column::CampaignId.eq(campaign.id))
+        .filter(prize_pools::Column::Slug.eq(pool_slug))
+        .one(conn)
+        .await?
+        .ok_or(LotteryError::NotFound)?;
+    let prizes = prizes::Entity::find()
+        .filter(prizes::Column::PoolId.eq(pool.id))
+        .order_by_asc(prizes::Column::Position)
+        .all(conn)
+        .await?;
+    Ok((pool, prizes))
+}
+
+async fn odds_of(
+    conn: &impl ConnectionTrait,
+    campaign: &campaigns::Model,
+    pool: &prize_pools::Model,
+) -> Result<PoolOdds, LotteryError> {
+    let (pool, prizes) = pool_and_prizes(conn, campaign, &pool.slug).await?;
+    Ok(PoolOdds {
+        campaign: campaign.slug.clone(),
+        pool: pool.slug.clone(),
+        name: pool.name.clone(),
+        kind: pool.kind.clone(),
+        daily_free_chances: pool.daily_free_chances,
+        guarantee: match (pool.guarantee_after, pool.guarantee_tier) {
+            (Some(after), Some(tier)) => Some(format!(
+                "{after} 次内未抽中 {tier} 等奖及以上，第 {after} 次必得"
+            )),
+            _ => None,
+        },
+        prizes: prizes
+            .iter()
+            .map(|p| PublishedPrize {
+                slug: p.slug.clone(),
+                name: p.name.clone(),
+                tier: p.tier,
+                kind: p.kind.clone(),
+                value_fen: p.value_fen,
+                points: p.points,
+                weight_bp: p.weight_bp,
+                probability: format!("{}.{:02}%", p.weight_bp / 100, p.weight_bp % 100),
+                stock_total: p.stock_total,
+                per_user_total: p.per_user_total,
+                per_user_daily: p.per_user_daily,
+                consolation: pool.consolation_prize.as_deref() == Some(p.slug.as_str()),
+            })
+            .collect(),
+    })
+}
+
+pub async fn odds(
+    db: &DatabaseConnection,
+    campaign_slug: &str,
+    pool_slug: &str,
+) -> Result<PoolOdds, LotteryError> {
+    let campaign = campaign(db, campaign_slug).await?;
+    if campaign.status == Status::Draft.as_str() {
+        return Err(LotteryError::NotFound);
+    }
+    let (pool, _) = pool_and_prizes(db, &campaign, pool_slug).await?;
+    odds_of(db, &campaign, &pool).await
+}
+
+/// Grants draw chances once per source reference: recorded in the database, then counted in the store.
+pub async fn grant_chances(
+    state: &AppState,
+    user_id: i64,
+    campaign_slug: &str,
+    pool_id: i64,
+    source: &str,
+    source_ref: &str,
+    amount: u32,
+) -> Result<bool, LotteryError> {
+    let inserted = chance_grants::Entity::insert(chance_grants::ActiveModel {
+        user_id: Set(user_id),
+        pool_id: Set(pool_id),
+        source: Set(source.to_owned()),
+        source_ref: Set(source_ref.to_owned()),
+        amount: Set(amount as i32),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(chance_grants::Column::SourceRef)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
+    if inserted == 1 {
+        state
+            .store
+            .add_chances(campaign_slug, pool_id, user_id, amount)
+            .await?;
+    }
+    Ok(inserted == 1)
+}
+
+/// What a customer gets from a draw.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawResult {
+    pub draw_id: i64,
+    pub prize: PublishedPrize,
+    pub guaranteed: bool,
+}
+
+/// One draw: the campaign must be live; the store decides in one atomic step (pause, chance, limits,
+/// guarantee, stock); then the record and its grant are written together, or the store step is undone.
+pub async fn draw(
+    state: &AppState,
+    user_id: i64,
+    campaign_slug: &str,
+    pool_slug: &str,
+    idempotency_key: &str,
+) -> Result<DrawResult, LotteryError> {
+    let now = state.clock.now();
+    let campaign = campaign(&state.db, campaign_slug).await?;
+    let status = status_at(
+        campaign.preheat_at,
+        campaign.starts_at,
+        campaign.ends_at,
+        now,
+    );
+    if campaign.status == Status::Draft.as_str() || status != Status::Live {
+        return Err(LotteryError::NotLive);
+    }
+    let (pool, prizes) = pool_and_prizes(&state.db, &campaign, pool_slug).await?;
+    let day = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    if pool.daily_free_chances > 0 {
+        let source_ref = format!("daily_free:{}:{user_id}:{day}", pool.id);
+        grant_chances(
+            state,
+            user_id,
+            campaign_slug,
+            pool.id,
+            "daily_free",
+            &source_ref,
+            pool.daily_free_chances as u32,
+        )
+        .await?;
+    }
+    let request_id =
+        hex::encode(&Sha256::digest(format!("{user_id}|{}|{idempotency_key}", pool.id))[..16]);
+    let spec = DrawSpec {
+        campaign: campaign.slug.clone(),
+        pool_id: pool.id,
+        user_id,
+        request_id: request_id.clone(),
+        day: day.clone(),
+        prizes: prizes
+            .iter()
+            .map(|p| PrizeRule {
+                id: p.id,
+                tier: p.tier,
+                weight: p.weight_bp as u32,
+                stock: p.stock_total.map(|s| s as u32),
+                per_user_total: p.per_user_total.map(|s| s as u32),
+                per_user_daily: p.per_user_daily.map(|s| s as u32),
+            })
+            .collect(),
+        guarantee: pool
+            .guarantee_after
+            .zip(pool.guarantee_tier)
+            .map(|(after, tier)| Guarantee {
+                after: after as u32,
+                tier,
+            }),
+        consolation: pool
+            .consolation_prize
+            .as_ref()
+            .and_then(|slug| prizes.iter().position(|p| &p.slug == slug)),
+        random: rand::random::<u64>() >> 11,
+    };
+    let (won, fresh) = match state.store.draw(&spec).await? {
+        DrawOutcome::Won(won) => (won, true),
+        DrawOutcome::Replayed(won) => (won, false),
+        DrawOutcome::Paused => return Err(LotteryError::Paused),
+        DrawOutcome::NoChance => return Err(LotteryError::NoChance),
+        DrawOutcome::OutOfStock => return Err(LotteryError::OutOfStock),
+    };
+    let prize = prizes
+        .iter()
+        .find(|p| p.id == won.prize_id)
+        .ok_or_else(|| {
+            LotteryError::Unexpected(anyhow::anyhow!("drawn prize is not in the pool"))
+        })?;
+    match record(
+        state,
+        user_id,
+        &campaign,
+        &pool,
+        prize,
+        &won,
+        &request_id,
+        &day,
+    )
+    .await
+    {
+        Ok(draw_id) => {
+            let odds = odds_of(&state.db, &campaign, &pool).await?;
+            let published = odds
+                .prizes
+                .into_iter()
+                .find(|p| p.slug == prize.slug)
+                .ok_or(LotteryError::NotFound)?;
+            Ok(DrawResult {
+                draw_id,
+                prize: published,
+                guaranteed: won.guaranteed,
+            })
+        }
+        Err(error) => {
+            if fresh {
+                if let Err(undo) = state.store.undo_draw(&spec, &won).await {
+                    tracing::error!(
+                        ?undo,
+                        "could not undo a draw whose record failed; reconciliation will repair it"
+                    );
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The draw record and what it grants, in one transaction; a repeat of the same request finds its record.
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    state: &AppState,
+    user_id: i64,
+    campaign: &campaigns::Model,
+    pool: &prize_pools::Model,
+    prize: &prizes::Model,
+    won: &Won,
+    request_id: &str,
+    day: &str,
+) -> Result<i64, LotteryError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    if let Some(existing) = draw_records::Entity::find()
+        .filter(draw_records::Column::RequestId.eq(request_id))
+        .one(&txn)
+        .await?
+    {
+        txn.rollback().await?;
+        return Ok(existing.id);
+    }
+    let record = draw_records::ActiveModel {
+        request_id: Set(request_id.to_owned()),
+        user_id: Set(user_id),
+        pool_id: Set(pool.id),
+        prize_id: Set(prize.id),
+        tier: Set(prize.tier),
+        guaranteed: Set(won.guaranteed),
+        day: Set(day.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if prize.kind == PrizeKind::Points.as_str() {
+        let source_ref = format!("draw:{request_id}");
+        let change = PointsChange {
+            user_id,
+            delta: prize.points,
+            reason: "lottery_prize",
+            source_ref: &source_ref,
+            campaign: Some(&campaign.slug),
+        };
+        let factor = points::campaign_factor(&txn, &campaign.slug, state.clock.now())
+            .await
+            .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
+        let change = PointsChange {
+            delta: change.delta * i64::from(factor) / 100,
+            ..change
+        };
+        points::apply(&txn, &change, factor)
+            .await
+            .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
+    }
+    txn.commit().await?;
+    Ok(record.id)
+}
+
+/// Every draw of a pool, for auditors.
+pub async fn draws(
+    db: &DatabaseConnection,
+    pool_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<draw_records::Model>, LotteryError> {
+    use sea_orm::QuerySelect;
+    let mut query = draw_records::Entity::find().order_by_desc(draw_records::Column::Id);
+    if let Some(pool_id) = pool_id {
+        query = query.filter(draw_records::Column::PoolId.eq(pool_id));
+    }
+    Ok(query.limit(limit.clamp(1, 500)).all(db).await?)
+}

@@ -1,0 +1,380 @@
+use chrono::Duration;
+use futures::future::join_all;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{json, Value};
+use wxcampaign::auth::staff::Role;
+use wxcampaign::entities::{draw_records, prize_pools};
+use wxcampaign::jobs::clock::Clock;
+use wxcampaign::lottery::service::grant_chances;
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
+
+const DRAWS: &str = "/api/v1/campaigns/lottery-test/lottery/year-end/draws";
+
+fn year_end_pool() -> Value {
+    json!({
+        "slug": "year-end", "name": "年终感恩抽奖", "kind": "lottery", "daily_free_chances": 1,
+        "guarantee": { "after": 10, "tier": 2 }, "consolation": "consolation",
+        "prizes": [
+            { "slug": "tv", "name": "品牌电视", "tier": 1, "kind": "physical", "value_fen": 499900, "weight_bp": 10, "stock": 2, "per_user_total": 1 },
+            { "slug": "coupon50", "name": "50元立减金", "tier": 2, "kind": "coupon", "value_fen": 5000, "weight_bp": 990, "stock": 100 },
+            { "slug": "points88", "name": "88积分", "tier": 3, "kind": "points", "points": 88, "weight_bp": 4000 },
+            { "slug": "thanks", "name": "谢谢参与", "tier": 9, "kind": "thanks", "weight_bp": 5000 },
+            { "slug": "consolation", "name": "10积分", "tier": 9, "kind": "points", "points": 10, "weight_bp": 0 }
+        ]
+    })
+}
+
+/// One prize, always drawn: `points` points, `stock` of them.
+fn single_prize_pool(points: i64, stock: Option<u32>) -> Value {
+    json!({
+        "slug": "year-end", "name": "单奖池", "kind": "lottery", "daily_free_chances": 0,
+        "prizes": [{ "slug": "only", "name": "积分", "tier": 1, "kind": "points", "points": points, "weight_bp": 10000, "stock": stock }]
+    })
+}
+
+/// A campaign with `pool`, made while it is upcoming and then moved live by the clock. Returns the operator token.
+async fn live_campaign_with_pool(app: &TestApp, pool: &Value) -> String {
+    let operator = app.staff_token("olivia", Role::Operator).await;
+    let base = app.clock.now();
+    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let campaign = json!({
+        "slug": "lottery-test", "name": "年终感恩", "theme": "感恩", "year": 2026, "quarter": 4,
+        "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
+        "rules_text": "抽奖规则", "prize_summary": "见抽奖页公示"
+    });
+    assert_eq!(
+        app.post_json("/admin/v1/campaigns", Some(&operator), &campaign)
+            .await
+            .status(),
+        201
+    );
+    let created = app
+        .post_json(
+            "/admin/v1/campaigns/lottery-test/pools",
+            Some(&operator),
+            pool,
+        )
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    app.post_json(
+        "/admin/v1/campaigns/lottery-test/schedule",
+        Some(&operator),
+        &json!({}),
+    )
+    .await;
+    app.clock.advance(Duration::hours(2));
+    operator
+}
+
+async fn pool_id(app: &TestApp) -> i64 {
+    prize_pools::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn draw(app: &TestApp, token: &str, key: &str) -> reqwest::Response {
+    app.api
+        .post(app.url(DRAWS))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn customer(app: &TestApp, openid: &str) -> (i64, String) {
+    let token = app.customer_token(openid).await;
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (me["id"].as_i64().unwrap(), token)
+}
+
+#[tokio::test]
+async fn the_published_odds_come_from_the_pool_and_need_no_login() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &year_end_pool()).await;
+    let odds: Value = app
+        .get("/api/v1/campaigns/lottery-test/lottery/year-end/odds", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown: Vec<(&str, &str)> = odds["prizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["slug"].as_str().unwrap(),
+                p["probability"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("tv", "0.10%"),
+            ("coupon50", "9.90%"),
+            ("points88", "40.00%"),
+            ("thanks", "50.00%"),
+            ("consolation", "0.00%")
+        ]
+    );
+    assert_eq!(odds["prizes"][0]["stock_total"], 2);
+    assert_eq!(odds["prizes"][4]["consolation"], true);
+    assert!(odds["guarantee"].as_str().unwrap().contains("10"));
+}
+
+#[tokio::test]
+async fn a_daily_free_chance_draws_once_a_day_and_a_points_prize_is_credited() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &json!({
+        "slug": "year-end", "name": "每日抽", "kind": "lottery", "daily_free_chances": 1,
+        "prizes": [{ "slug": "only", "name": "88积分", "tier": 3, "kind": "points", "points": 88, "weight_bp": 10000 }]
+    })).await;
+    let (_, token) = customer(&app, "oLotteryUser01").await;
+
+    let first = draw(&app, &token, "draw-key-0001").await;
+    assert_eq!(first.status(), 200);
+    let result: Value = first.json().await.unwrap();
+    assert_eq!(result["prize"]["slug"], "only");
+    let second = draw(&app, &token, "draw-key-0002").await;
+    assert_eq!(
+        (second.status().as_u16(), error_code(second).await.as_str()),
+        (409, "no_chance")
+    );
+    let points: Value = app
+        .get("/api/v1/me/points", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(points["balance"], 88);
+    assert_eq!(points["entries"][0]["reason"], "lottery_prize");
+
+    app.clock.advance(Duration::days(1));
+    assert_eq!(
+        draw(&app, &token, "draw-key-0003").await.status(),
+        200,
+        "a new day, a new free chance"
+    );
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
+    // Past the per-user rate limit, the 429s would be answered before idempotency is even consulted.
+    let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000")]).await;
+    live_campaign_with_pool(&app, &single_prize_pool(88, None)).await;
+    let (user_id, token) = customer(&app, "oLotteryUser01").await;
+    grant_chances(
+        &app.state,
+        user_id,
+        "lottery-test",
+        pool_id(&app).await,
+        "test",
+        "test:chances",
+        10,
+    )
+    .await
+    .unwrap();
+
+    let repeats = (0..200).map(|_| async {
+        let response = draw(&app, &token, "one-tap-key-001").await;
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
+    });
+    let answers = join_all(repeats).await;
+    assert!(
+        answers.iter().all(|(status, _)| *status == 200),
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(_, body)| body["draw_id"] == answers[0].1["draw_id"]),
+        "identical answers"
+    );
+    assert_eq!(
+        draw_records::Entity::find().count(&app.db).await.unwrap(),
+        1
+    );
+    let points: Value = app
+        .get("/api/v1/me/points", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(points["balance"], 88, "granted once");
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() {
+    let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "100000")]).await;
+    live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
+    let pool = pool_id(&app).await;
+    let mut users = Vec::new();
+    for i in 0..100 {
+        let (user_id, token) = customer(&app, &format!("oLotteryUser{i:03}")).await;
+        grant_chances(
+            &app.state,
+            user_id,
+            "lottery-test",
+            pool,
+            "test",
+            &format!("test:{user_id}"),
+            10,
+        )
+        .await
+        .unwrap();
+        users.push(token);
+    }
+    let draws = users
+        .iter()
+        .flat_map(|token| (0..10).map(move |n| (token, n)))
+        .map(|(token, n)| {
+            let app = &app;
+            async move {
+                draw(
+                    app,
+                    token,
+                    &format!("k-{}-{n:02}", &token[token.len() - 12..]),
+                )
+                .await
+                .status()
+                .as_u16()
+            }
+        });
+    let statuses = join_all(draws).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "exactly the stock"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        990,
+        "the rest are out_of_stock"
+    );
+    assert_eq!(
+        draw_records::Entity::find().count(&app.db).await.unwrap(),
+        10
+    );
+}
+
+#[tokio::test]
+async fn a_paused_or_unstarted_campaign_draws_nothing_and_spends_no_chance() {
+    let app = spawn_app().await;
+    let operator = live_campaign_with_pool(&app, &single_prize_pool(5, None)).await;
+    let (_, token) = customer(&app, "oLotteryUser01").await;
+    let (user_id, _) = customer(&app, "oLotteryUser01").await;
+    grant_chances(
+        &app.state,
+        user_id,
+        "lottery-test",
+        pool_id(&app).await,
+        "test",
+        "test:one",
+        1,
+    )
+    .await
+    .unwrap();
+
+    app.post_json(
+        "/admin/v1/campaigns/lottery-test/pause",
+        Some(&operator),
+        &json!({ "reason": "检查奖品" }),
+    )
+    .await;
+    let paused = draw(&app, &token, "paused-key-0001").await;
+    assert_eq!(
+        (paused.status().as_u16(), error_code(paused).await.as_str()),
+        (409, "campaign_paused")
+    );
+    app.post_json(
+        "/admin/v1/campaigns/lottery-test/resume",
+        Some(&operator),
+        &json!({ "reason": "恢复" }),
+    )
+    .await;
+    assert_eq!(
+        draw(&app, &token, "after-resume-01").await.status(),
+        200,
+        "the chance was not spent while paused"
+    );
+    assert_eq!(
+        draw_records::Entity::find().count(&app.db).await.unwrap(),
+        1
+    );
+
+    app.clock.advance(Duration::days(60));
+    let over = draw(&app, &token, "too-late-key-01").await;
+    assert_eq!(
+        (over.status().as_u16(), error_code(over).await.as_str()),
+        (409, "campaign_not_live")
+    );
+    let no_key = app
+        .api
+        .post(app.url(DRAWS))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(no_key).await, "idempotency_key_missing");
+}
+
+#[tokio::test]
+async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
+    let app = spawn_app().await;
+    let operator = live_campaign_with_pool(&app, &year_end_pool()).await;
+    let mut another = single_prize_pool(5, None);
+    another["slug"] = json!("second-pool");
+    let frozen = app
+        .post_json(
+            "/admin/v1/campaigns/lottery-test/pools",
+            Some(&operator),
+            &another,
+        )
+        .await;
+    assert_eq!(
+        (frozen.status().as_u16(), error_code(frozen).await.as_str()),
+        (409, "pool_frozen")
+    );
+
+    // A fresh app whose campaign is still upcoming checks the pool itself.
+    let app = spawn_app().await;
+    let operator = app.staff_token("olivia", Role::Operator).await;
+    let base = app.clock.now();
+    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    app.post_json("/admin/v1/campaigns", Some(&operator), &json!({
+        "slug": "upcoming", "name": "n", "theme": "t", "year": 2026, "quarter": 4, "rules_text": "r",
+        "preheat_at": at(Duration::days(1)), "starts_at": at(Duration::days(2)), "ends_at": at(Duration::days(9))
+    })).await;
+    let mut bad_odds = year_end_pool();
+    bad_odds["prizes"][3]["weight_bp"] = json!(4000);
+    let mut too_valuable = year_end_pool();
+    too_valuable["prizes"][0]["value_fen"] = json!(5_000_001);
+    for body in [bad_odds, too_valuable] {
+        let response = app
+            .post_json("/admin/v1/campaigns/upcoming/pools", Some(&operator), &body)
+            .await;
+        assert_eq!(
+            (
+                response.status().as_u16(),
+                error_code(response).await.as_str()
+            ),
+            (400, "invalid_pool")
+        );
+    }
+    assert_eq!(prize_pools::Entity::find().count(&app.db).await.unwrap(), 0);
+}
