@@ -38,6 +38,17 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Lottery maintenance.
+    Lottery {
+        #[command(subcommand)]
+        command: LotteryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LotteryCommand {
+    /// Rebuild the store's stock, chance and quota counters from the draw records (after a store flush).
+    Reconcile,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +122,21 @@ async fn main() -> anyhow::Result<()> {
                 created.username,
                 created.role.as_str()
             );
+        }
+        Command::Lottery {
+            command: LotteryCommand::Reconcile,
+        } => {
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let store = wxcampaign::store::connect(&settings.store).await?;
+            let counters = wxcampaign::lottery::service::reconcile_all(
+                &db,
+                store.as_ref(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("reconciled {counters} counters");
         }
         Command::Calendar {
             command: CalendarCommand::Import { file, apply },

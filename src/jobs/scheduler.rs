@@ -32,13 +32,30 @@ fn sync_pause_flags(state: &AppState, _: DateTime<Utc>) -> BoxFuture<'_, anyhow:
     })
 }
 
-/// The periodic jobs. Later domains add theirs here (stock reconciliation, coupon expiry, triggered pushes).
-const CRON_JOBS: &[CronJob] = &[CronJob {
-    name: "campaigns.sync_pause_flags",
-    // Every minute: a flushed or restarted store gets its circuit breakers back from the database.
-    schedule: "0 * * * * *",
-    run: sync_pause_flags,
-}];
+fn reconcile_lottery(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        crate::lottery::service::reconcile_all(&state.db, state.store.as_ref(), at)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    })
+}
+
+/// The periodic jobs. Later domains add theirs here (coupon expiry, triggered pushes).
+const CRON_JOBS: &[CronJob] = &[
+    CronJob {
+        name: "campaigns.sync_pause_flags",
+        // Every minute: a flushed or restarted store gets its circuit breakers back from the database.
+        schedule: "0 * * * * *",
+        run: sync_pause_flags,
+    },
+    CronJob {
+        name: "lottery.reconcile",
+        // Every five minutes: stock, chance and quota counters rebuilt from the draw records.
+        schedule: "0 */5 * * * *",
+        run: reconcile_lottery,
+    },
+];
 
 pub struct Scheduler {
     state: AppState,

@@ -521,17 +521,25 @@ pub async fn draw(
     )
     .await
     {
-        Ok(draw_id) => {
+        Ok(recorded) => {
+            if fresh && !recorded.created {
+                // The store lost this request (a flush) and drew again: the record already answers it.
+                state.store.undo_draw(&spec, &won).await?;
+            }
             let odds = odds_of(&state.db, &campaign, &pool).await?;
+            let prize_slug = prizes
+                .iter()
+                .find(|p| p.id == recorded.prize_id)
+                .map(|p| p.slug.clone());
             let published = odds
                 .prizes
                 .into_iter()
-                .find(|p| p.slug == prize.slug)
+                .find(|p| Some(&p.slug) == prize_slug.as_ref())
                 .ok_or(LotteryError::NotFound)?;
             Ok(DrawResult {
-                draw_id,
+                draw_id: recorded.draw_id,
                 prize: published,
-                guaranteed: won.guaranteed,
+                guaranteed: recorded.guaranteed,
             })
         }
         Err(error) => {
@@ -548,6 +556,14 @@ pub async fn draw(
     }
 }
 
+struct Recorded {
+    draw_id: i64,
+    prize_id: i64,
+    guaranteed: bool,
+    /// False when the request had been recorded before: that record stands.
+    created: bool,
+}
+
 /// The draw record and what it grants, in one transaction; a repeat of the same request finds its record.
 #[allow(clippy::too_many_arguments)]
 async fn record(
@@ -559,7 +575,7 @@ async fn record(
     won: &Won,
     request_id: &str,
     day: &str,
-) -> Result<i64, LotteryError> {
+) -> Result<Recorded, LotteryError> {
     let txn = crate::db::begin_write(&state.db).await?;
     if let Some(existing) = draw_records::Entity::find()
         .filter(draw_records::Column::RequestId.eq(request_id))
@@ -567,7 +583,12 @@ async fn record(
         .await?
     {
         txn.rollback().await?;
-        return Ok(existing.id);
+        return Ok(Recorded {
+            draw_id: existing.id,
+            prize_id: existing.prize_id,
+            guaranteed: existing.guaranteed,
+            created: false,
+        });
     }
     let record = draw_records::ActiveModel {
         request_id: Set(request_id.to_owned()),
@@ -603,7 +624,12 @@ async fn record(
             .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
     }
     txn.commit().await?;
-    Ok(record.id)
+    Ok(Recorded {
+        draw_id: record.id,
+        prize_id: prize.id,
+        guaranteed: won.guaranteed,
+        created: true,
+    })
 }
 
 /// Every draw of a pool, for auditors.
@@ -618,4 +644,96 @@ pub async fn draws(
         query = query.filter(draw_records::Column::PoolId.eq(pool_id));
     }
     Ok(query.limit(limit.clamp(1, 500)).all(db).await?)
+}
+
+/// Rebuilds one pool's store counters from `draw_records` and `chance_grants`: after a store flush nothing is
+/// lost, and a counter that fell behind the database is repaired. Counters are only ever raised (see
+/// `StateStore::restore_pool_counters`).
+pub async fn reconcile_pool(
+    db: &DatabaseConnection,
+    store: &dyn crate::store::StateStore,
+    campaign: &campaigns::Model,
+    pool: &prize_pools::Model,
+    now: DateTime<Utc>,
+) -> Result<usize, LotteryError> {
+    use crate::store::lottery::{counter, CounterValue};
+    use std::collections::HashMap;
+
+    let today = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    let records = draw_records::Entity::find()
+        .filter(draw_records::Column::PoolId.eq(pool.id))
+        .order_by_asc(draw_records::Column::Id)
+        .all(db)
+        .await?;
+    let grants = chance_grants::Entity::find()
+        .filter(chance_grants::Column::PoolId.eq(pool.id))
+        .all(db)
+        .await?;
+    let mut counts: HashMap<String, (u32, bool)> = HashMap::new();
+    let mut add =
+        |name: String, by: u32, expires: bool| counts.entry(name).or_insert((0, expires)).0 += by;
+    let mut since: HashMap<i64, u32> = HashMap::new();
+    for record in &records {
+        add(counter::stock(record.prize_id), 1, false);
+        add(counter::used(record.user_id), 1, false);
+        add(counter::won(record.user_id, record.prize_id), 1, false);
+        if record.day == today {
+            add(
+                counter::won_on(record.user_id, &today, record.prize_id),
+                1,
+                true,
+            );
+        }
+        if let Some(tier) = pool.guarantee_tier {
+            let counter = since.entry(record.user_id).or_insert(0);
+            *counter = if record.tier <= tier { 0 } else { *counter + 1 };
+        }
+    }
+    for grant in &grants {
+        add(
+            counter::granted(grant.user_id),
+            grant.amount.max(0) as u32,
+            false,
+        );
+    }
+    let mut values: Vec<CounterValue> = counts
+        .into_iter()
+        .map(|(name, (value, expires))| CounterValue {
+            name,
+            value,
+            expires,
+        })
+        .collect();
+    values.extend(since.into_iter().map(|(user, value)| CounterValue {
+        name: counter::since(user),
+        value,
+        expires: false,
+    }));
+    store
+        .restore_pool_counters(&campaign.slug, pool.id, &values)
+        .await?;
+    Ok(values.len())
+}
+
+/// Reconciles every pool of every campaign that has not ended.
+pub async fn reconcile_all(
+    db: &DatabaseConnection,
+    store: &dyn crate::store::StateStore,
+    now: DateTime<Utc>,
+) -> Result<usize, LotteryError> {
+    let mut counters = 0;
+    for campaign in campaigns::Entity::find()
+        .filter(campaigns::Column::EndsAt.gt(now))
+        .all(db)
+        .await?
+    {
+        for pool in prize_pools::Entity::find()
+            .filter(prize_pools::Column::CampaignId.eq(campaign.id))
+            .all(db)
+            .await?
+        {
+            counters += reconcile_pool(db, store, &campaign, &pool, now).await?;
+        }
+    }
+    Ok(counters)
 }

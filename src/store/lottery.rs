@@ -158,23 +158,58 @@ pub fn decode(text: &str) -> Option<Won> {
 pub(crate) const REQUEST_TTL_MS: u64 = 24 * 3600 * 1000;
 pub(crate) const DAY_TTL_MS: u64 = 2 * 24 * 3600 * 1000;
 
+/// Names of a pool's counters, relative to the pool's key: shared by the draw and by reconciliation.
+pub mod counter {
+    pub fn stock(prize_id: i64) -> String {
+        format!("stock:{prize_id}")
+    }
+    pub fn granted(user_id: i64) -> String {
+        format!("u{user_id}:granted")
+    }
+    pub fn used(user_id: i64) -> String {
+        format!("u{user_id}:used")
+    }
+    pub fn since(user_id: i64) -> String {
+        format!("u{user_id}:since")
+    }
+    pub fn won(user_id: i64, prize_id: i64) -> String {
+        format!("u{user_id}:won:{prize_id}")
+    }
+    pub fn won_on(user_id: i64, day: &str, prize_id: i64) -> String {
+        format!("u{user_id}:day:{day}:{prize_id}")
+    }
+}
+
 /// The keys one draw reads and writes, in the order both backends use: the pause flag, the request, chances
 /// granted, chances used, the guarantee counter, then per prize: stock used, won by the user, won today.
 pub(crate) fn keys(pool_base: &str, paused_key: String, spec: &DrawSpec) -> Vec<String> {
-    let user = format!("{pool_base}:u{}", spec.user_id);
+    let user = spec.user_id;
     let mut keys = vec![
         paused_key,
         format!("{pool_base}:req:{}", spec.request_id),
-        format!("{user}:granted"),
-        format!("{user}:used"),
-        format!("{user}:since"),
+        format!("{pool_base}:{}", counter::granted(user)),
+        format!("{pool_base}:{}", counter::used(user)),
+        format!("{pool_base}:{}", counter::since(user)),
     ];
     for prize in &spec.prizes {
-        keys.push(format!("{pool_base}:stock:{}", prize.id));
-        keys.push(format!("{user}:won:{}", prize.id));
-        keys.push(format!("{user}:day:{}:{}", spec.day, prize.id));
+        keys.push(format!("{pool_base}:{}", counter::stock(prize.id)));
+        keys.push(format!("{pool_base}:{}", counter::won(user, prize.id)));
+        keys.push(format!(
+            "{pool_base}:{}",
+            counter::won_on(user, &spec.day, prize.id)
+        ));
     }
     keys
+}
+
+/// One counter as the database says it should be, for `restore_pool_counters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterValue {
+    /// A name from `counter`.
+    pub name: String,
+    pub value: u32,
+    /// Per-day counters expire; the others are kept.
+    pub expires: bool,
 }
 
 /// The index of a prize in `spec.prizes`.

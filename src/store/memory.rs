@@ -407,6 +407,28 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
+    async fn restore_pool_counters(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        values: &[lottery::CounterValue],
+    ) -> Result<(), StoreError> {
+        let base = self.keys.pool(campaign, pool_id);
+        self.with(|inner, now| {
+            for counter in values {
+                let key = format!("{base}:{}", counter.name);
+                let current = inner.count(&key, now);
+                if current < counter.value {
+                    let ttl = counter
+                        .expires
+                        .then(|| Duration::from_millis(lottery::DAY_TTL_MS));
+                    inner.bump(&key, i64::from(counter.value - current), ttl, now);
+                }
+            }
+        });
+        Ok(())
+    }
+
     async fn add_chances(
         &self,
         campaign: &str,
@@ -414,7 +436,11 @@ impl StateStore for MemoryStore {
         user_id: i64,
         count: u32,
     ) -> Result<(), StoreError> {
-        let key = format!("{}:u{user_id}:granted", self.keys.pool(campaign, pool_id));
+        let key = format!(
+            "{}:{}",
+            self.keys.pool(campaign, pool_id),
+            lottery::counter::granted(user_id)
+        );
         self.with(|inner, now| inner.bump(&key, i64::from(count), None, now));
         Ok(())
     }

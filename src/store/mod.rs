@@ -139,6 +139,15 @@ pub trait StateStore: Send + Sync + 'static {
         won: &lottery::Won,
     ) -> Result<(), StoreError>;
 
+    /// Raises each of a pool's counters to at least `values` (what the database records). Never lowers one, so
+    /// a draw in flight (counted in the store, not yet in the database) is not undone.
+    async fn restore_pool_counters(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        values: &[lottery::CounterValue],
+    ) -> Result<(), StoreError>;
+
     /// Adds draw chances (after their grant was recorded in the database).
     async fn add_chances(
         &self,

@@ -18,6 +18,7 @@ struct Scripts {
     idempotency_abandon: Script,
     draw: Script,
     undo_draw: Script,
+    raise_counters: Script,
 }
 
 impl Scripts {
@@ -30,6 +31,7 @@ impl Scripts {
             idempotency_abandon: Script::new(include_str!("lua/idempotency_abandon.lua")),
             draw: Script::new(include_str!("lua/draw.lua")),
             undo_draw: Script::new(include_str!("lua/undo_draw.lua")),
+            raise_counters: Script::new(include_str!("lua/raise_counters.lua")),
         }
     }
 }
@@ -349,6 +351,32 @@ impl StateStore for RedisStore {
         Ok(())
     }
 
+    async fn restore_pool_counters(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        values: &[lottery::CounterValue],
+    ) -> Result<(), StoreError> {
+        let base = self.keys.pool(campaign, pool_id);
+        // In batches: one script call per batch keeps each atomic step short.
+        for batch in values.chunks(500) {
+            let mut invocation = self.scripts.raise_counters.prepare_invoke();
+            for counter in batch {
+                invocation.key(format!("{base}:{}", counter.name));
+                invocation.arg(counter.value).arg(if counter.expires {
+                    lottery::DAY_TTL_MS
+                } else {
+                    0
+                });
+            }
+            let _: i64 = invocation
+                .invoke_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
     async fn add_chances(
         &self,
         campaign: &str,
@@ -356,7 +384,11 @@ impl StateStore for RedisStore {
         user_id: i64,
         count: u32,
     ) -> Result<(), StoreError> {
-        let key = format!("{}:u{user_id}:granted", self.keys.pool(campaign, pool_id));
+        let key = format!(
+            "{}:{}",
+            self.keys.pool(campaign, pool_id),
+            lottery::counter::granted(user_id)
+        );
         let _: i64 = self.conn().incr(key, count).await.map_err(unavailable)?;
         Ok(())
     }

@@ -173,6 +173,19 @@ impl TestApp {
         .await
     }
 
+    /// Another instance on the same database but an empty store, as after a Redis flush.
+    pub async fn instance_with_empty_store(&self) -> TestApp {
+        let store = fresh_store(&random_prefix()).await;
+        start(
+            self.settings.clone(),
+            self.db.clone(),
+            store,
+            self.wechat.clone(),
+            self.clock.clone(),
+        )
+        .await
+    }
+
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }

@@ -378,3 +378,141 @@ async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
     }
     assert_eq!(prize_pools::Entity::find().count(&app.db).await.unwrap(), 0);
 }
+
+/// A store that lost everything (a Redis flush) is rebuilt from the draw records: no stock is sold twice and no
+/// chance or record is lost.
+#[tokio::test]
+async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
+    use wxcampaign::lottery::service::reconcile_all;
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
+    let pool = pool_id(&app).await;
+    let (alice, alice_token) = customer(&app, "oLotteryUser01").await;
+    let (bob, bob_token) = customer(&app, "oLotteryUser02").await;
+    grant_chances(
+        &app.state,
+        alice,
+        "lottery-test",
+        pool,
+        "test",
+        "test:alice",
+        10,
+    )
+    .await
+    .unwrap();
+    grant_chances(
+        &app.state,
+        bob,
+        "lottery-test",
+        pool,
+        "test",
+        "test:bob",
+        20,
+    )
+    .await
+    .unwrap();
+    for n in 0..7 {
+        assert_eq!(
+            draw(&app, &alice_token, &format!("alice-draw-{n:03}"))
+                .await
+                .status(),
+            200
+        );
+    }
+
+    let flushed = app.instance_with_empty_store().await;
+    let before = draw(&flushed, &bob_token, "bob-draw-before").await;
+    assert_eq!(
+        error_code(before).await,
+        "no_chance",
+        "an empty store knows no chances until it is rebuilt"
+    );
+    reconcile_all(&flushed.db, flushed.store.as_ref(), flushed.clock.now())
+        .await
+        .unwrap();
+
+    let statuses: Vec<u16> = join_all((0..5).map(|n| {
+        let (flushed, token) = (&flushed, &bob_token);
+        async move {
+            draw(flushed, token, &format!("bob-draw-{n:03}"))
+                .await
+                .status()
+                .as_u16()
+        }
+    }))
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        3,
+        "only the 3 left of 10: {statuses:?}"
+    );
+    assert_eq!(
+        draw_records::Entity::find()
+            .count(&flushed.db)
+            .await
+            .unwrap(),
+        10
+    );
+    // Alice's chances came back too: 3 left, but the stock is gone.
+    let alice_again = draw(&flushed, &alice_token, "alice-after-flush").await;
+    assert_eq!(error_code(alice_again).await, "out_of_stock");
+}
+
+/// After a flush the store no longer remembers a request: a retried key gets its recorded answer, not a new
+/// draw, and the store step it took is given back.
+#[tokio::test]
+async fn a_key_retried_after_a_flush_gets_its_recorded_prize_and_spends_nothing() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &single_prize_pool(5, Some(2))).await;
+    let (alice, token) = customer(&app, "oLotteryUser01").await;
+    grant_chances(
+        &app.state,
+        alice,
+        "lottery-test",
+        pool_id(&app).await,
+        "test",
+        "test:alice",
+        5,
+    )
+    .await
+    .unwrap();
+    let first: Value = draw(&app, &token, "retried-key-001")
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let flushed = app.instance_with_empty_store().await;
+    wxcampaign::lottery::service::reconcile_all(
+        &flushed.db,
+        flushed.store.as_ref(),
+        flushed.clock.now(),
+    )
+    .await
+    .unwrap();
+    let retried: Value = draw(&flushed, &token, "retried-key-001")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(retried["draw_id"], first["draw_id"]);
+    assert_eq!(
+        draw_records::Entity::find()
+            .count(&flushed.db)
+            .await
+            .unwrap(),
+        1
+    );
+    // The retry took no stock: the second (last) prize is still there.
+    assert_eq!(
+        draw(&flushed, &token, "second-key-0001").await.status(),
+        200
+    );
+    let points: Value = flushed
+        .get("/api/v1/me/points", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(points["balance"], 10);
+}
