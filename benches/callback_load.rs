@@ -7,9 +7,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use futures::stream::{self, StreamExt};
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{env_or, fire, Request};
 use wxcampaign::config::{ConfigSource, Environment, Settings};
 use wxcampaign::startup::Application;
 use wxcampaign::wechat::crypto::{sha1_signature, MessageCipher};
@@ -17,71 +19,6 @@ use wxcampaign::wechat::crypto::{sha1_signature, MessageCipher};
 const TOKEN: &str = "benchToken2026";
 const APP_ID: &str = "wxbench000000001";
 const KEY: &str = "/uwlWXxdjm2IogKR7PfhIg8Ez9oP0ZV1YgHNMqhQY/C";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Run {
-    label: &'static str,
-    requests: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    failures: usize,
-}
-
-impl Run {
-    fn print(&self) {
-        let mut sorted = self.latencies.clone();
-        sorted.sort();
-        let at = |q: f64| sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)];
-        println!(
-            "{:<28} {:>7} req {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   failures {}",
-            self.label,
-            self.requests,
-            self.requests as f64 / self.elapsed.as_secs_f64(),
-            at(0.50).as_secs_f64() * 1000.0,
-            at(0.99).as_secs_f64() * 1000.0,
-            self.failures
-        );
-    }
-}
-
-async fn fire(
-    label: &'static str,
-    client: &reqwest::Client,
-    requests: Vec<(String, Option<String>)>,
-    concurrency: usize,
-) -> Run {
-    let total = requests.len();
-    let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(requests)
-        .map(|(url, body)| async move {
-            let sent = Instant::now();
-            let request = match body {
-                Some(body) => client
-                    .post(&url)
-                    .header("content-type", "text/xml")
-                    .body(body),
-                None => client.get(&url),
-            };
-            let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
-            (sent.elapsed(), ok)
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    Run {
-        label,
-        requests: total,
-        elapsed: started.elapsed(),
-        failures: results.iter().filter(|(_, ok)| !ok).count(),
-        latencies: results.into_iter().map(|(latency, _)| latency).collect(),
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -130,7 +67,7 @@ async fn main() -> anyhow::Result<()> {
     // Build every request first, so the client's own encryption is not in the measurement.
     let cipher = MessageCipher::from_encoding_aes_key(KEY)?;
     let timestamp = chrono::Utc::now().timestamp().to_string();
-    let callback: Vec<(String, Option<String>)> = (0..messages)
+    let callback: Vec<Request> = (0..messages)
         .map(|i| {
             let xml = format!(
                 "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[oBenchUser{:018}]]></FromUserName>\
@@ -148,11 +85,11 @@ async fn main() -> anyhow::Result<()> {
                  &encrypt_type=aes&msg_signature={msg_signature}"
             );
             let body = format!("<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>");
-            (url, Some(body))
+            Request { url, body: Some(("text/xml", body)), headers: Vec::new() }
         })
         .collect();
-    let bare: Vec<(String, Option<String>)> = (0..messages)
-        .map(|_| (format!("{base}/healthz"), None))
+    let bare: Vec<Request> = (0..messages)
+        .map(|_| Request::get(format!("{base}/healthz")))
         .collect();
 
     println!(

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::lottery::service::PoolInput;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
@@ -55,6 +57,9 @@ pub struct CampaignInput {
     pub prize_summary: String,
     #[serde(default)]
     pub activities: Vec<ActivityInput>,
+    /// Prize pools published with the campaign (created with it; later ones through the staff API, before live).
+    #[serde(default)]
+    pub pools: Vec<PoolInput>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -100,6 +105,7 @@ pub struct ValidCampaign {
     pub rules_text: String,
     pub prize_summary: String,
     pub activities: Vec<ValidActivity>,
+    pub pools: Vec<PoolInput>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -349,6 +355,20 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
             }
         }
     }
+    let mut pool_slugs = std::collections::HashSet::new();
+    for (i, pool) in input.pools.iter().enumerate() {
+        if let Err(error) = crate::lottery::service::validate(pool) {
+            errors.push(FieldError {
+                field: format!("pools[{i}]"),
+                message: error.to_string(),
+            });
+        } else if !pool_slugs.insert(pool.slug.as_str()) {
+            errors.push(FieldError {
+                field: format!("pools[{i}].slug"),
+                message: "unique within the campaign".into(),
+            });
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -368,6 +388,7 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
         rules_text: input.rules_text.clone(),
         prize_summary: input.prize_summary.clone(),
         activities,
+        pools: input.pools.clone(),
     })
 }
 

@@ -252,6 +252,11 @@ async fn insert(
     set_fields(&mut active, campaign);
     let stored = active.insert(conn).await?;
     replace_activities(conn, stored.id, campaign).await?;
+    for pool in &campaign.pools {
+        crate::lottery::service::insert_pool(conn, &stored, pool)
+            .await
+            .map_err(|e| DbErr::Custom(format!("pool {}: {e}", pool.slug)))?;
+    }
     view_of(conn, &stored).await
 }
 

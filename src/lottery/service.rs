@@ -94,14 +94,14 @@ impl PrizeKind {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GuaranteeInput {
     pub after: u32,
     pub tier: i32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrizeInput {
     pub slug: String,
@@ -118,7 +118,7 @@ pub struct PrizeInput {
     pub per_user_daily: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PoolInput {
     pub slug: String,
@@ -132,7 +132,8 @@ pub struct PoolInput {
     pub prizes: Vec<PrizeInput>,
 }
 
-fn validate(input: &PoolInput) -> Result<(), LotteryError> {
+/// Every check a pool passes before it is stored.
+pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
     let invalid = |m: String| Err(LotteryError::Invalid(m));
     let slug_ok = |s: &str| {
         (2..=64).contains(&s.len())
@@ -228,6 +229,31 @@ pub async fn create_pool(
     {
         return Err(LotteryError::Frozen);
     }
+    let pool = insert_pool(&txn, &campaign, input).await?;
+    let odds = odds_of(&txn, &campaign, &pool).await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Entry::new(
+            "pool.create",
+            "prize_pool",
+            format!("{campaign_slug}/{}", input.slug),
+        )
+        .after(&odds),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(odds)
+}
+
+/// Stores a checked pool and its prizes for `campaign` (from the staff API, or with its campaign from the
+/// calendar file).
+pub async fn insert_pool(
+    txn: &impl ConnectionTrait,
+    campaign: &campaigns::Model,
+    input: &PoolInput,
+) -> Result<prize_pools::Model, LotteryError> {
+    validate(input)?;
     let pool = prize_pools::ActiveModel {
         campaign_id: Set(campaign.id),
         slug: Set(input.slug.clone()),
@@ -244,7 +270,7 @@ pub async fn create_pool(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -268,23 +294,10 @@ pub async fn create_pool(
             position: Set(position as i32),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    let odds = odds_of(&txn, &campaign, &pool).await?;
-    audit::record(
-        &txn,
-        actor,
-        audit::Entry::new(
-            "pool.create",
-            "prize_pool",
-            format!("{campaign_slug}/{}", input.slug),
-        )
-        .after(&odds),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(odds)
+    Ok(pool)
 }
 
 /// A pool's published terms, generated from the same rows the draw reads.
@@ -357,7 +370,11 @@ async fn odds_of(
             .iter()
             .map(|p| PublishedPrize {
                 slug: p.slug.clone(),
-                name: p.name.clone(),
+                // A blind box publishes each prize's tier, value and odds, but not what it is until drawn.
+                name: match pool.kind.as_str() {
+                    "blind_box" => format!("{} 等奖（开启后揭晓）", p.tier),
+                    _ => p.name.clone(),
+                },
                 tier: p.tier,
                 kind: p.kind.clone(),
                 value_fen: p.value_fen,
@@ -527,15 +544,17 @@ pub async fn draw(
                 state.store.undo_draw(&spec, &won).await?;
             }
             let odds = odds_of(&state.db, &campaign, &pool).await?;
-            let prize_slug = prizes
+            let drawn = prizes
                 .iter()
                 .find(|p| p.id == recorded.prize_id)
-                .map(|p| p.slug.clone());
-            let published = odds
+                .ok_or(LotteryError::NotFound)?;
+            let mut published = odds
                 .prizes
                 .into_iter()
-                .find(|p| Some(&p.slug) == prize_slug.as_ref())
+                .find(|p| p.slug == drawn.slug)
                 .ok_or(LotteryError::NotFound)?;
+            // Drawn, a blind box's prize is revealed.
+            published.name = drawn.name.clone();
             Ok(DrawResult {
                 draw_id: recorded.draw_id,
                 prize: published,

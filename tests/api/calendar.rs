@@ -185,6 +185,15 @@ async fn a_fresh_start_with_demo_data_lists_the_demo_calendar() {
         .map(|c| c.slug)
         .collect();
     assert_eq!(listed, expected);
+    // The year-end lottery was published with its campaign: its odds are public.
+    let odds = reqwest::get(format!(
+        "{address}/api/v1/campaigns/q4-2026-thanks/lottery/year-end-2026/odds"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(odds.status(), 200);
+    let odds: Value = odds.json().await.unwrap();
+    assert_eq!(odds["prizes"][0]["name"], "品牌65英寸电视");
     let db =
         wxcampaign::db::connect(&test_settings(&[("APP__DATABASE__URL", &database_url)]).database)
             .await

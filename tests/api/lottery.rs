@@ -516,3 +516,37 @@ async fn a_key_retried_after_a_flush_gets_its_recorded_prize_and_spends_nothing(
         .unwrap();
     assert_eq!(points["balance"], 10);
 }
+
+#[tokio::test]
+async fn a_blind_box_publishes_values_and_odds_but_reveals_a_prize_only_when_drawn() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &json!({
+        "slug": "year-end", "name": "中秋财富盲盒", "kind": "blind_box", "daily_free_chances": 1,
+        "prizes": [{ "slug": "mooncake", "name": "中秋月饼礼盒", "tier": 1, "kind": "physical", "value_fen": 26800, "weight_bp": 10000 }]
+    })).await;
+    let odds: Value = app
+        .get("/api/v1/campaigns/lottery-test/lottery/year-end/odds", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let published = &odds["prizes"][0];
+    assert_eq!(
+        (
+            published["value_fen"].as_i64(),
+            published["probability"].as_str()
+        ),
+        (Some(26800), Some("100.00%"))
+    );
+    assert!(
+        !published["name"].as_str().unwrap().contains("月饼"),
+        "hidden before it is drawn"
+    );
+    let (_, token) = customer(&app, "oLotteryUser01").await;
+    let drawn: Value = draw(&app, &token, "open-the-box-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(drawn["prize"]["name"], "中秋月饼礼盒");
+}

@@ -1,0 +1,168 @@
+//! Load script: full-path lottery draws per second (login token, rate limits, idempotency claim, the atomic
+//! store step, the draw record and its points grant) beside the bare `/healthz` endpoint in the same run.
+//! See benches/README.md.
+//!
+//!   cargo bench --bench draw_load                          # SQLite file + memory store
+//!   BENCH_DATABASE_URL=postgres://... BENCH_REDIS_URL=redis://... cargo bench --bench draw_load
+//!   BENCH_DRAWS=4000 BENCH_CONCURRENCY=32 BENCH_USERS=200 cargo bench --bench draw_load
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use common::{env_or, fire, Request};
+use sea_orm::EntityTrait;
+use serde_json::{json, Value};
+use wxcampaign::audit::Actor;
+use wxcampaign::campaigns::model::shanghai;
+use wxcampaign::config::{ConfigSource, Environment, Settings};
+use wxcampaign::startup::Application;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let draws = env_or("BENCH_DRAWS", 4000);
+    let concurrency = env_or("BENCH_CONCURRENCY", 32);
+    let users = env_or("BENCH_USERS", 200);
+    let database_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        let path =
+            std::env::temp_dir().join(format!("wxc-bench-{}.db", uuid::Uuid::new_v4().simple()));
+        format!("sqlite://{}?mode=rwc", path.display())
+    });
+    let store_url = std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "memory://".into());
+    let prefix = format!(
+        "wxcbench_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let overrides: HashMap<String, String> = [
+        ("APP__APPLICATION__PORT", "0"),
+        ("APP__DATABASE__URL", database_url.as_str()),
+        ("APP__DATABASE__MAX_CONNECTIONS", "16"),
+        ("APP__STORE__URL", store_url.as_str()),
+        ("APP__STORE__KEY_PREFIX", prefix.as_str()),
+        ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
+        ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
+        ("APP__TELEMETRY__LEVEL", "error"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings = Settings::load(&ConfigSource {
+        config_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        environment: Environment::Test,
+        overrides,
+    })?;
+    wxcampaign::telemetry::init(&settings.telemetry);
+    let app = Application::build(settings).await?;
+    let state = app.state().clone();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+
+    // A live campaign with a realistic pool: mostly thanks and points, a little stock of the rest.
+    let now = Utc::now();
+    let at = |d: Duration| shanghai(now + d);
+    let campaign = json!({
+        "slug": "bench", "name": "压测活动", "theme": "压测", "year": 2026, "quarter": 4, "rules_text": "规则",
+        "preheat_at": at(Duration::hours(-2)), "starts_at": at(Duration::hours(-1)), "ends_at": at(Duration::days(1))
+    });
+    let actor = Actor::cli();
+    wxcampaign::campaigns::service::create(&state.db, &actor, &serde_json::from_value(campaign)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pool = json!({
+        "slug": "bench-pool", "name": "压测奖池", "kind": "lottery",
+        "prizes": [
+            { "slug": "coupon", "name": "立减金", "tier": 2, "kind": "coupon", "value_fen": 1000, "weight_bp": 500, "stock": 1000 },
+            { "slug": "points", "name": "积分", "tier": 3, "kind": "points", "points": 10, "weight_bp": 4500 },
+            { "slug": "thanks", "name": "谢谢参与", "tier": 9, "kind": "thanks", "weight_bp": 5000 }
+        ]
+    });
+    wxcampaign::lottery::service::create_pool(
+        &state.db,
+        &actor,
+        "bench",
+        &serde_json::from_value(pool)?,
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    wxcampaign::campaigns::service::schedule(&state.db, &actor, "bench", now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pool_id = wxcampaign::entities::prize_pools::Entity::find()
+        .one(&state.db)
+        .await?
+        .map(|p| p.id)
+        .unwrap_or(0);
+
+    let mut tokens = Vec::new();
+    for i in 0..users {
+        let login: Value = client
+            .post(format!("{base}/api/v1/auth/dev-login"))
+            .json(&json!({ "openid": format!("oBenchUser{i:06}") }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = login["token"]["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let user_id = login["user"]["id"].as_i64().unwrap_or_default();
+        let chances = (draws / users + 1) as u32;
+        wxcampaign::lottery::service::grant_chances(
+            &state,
+            user_id,
+            "bench",
+            pool_id,
+            "bench",
+            &format!("bench:{user_id}"),
+            chances,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tokens.push(token);
+    }
+    let draw_url = format!("{base}/api/v1/campaigns/bench/lottery/bench-pool/draws");
+    let requests: Vec<Request> = (0..draws)
+        .map(|i| Request {
+            url: draw_url.clone(),
+            body: Some(("application/json", "{}".into())),
+            headers: vec![
+                ("authorization", format!("Bearer {}", tokens[i % users])),
+                ("idempotency-key", format!("bench-draw-{i:08}")),
+            ],
+        })
+        .collect();
+    let bare: Vec<Request> = (0..draws)
+        .map(|_| Request::get(format!("{base}/healthz")))
+        .collect();
+
+    println!(
+        "{draws} requests each, concurrency {concurrency}, {users} users, database {}, store {}",
+        if database_url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+        store_url.split(':').next().unwrap_or("?")
+    );
+    fire(
+        "warm-up",
+        &client,
+        bare[..200.min(draws)].to_vec(),
+        concurrency,
+    )
+    .await;
+    fire("GET /healthz (bare)", &client, bare, concurrency)
+        .await
+        .print();
+    fire("POST .../draws (full path)", &client, requests, concurrency)
+        .await
+        .print();
+    Ok(())
+}
