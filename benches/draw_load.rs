@@ -9,58 +9,31 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::collections::HashMap;
-
 use chrono::{Duration, Utc};
 use common::{env_or, fire, Request};
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
 use wxcampaign::campaigns::model::shanghai;
-use wxcampaign::config::{ConfigSource, Environment, Settings};
-use wxcampaign::startup::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let draws = env_or("BENCH_DRAWS", 4000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
     let users = env_or("BENCH_USERS", 200);
-    let database_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
-        let path =
-            std::env::temp_dir().join(format!("wxc-bench-{}.db", uuid::Uuid::new_v4().simple()));
-        format!("sqlite://{}?mode=rwc", path.display())
-    });
-    let store_url = std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "memory://".into());
-    let prefix = format!(
-        "wxcbench_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    let bench = common::start(
+        &[
+            ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
+            ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
+        ],
+        concurrency,
+    )
+    .await?;
+    let (base, state, client) = (
+        bench.base.clone(),
+        bench.state.clone(),
+        bench.client.clone(),
     );
-    let overrides: HashMap<String, String> = [
-        ("APP__APPLICATION__PORT", "0"),
-        ("APP__DATABASE__URL", database_url.as_str()),
-        ("APP__DATABASE__MAX_CONNECTIONS", "16"),
-        ("APP__STORE__URL", store_url.as_str()),
-        ("APP__STORE__KEY_PREFIX", prefix.as_str()),
-        ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
-        ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
-        ("APP__TELEMETRY__LEVEL", "error"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let settings = Settings::load(&ConfigSource {
-        config_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
-        environment: Environment::Test,
-        overrides,
-    })?;
-    wxcampaign::telemetry::init(&settings.telemetry);
-    let app = Application::build(settings).await?;
-    let state = app.state().clone();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
 
     // A live campaign with a realistic pool: mostly thanks and points, a little stock of the rest.
     let now = Utc::now();
@@ -144,12 +117,7 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "{draws} requests each, concurrency {concurrency}, {users} users, database {}, store {}",
-        if database_url.starts_with("sqlite") {
-            "sqlite"
-        } else {
-            "postgres"
-        },
-        store_url.split(':').next().unwrap_or("?")
+        bench.database, bench.store
     );
     fire(
         "warm-up",

@@ -1,4 +1,6 @@
 //! Shared by the load scripts: firing requests with bounded concurrency and reporting throughput and latency.
+// Each load script compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
@@ -94,4 +96,69 @@ impl Request {
         }
         request
     }
+}
+
+/// The application under load, started in this process on port 0.
+pub struct BenchApp {
+    pub base: String,
+    pub state: wxcampaign::state::AppState,
+    pub client: reqwest::Client,
+    /// `sqlite` or `postgres`, `memory` or `redis`, for the report.
+    pub database: &'static str,
+    pub store: &'static str,
+}
+
+/// Starts the app on a fresh SQLite file and the memory store, or on BENCH_DATABASE_URL / BENCH_REDIS_URL, with
+/// `extra` settings on top.
+pub async fn start(extra: &[(&str, &str)], concurrency: usize) -> anyhow::Result<BenchApp> {
+    use wxcampaign::config::{ConfigSource, Environment, Settings};
+    let database_url = std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
+        let path =
+            std::env::temp_dir().join(format!("wxc-bench-{}.db", uuid::Uuid::new_v4().simple()));
+        format!("sqlite://{}?mode=rwc", path.display())
+    });
+    let store_url = std::env::var("BENCH_REDIS_URL").unwrap_or_else(|_| "memory://".into());
+    let prefix = format!(
+        "wxcbench_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut overrides: std::collections::HashMap<String, String> = [
+        ("APP__APPLICATION__PORT", "0"),
+        ("APP__DATABASE__URL", database_url.as_str()),
+        ("APP__DATABASE__MAX_CONNECTIONS", "16"),
+        ("APP__STORE__URL", store_url.as_str()),
+        ("APP__STORE__KEY_PREFIX", prefix.as_str()),
+        ("APP__TELEMETRY__LEVEL", "error"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::load(&ConfigSource {
+        config_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        environment: Environment::Test,
+        overrides,
+    })?;
+    wxcampaign::telemetry::init(&settings.telemetry);
+    let app = wxcampaign::startup::Application::build(settings).await?;
+    let state = app.state().clone();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Ok(BenchApp {
+        base,
+        state,
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .build()?,
+        database: if database_url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+        store: if store_url.starts_with("redis") {
+            "redis"
+        } else {
+            "memory"
+        },
+    })
 }
