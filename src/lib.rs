@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod config;
+pub mod coupons;
 pub mod db;
 pub mod entities;
 pub mod error;

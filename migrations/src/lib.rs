@@ -9,6 +9,8 @@ mod m20261123_000004_create_wechat_inbox_and_replies;
 mod m20261123_000005_create_calendar;
 mod m20261123_000006_create_points;
 mod m20261123_000007_create_lottery;
+mod m20261123_000008_create_coupons;
+mod m20261123_000009_add_prize_coupon_template;
 
 pub struct Migrator;
 
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_calendar::Migration),
             Box::new(m20261123_000006_create_points::Migration),
             Box::new(m20261123_000007_create_lottery::Migration),
+            Box::new(m20261123_000008_create_coupons::Migration),
+            Box::new(m20261123_000009_add_prize_coupon_template::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ pub struct Model {
     pub per_user_total: Option<i32>,
     pub per_user_daily: Option<i32>,
     pub position: i32,
+    /// For a coupon prize: the template of the coupon it issues.
+    pub coupon_template: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

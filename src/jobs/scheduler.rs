@@ -41,7 +41,16 @@ fn reconcile_lottery(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyho
     })
 }
 
-/// The periodic jobs. Later domains add theirs here (coupon expiry, triggered pushes).
+fn expire_coupons(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        crate::coupons::service::expire(&state.db, at)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(())
+    })
+}
+
+/// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
         name: "campaigns.sync_pause_flags",
@@ -54,6 +63,12 @@ const CRON_JOBS: &[CronJob] = &[
         // Every five minutes: stock, chance and quota counters rebuilt from the draw records.
         schedule: "0 */5 * * * *",
         run: reconcile_lottery,
+    },
+    CronJob {
+        name: "coupons.expire",
+        // Every hour, on the hour (Asia/Shanghai).
+        schedule: "0 0 * * * *",
+        run: expire_coupons,
     },
 ];
 

@@ -116,6 +116,9 @@ pub struct PrizeInput {
     pub stock: Option<u32>,
     pub per_user_total: Option<u32>,
     pub per_user_daily: Option<u32>,
+    /// For a coupon prize: the coupon template it issues (without one, the prize is recorded for fulfilment).
+    #[serde(default)]
+    pub coupon_template: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -254,6 +257,20 @@ pub async fn insert_pool(
     input: &PoolInput,
 ) -> Result<prize_pools::Model, LotteryError> {
     validate(input)?;
+    for prize in &input.prizes {
+        if let Some(template) = &prize.coupon_template {
+            let found = crate::entities::coupon_templates::Entity::find()
+                .filter(crate::entities::coupon_templates::Column::Slug.eq(template.as_str()))
+                .one(txn)
+                .await?;
+            if prize.kind != PrizeKind::Coupon || found.is_none() {
+                return Err(LotteryError::Invalid(format!(
+                    "prize {}: coupon_template must name an existing template, on a coupon prize",
+                    prize.slug
+                )));
+            }
+        }
+    }
     let pool = prize_pools::ActiveModel {
         campaign_id: Set(campaign.id),
         slug: Set(input.slug.clone()),
@@ -292,6 +309,7 @@ pub async fn insert_pool(
             per_user_total: Set(prize.per_user_total.map(|s| s as i32)),
             per_user_daily: Set(prize.per_user_daily.map(|s| s as i32)),
             position: Set(position as i32),
+            coupon_template: Set(prize.coupon_template.clone()),
             ..Default::default()
         }
         .insert(txn)
@@ -641,6 +659,17 @@ async fn record(
         points::apply(&txn, &change, factor)
             .await
             .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
+    }
+    if let Some(template) = &prize.coupon_template {
+        crate::coupons::service::issue(
+            &txn,
+            template,
+            user_id,
+            &format!("draw:{request_id}"),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("issuing the prize coupon: {e}")))?;
     }
     txn.commit().await?;
     Ok(Recorded {

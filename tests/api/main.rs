@@ -5,6 +5,7 @@ mod auth;
 mod calendar;
 mod cli;
 mod config;
+mod coupons;
 mod fake_wechat;
 mod health;
 mod helpers;

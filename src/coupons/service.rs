@@ -1,0 +1,294 @@
+use chrono::{DateTime, Duration, Utc};
+use rand::distr::{Alphanumeric, SampleString};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{self, Actor};
+use crate::entities::{coupon_templates, user_coupons};
+use crate::error::AppError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CouponError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such coupon or template")]
+    NotFound,
+    #[error("this customer already holds as many of these coupons as allowed")]
+    LimitReached,
+    #[error("every coupon of this template has been issued")]
+    SoldOut,
+    #[error("this coupon is {0} and cannot be used")]
+    NotUsable(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DbErr> for CouponError {
+    fn from(error: DbErr) -> Self {
+        CouponError::Unexpected(error.into())
+    }
+}
+
+impl From<CouponError> for AppError {
+    fn from(error: CouponError) -> Self {
+        let message = error.to_string();
+        match error {
+            CouponError::Invalid(_) => AppError::bad_request("invalid_coupon", message),
+            CouponError::NotFound => AppError::not_found("coupon_not_found", message),
+            CouponError::LimitReached => AppError::conflict("coupon_limit_reached", message),
+            CouponError::SoldOut => AppError::conflict("coupons_sold_out", message),
+            CouponError::NotUsable(_) => AppError::conflict("coupon_not_usable", message),
+            CouponError::Unexpected(e) => AppError::unexpected(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateInput {
+    pub slug: String,
+    pub name: String,
+    pub value_fen: i64,
+    #[serde(default)]
+    pub min_spend_fen: i64,
+    pub valid_days: Option<u32>,
+    /// RFC 3339, or `YYYY-MM-DD HH:MM` in Asia/Shanghai.
+    pub valid_until: Option<String>,
+    pub per_user_limit: Option<u32>,
+    pub total_limit: Option<u32>,
+}
+
+pub async fn create_template(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &TemplateInput,
+) -> Result<coupon_templates::Model, CouponError> {
+    let invalid = |m: &str| Err(CouponError::Invalid(m.to_owned()));
+    let slug_ok = (2..=64).contains(&input.slug.len())
+        && input
+            .slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !slug_ok || input.name.trim().is_empty() {
+        return invalid("slug (a-z, 0-9, '-') and name are required");
+    }
+    if !(1..=5_000_000).contains(&input.value_fen) || input.min_spend_fen < 0 {
+        return invalid("value_fen: 1 to 5,000,000 (50,000 yuan); min_spend_fen: not negative");
+    }
+    let valid_until = match &input.valid_until {
+        Some(text) => Some(
+            crate::campaigns::model::parse_time(text)
+                .ok_or_else(|| CouponError::Invalid("valid_until: not a time".into()))?,
+        ),
+        None => None,
+    };
+    if input.valid_days.is_some() == valid_until.is_some()
+        || input.valid_days.is_some_and(|d| !(1..=3650).contains(&d))
+    {
+        return invalid("give exactly one of valid_days (1-3650) and valid_until");
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let template = coupon_templates::ActiveModel {
+        slug: Set(input.slug.clone()),
+        name: Set(input.name.clone()),
+        value_fen: Set(input.value_fen),
+        min_spend_fen: Set(input.min_spend_fen),
+        valid_days: Set(input.valid_days.map(|d| d as i32)),
+        valid_until: Set(valid_until),
+        per_user_limit: Set(input.per_user_limit.map(|l| l as i32)),
+        total_limit: Set(input.total_limit.map(|l| l as i32)),
+        issued_count: Set(0),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            CouponError::Invalid("a template with this slug exists".into())
+        }
+        _ => e.into(),
+    })?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Entry::new(
+            "coupon_template.create",
+            "coupon_template",
+            template.slug.clone(),
+        )
+        .after(&template),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(template)
+}
+
+/// Issues one coupon of `template_slug` to `user_id` on the caller's transaction; the same source reference
+/// returns the coupon it issued the first time. Per-user and total limits hold under concurrency: the template
+/// row is updated (and so locked) before the user's coupons are counted.
+pub async fn issue(
+    conn: &impl ConnectionTrait,
+    template_slug: &str,
+    user_id: i64,
+    source_ref: &str,
+    now: DateTime<Utc>,
+) -> Result<user_coupons::Model, CouponError> {
+    if let Some(existing) = user_coupons::Entity::find()
+        .filter(user_coupons::Column::SourceRef.eq(source_ref))
+        .one(conn)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let template = coupon_templates::Entity::find()
+        .filter(coupon_templates::Column::Slug.eq(template_slug))
+        .one(conn)
+        .await?
+        .ok_or(CouponError::NotFound)?;
+    let counted = coupon_templates::Entity::update_many()
+        .col_expr(
+            coupon_templates::Column::IssuedCount,
+            Expr::col(coupon_templates::Column::IssuedCount).add(1),
+        )
+        .filter(coupon_templates::Column::Id.eq(template.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(coupon_templates::Column::TotalLimit.is_null())
+                .add(
+                    Expr::col(coupon_templates::Column::IssuedCount)
+                        .lt(Expr::col(coupon_templates::Column::TotalLimit)),
+                ),
+        )
+        .exec(conn)
+        .await?;
+    if counted.rows_affected == 0 {
+        return Err(CouponError::SoldOut);
+    }
+    if let Some(limit) = template.per_user_limit {
+        let held = user_coupons::Entity::find()
+            .filter(user_coupons::Column::TemplateId.eq(template.id))
+            .filter(user_coupons::Column::UserId.eq(user_id))
+            .count(conn)
+            .await?;
+        if held >= limit as u64 {
+            return Err(CouponError::LimitReached);
+        }
+    }
+    let expires_at = match (template.valid_until, template.valid_days) {
+        (Some(until), _) => until,
+        (None, Some(days)) => now + Duration::days(i64::from(days)),
+        (None, None) => now + Duration::days(30),
+    };
+    Ok(user_coupons::ActiveModel {
+        template_id: Set(template.id),
+        user_id: Set(user_id),
+        code: Set(Alphanumeric
+            .sample_string(&mut rand::rng(), 12)
+            .to_uppercase()),
+        status: Set("active".into()),
+        source_ref: Set(source_ref.to_owned()),
+        issued_at: Set(now),
+        expires_at: Set(expires_at),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// A coupon as its holder sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldCoupon {
+    pub code: String,
+    pub name: String,
+    pub value_fen: i64,
+    pub min_spend_fen: i64,
+    /// active, used or expired (an active coupon past its date shows as expired before the job catches up).
+    pub status: String,
+    pub expires_at: String,
+}
+
+pub async fn held_by(
+    db: &DatabaseConnection,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<HeldCoupon>, CouponError> {
+    let coupons = user_coupons::Entity::find()
+        .filter(user_coupons::Column::UserId.eq(user_id))
+        .order_by_desc(user_coupons::Column::Id)
+        .all(db)
+        .await?;
+    let mut held = Vec::new();
+    for coupon in coupons {
+        let template = coupon_templates::Entity::find_by_id(coupon.template_id)
+            .one(db)
+            .await?
+            .ok_or(CouponError::NotFound)?;
+        let status = if coupon.status == "active" && coupon.expires_at <= now {
+            "expired".into()
+        } else {
+            coupon.status
+        };
+        held.push(HeldCoupon {
+            code: coupon.code,
+            name: template.name,
+            value_fen: template.value_fen,
+            min_spend_fen: template.min_spend_fen,
+            status,
+            expires_at: crate::campaigns::model::shanghai(coupon.expires_at),
+        });
+    }
+    Ok(held)
+}
+
+/// The counter system marks a coupon used: once, only while active and in date. Audited.
+pub async fn mark_used(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<user_coupons::Model, CouponError> {
+    let txn = crate::db::begin_write(db).await?;
+    let coupon = user_coupons::Entity::find()
+        .filter(user_coupons::Column::Code.eq(code.to_uppercase()))
+        .one(&txn)
+        .await?
+        .ok_or(CouponError::NotFound)?;
+    if coupon.status != "active" {
+        return Err(CouponError::NotUsable(coupon.status));
+    }
+    if coupon.expires_at <= now {
+        return Err(CouponError::NotUsable("expired".into()));
+    }
+    let before = coupon.clone();
+    let mut active: user_coupons::ActiveModel = coupon.into();
+    active.status = Set("used".into());
+    active.used_at = Set(Some(now));
+    active.used_by = Set(Some(actor.label.clone()));
+    let after = active.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        audit::Entry::new("coupon.use", "user_coupon", after.code.clone())
+            .before(&before)
+            .after(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// Marks every active coupon past its date expired; returns how many.
+pub async fn expire(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, CouponError> {
+    let result = user_coupons::Entity::update_many()
+        .col_expr(user_coupons::Column::Status, Expr::value("expired"))
+        .filter(user_coupons::Column::Status.eq("active"))
+        .filter(user_coupons::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}
