@@ -11,6 +11,7 @@ mod m20261123_000006_create_points;
 mod m20261123_000007_create_lottery;
 mod m20261123_000008_create_coupons;
 mod m20261123_000009_add_prize_coupon_template;
+mod m20261123_000010_create_catalogue;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_create_lottery::Migration),
             Box::new(m20261123_000008_create_coupons::Migration),
             Box::new(m20261123_000009_add_prize_coupon_template::Migration),
+            Box::new(m20261123_000010_create_catalogue::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::lottery::service::PoolInput;
+use crate::points::catalogue::ItemInput;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,6 +61,9 @@ pub struct CampaignInput {
     /// Prize pools published with the campaign (created with it; later ones through the staff API, before live).
     #[serde(default)]
     pub pools: Vec<PoolInput>,
+    /// The points catalogue published with the campaign.
+    #[serde(default)]
+    pub catalogue: Vec<ItemInput>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -106,6 +110,7 @@ pub struct ValidCampaign {
     pub prize_summary: String,
     pub activities: Vec<ValidActivity>,
     pub pools: Vec<PoolInput>,
+    pub catalogue: Vec<ItemInput>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -389,6 +394,7 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
         prize_summary: input.prize_summary.clone(),
         activities,
         pools: input.pools.clone(),
+        catalogue: input.catalogue.clone(),
     })
 }
 

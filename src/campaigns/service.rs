@@ -257,6 +257,11 @@ async fn insert(
             .await
             .map_err(|e| DbErr::Custom(format!("pool {}: {e}", pool.slug)))?;
     }
+    for item in &campaign.catalogue {
+        crate::points::catalogue::insert_item(conn, &stored, item)
+            .await
+            .map_err(|e| DbErr::Custom(format!("catalogue item {}: {e}", item.slug)))?;
+    }
     view_of(conn, &stored).await
 }
 

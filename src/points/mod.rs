@@ -2,5 +2,6 @@
 //! zero. Other domains grant and spend through `service::apply` inside their own transaction, so a reward and the
 //! record that earned it commit together.
 
+pub mod catalogue;
 pub mod routes;
 pub mod service;

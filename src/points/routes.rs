@@ -1,21 +1,28 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::catalogue::{self, ItemInput};
 use super::service;
 use crate::auth::{Customer, Role, Staff};
 use crate::error::AppError;
 use crate::http::ValidJson;
-use crate::idempotency::IdempotencyKey;
+use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
 
 /// Mounted at `/api/v1`.
 pub fn configure_customer(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me/points", web::get().to(get_points));
+    cfg.route("/me/points", web::get().to(get_points))
+        .route("/points/redeem", web::post().to(redeem_points))
+        .route("/campaigns/{slug}/catalogue", web::get().to(get_catalogue));
 }
 
 /// Mounted at `/admin/v1`.
 pub fn configure_staff(cfg: &mut web::ServiceConfig) {
-    cfg.route("/points/adjustments", web::post().to(adjust_points));
+    cfg.route("/points/adjustments", web::post().to(adjust_points))
+        .route(
+            "/campaigns/{slug}/catalogue",
+            web::post().to(create_catalogue_item),
+        );
 }
 
 #[derive(Deserialize)]
@@ -66,4 +73,58 @@ async fn adjust_points(
     )
     .await?;
     Ok(HttpResponse::Ok().json(entry))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Redeem {
+    campaign: String,
+    item: String,
+}
+
+/// Spends points on a catalogue item; the Idempotency-Key makes a retried tap redeem once.
+async fn redeem_points(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    customer: Customer,
+    body: ValidJson<Redeem>,
+) -> Result<HttpResponse, AppError> {
+    let key = IdempotencyKey::from_request(&req)?;
+    let fingerprint = idempotency::fingerprint(&[body.campaign.as_bytes(), body.item.as_bytes()]);
+    let scope = format!("redeem:{}", customer.user_id);
+    let outcome =
+        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
+            let now = state.clock.now();
+            let redeemed = catalogue::redeem(
+                &state.db,
+                customer.user_id,
+                &body.campaign,
+                &body.item,
+                key.as_str(),
+                now,
+            )
+            .await?;
+            StoredResponse::ok(redeemed)
+        })
+        .await?;
+    Ok(outcome.into_http())
+}
+
+async fn get_catalogue(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({ "items": catalogue::items(&state.db, &slug).await? })))
+}
+
+async fn create_catalogue_item(
+    state: web::Data<AppState>,
+    staff: Staff,
+    slug: web::Path<String>,
+    body: ValidJson<ItemInput>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Role::Operator)?;
+    Ok(HttpResponse::Created()
+        .json(catalogue::create_item(&state.db, &staff.actor(), &slug, &body).await?))
 }

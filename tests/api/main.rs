@@ -3,6 +3,7 @@
 
 mod auth;
 mod calendar;
+mod catalogue;
 mod cli;
 mod config;
 mod coupons;
