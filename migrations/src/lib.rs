@@ -12,6 +12,7 @@ mod m20261123_000007_create_lottery;
 mod m20261123_000008_create_coupons;
 mod m20261123_000009_add_prize_coupon_template;
 mod m20261123_000010_create_catalogue;
+mod m20261123_000011_add_chance_caps;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_coupons::Migration),
             Box::new(m20261123_000009_add_prize_coupon_template::Migration),
             Box::new(m20261123_000010_create_catalogue::Migration),
+            Box::new(m20261123_000011_add_chance_caps::Migration),
         ]
     }
 }

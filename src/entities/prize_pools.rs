@@ -17,6 +17,11 @@ pub struct Model {
     /// Slug of the prize given when nothing else is left.
     pub consolation_prize: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Chances one user may be granted per Asia/Shanghai day, and in all.
+    pub chance_daily_cap: Option<i32>,
+    pub chance_total_cap: Option<i32>,
+    /// Points one chance costs in an exchange (none: chances are not for sale).
+    pub chance_cost_points: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

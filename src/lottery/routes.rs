@@ -18,6 +18,10 @@ pub fn configure_customer(cfg: &mut web::ServiceConfig) {
     .route(
         "/campaigns/{slug}/lottery/{pool}/odds",
         web::get().to(get_odds),
+    )
+    .route(
+        "/campaigns/{slug}/lottery/{pool}/chances",
+        web::post().to(buy_chances),
     );
 }
 
@@ -84,4 +88,41 @@ async fn list_draws(
     staff.require_any(&[Role::Auditor, Role::Operator])?;
     let draws = service::draws(&state.db, query.pool_id, query.limit.unwrap_or(100)).await?;
     Ok(HttpResponse::Ok().json(json!({ "draws": draws })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyChances {
+    count: u32,
+}
+
+/// Exchanges points for draw chances; the Idempotency-Key makes a retried tap exchange once.
+async fn buy_chances(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+    body: ValidJson<BuyChances>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, pool) = path.into_inner();
+    let key = IdempotencyKey::from_request(&req)?;
+    let count = body.count;
+    let fingerprint =
+        idempotency::fingerprint(&[campaign.as_bytes(), pool.as_bytes(), &count.to_be_bytes()]);
+    let scope = format!("chances:{}", customer.user_id);
+    let outcome =
+        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
+            let granted = service::buy_chances(
+                &state,
+                customer.user_id,
+                &campaign,
+                &pool,
+                count,
+                key.as_str(),
+            )
+            .await?;
+            StoredResponse::ok(json!({ "chances": granted }))
+        })
+        .await?;
+    Ok(outcome.into_http())
 }

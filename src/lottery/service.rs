@@ -1,6 +1,5 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     QueryFilter, QueryOrder, Set,
@@ -38,6 +37,12 @@ pub enum LotteryError {
     NoChance,
     #[error("every prize is gone")]
     OutOfStock,
+    #[error("chances of this pool are not for sale")]
+    NotForSale,
+    #[error("this would take you past the pool's chance limit")]
+    ChanceCapReached,
+    #[error(transparent)]
+    Points(#[from] crate::points::service::PointsError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -61,6 +66,9 @@ impl From<LotteryError> for AppError {
             LotteryError::Paused => AppError::conflict("campaign_paused", message),
             LotteryError::NoChance => AppError::conflict("no_chance", message),
             LotteryError::OutOfStock => AppError::conflict("out_of_stock", message),
+            LotteryError::NotForSale => AppError::conflict("chances_not_for_sale", message),
+            LotteryError::ChanceCapReached => AppError::conflict("chance_cap_reached", message),
+            LotteryError::Points(e) => e.into(),
             LotteryError::Store(e) => e.into(),
             LotteryError::Unexpected(e) => AppError::unexpected(e),
         }
@@ -132,6 +140,14 @@ pub struct PoolInput {
     pub guarantee: Option<GuaranteeInput>,
     /// The prize (by slug, weight 0) given when nothing else is left.
     pub consolation: Option<String>,
+    /// Chances one user may be granted per day (Asia/Shanghai) and in all, whatever their source.
+    #[serde(default)]
+    pub chance_daily_cap: Option<u32>,
+    #[serde(default)]
+    pub chance_total_cap: Option<u32>,
+    /// Points one chance costs when exchanged (absent: chances are not for sale).
+    #[serde(default)]
+    pub chance_cost_points: Option<u32>,
     pub prizes: Vec<PrizeInput>,
 }
 
@@ -170,6 +186,15 @@ pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
                 "prizes[{i}].points: set (1-1,000,000) for points prizes only"
             ));
         }
+    }
+    let cap_ok = |cap: Option<u32>| cap.is_none_or(|c| (1..=1000).contains(&c));
+    if !cap_ok(input.chance_daily_cap)
+        || !cap_ok(input.chance_total_cap)
+        || input
+            .chance_cost_points
+            .is_some_and(|c| !(1..=1_000_000).contains(&c))
+    {
+        return invalid("chance caps: 1-1000; chance_cost_points: 1-1,000,000".into());
     }
     let total: i32 = input.prizes.iter().map(|p| p.weight_bp).sum();
     if total != FULL_ODDS_BP {
@@ -284,6 +309,9 @@ pub async fn insert_pool(
         guarantee_after: Set(input.guarantee.as_ref().map(|g| g.after as i32)),
         guarantee_tier: Set(input.guarantee.as_ref().map(|g| g.tier)),
         consolation_prize: Set(input.consolation.clone()),
+        chance_daily_cap: Set(input.chance_daily_cap.map(|c| c as i32)),
+        chance_total_cap: Set(input.chance_total_cap.map(|c| c as i32)),
+        chance_cost_points: Set(input.chance_cost_points.map(|c| c as i32)),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
@@ -421,7 +449,87 @@ pub async fn odds(
     odds_of(db, &campaign, &pool).await
 }
 
-/// Grants draw chances once per source reference: recorded in the database, then counted in the store.
+/// The chances `wanted` may grant today under the pool's caps: all of them, fewer, or none. Called with the pool
+/// row locked, so concurrent grants to one user cannot pass a cap together.
+async fn within_caps(
+    txn: &impl ConnectionTrait,
+    pool: &prize_pools::Model,
+    user_id: i64,
+    wanted: u32,
+    now: DateTime<Utc>,
+) -> Result<u32, LotteryError> {
+    use chrono::TimeZone;
+    use sea_orm::QuerySelect;
+    let granted_since = |since: Option<DateTime<Utc>>| async move {
+        let mut query = chance_grants::Entity::find()
+            .select_only()
+            .column_as(chance_grants::Column::Amount.sum(), "total")
+            .filter(chance_grants::Column::UserId.eq(user_id))
+            .filter(chance_grants::Column::PoolId.eq(pool.id));
+        if let Some(since) = since {
+            query = query.filter(chance_grants::Column::CreatedAt.gte(since));
+        }
+        let total: Option<Option<i64>> = query.into_tuple().one(txn).await?;
+        Ok::<u32, DbErr>(total.flatten().unwrap_or(0).max(0) as u32)
+    };
+    let mut allowed = wanted;
+    if let Some(cap) = pool.chance_total_cap {
+        allowed = allowed.min((cap as u32).saturating_sub(granted_since(None).await?));
+    }
+    if let Some(cap) = pool.chance_daily_cap {
+        let local = now
+            .with_timezone(&Shanghai)
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default();
+        let start = Shanghai
+            .from_local_datetime(&local)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        allowed = allowed.min((cap as u32).saturating_sub(granted_since(Some(start)).await?));
+    }
+    Ok(allowed)
+}
+
+async fn lock_pool(
+    txn: &impl ConnectionTrait,
+    pool_id: i64,
+) -> Result<prize_pools::Model, LotteryError> {
+    use sea_orm::QuerySelect;
+    prize_pools::Entity::find_by_id(pool_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(LotteryError::NotFound)
+}
+
+async fn insert_grant(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    pool_id: i64,
+    source: &str,
+    source_ref: &str,
+    amount: u32,
+    now: DateTime<Utc>,
+) -> Result<(), LotteryError> {
+    chance_grants::ActiveModel {
+        user_id: Set(user_id),
+        pool_id: Set(pool_id),
+        source: Set(source.to_owned()),
+        source_ref: Set(source_ref.to_owned()),
+        amount: Set(amount as i32),
+        // The caps count grants by this time: it must be the same clock they are measured with.
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Grants up to `amount` draw chances, once per source reference and within the pool's caps; returns how many
+/// were granted (0 for a repeat or a reached cap). Recorded in the database, then counted in the store.
 pub async fn grant_chances(
     state: &AppState,
     user_id: i64,
@@ -430,30 +538,98 @@ pub async fn grant_chances(
     source: &str,
     source_ref: &str,
     amount: u32,
-) -> Result<bool, LotteryError> {
-    let inserted = chance_grants::Entity::insert(chance_grants::ActiveModel {
-        user_id: Set(user_id),
-        pool_id: Set(pool_id),
-        source: Set(source.to_owned()),
-        source_ref: Set(source_ref.to_owned()),
-        amount: Set(amount as i32),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(chance_grants::Column::SourceRef)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&state.db)
-    .await?;
-    if inserted == 1 {
+) -> Result<u32, LotteryError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let pool = lock_pool(&txn, pool_id).await?;
+    let repeat = chance_grants::Entity::find()
+        .filter(chance_grants::Column::SourceRef.eq(source_ref))
+        .one(&txn)
+        .await?;
+    let now = state.clock.now();
+    let granted = match repeat {
+        Some(_) => 0,
+        None => within_caps(&txn, &pool, user_id, amount, now).await?,
+    };
+    if granted > 0 {
+        insert_grant(&txn, user_id, pool_id, source, source_ref, granted, now).await?;
+    }
+    txn.commit().await?;
+    if granted > 0 {
         state
             .store
-            .add_chances(campaign_slug, pool_id, user_id, amount)
+            .add_chances(campaign_slug, pool_id, user_id, granted)
             .await?;
     }
-    Ok(inserted == 1)
+    Ok(granted)
+}
+
+/// Exchanges points for `count` chances of a live campaign's pool, once per `request_key`: all of them within
+/// the caps, or none (`chance_cap_reached`). The points and the grant are one transaction.
+pub async fn buy_chances(
+    state: &AppState,
+    user_id: i64,
+    campaign_slug: &str,
+    pool_slug: &str,
+    count: u32,
+    request_key: &str,
+) -> Result<u32, LotteryError> {
+    if !(1..=100).contains(&count) {
+        return Err(LotteryError::Invalid("count: 1 to 100 chances".into()));
+    }
+    let now = state.clock.now();
+    let source_ref = format!("chances:{user_id}:{request_key}");
+    let txn = crate::db::begin_write(&state.db).await?;
+    let campaign = campaign(&txn, campaign_slug).await?;
+    let (pool, _) = pool_and_prizes(&txn, &campaign, pool_slug).await?;
+    if let Some(done) = chance_grants::Entity::find()
+        .filter(chance_grants::Column::SourceRef.eq(source_ref.as_str()))
+        .one(&txn)
+        .await?
+    {
+        return Ok(done.amount as u32);
+    }
+    if campaign.status == Status::Draft.as_str()
+        || status_at(
+            campaign.preheat_at,
+            campaign.starts_at,
+            campaign.ends_at,
+            now,
+        ) != Status::Live
+    {
+        return Err(LotteryError::NotLive);
+    }
+    if campaign.paused {
+        return Err(LotteryError::Paused);
+    }
+    let pool = lock_pool(&txn, pool.id).await?;
+    let cost = pool.chance_cost_points.ok_or(LotteryError::NotForSale)?;
+    if within_caps(&txn, &pool, user_id, count, now).await? < count {
+        return Err(LotteryError::ChanceCapReached);
+    }
+    let spend = PointsChange {
+        user_id,
+        delta: -(i64::from(cost) * i64::from(count)),
+        reason: "chance_exchange",
+        source_ref: &source_ref,
+        campaign: Some(&campaign.slug),
+    };
+    points::apply(&txn, &spend, 100).await?;
+    insert_grant(
+        &txn,
+        user_id,
+        pool.id,
+        "points_exchange",
+        &source_ref,
+        count,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    state
+        .store
+        .add_chances(&campaign.slug, pool.id, user_id, count)
+        .await?;
+    Ok(count)
 }
 
 /// What a customer gets from a draw.

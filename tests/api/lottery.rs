@@ -550,3 +550,112 @@ async fn a_blind_box_publishes_values_and_odds_but_reveals_a_prize_only_when_dra
         .unwrap();
     assert_eq!(drawn["prize"]["name"], "中秋月饼礼盒");
 }
+
+fn capped_pool(cost: Option<u32>) -> Value {
+    json!({
+        "slug": "year-end", "name": "限次奖池", "kind": "lottery", "daily_free_chances": 0,
+        "chance_daily_cap": 3, "chance_total_cap": 5, "chance_cost_points": cost,
+        "prizes": [{ "slug": "only", "name": "积分", "tier": 1, "kind": "points", "points": 1, "weight_bp": 10000 }]
+    })
+}
+
+#[tokio::test]
+async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &capped_pool(None)).await;
+    let pool = pool_id(&app).await;
+    let (alice, _) = customer(&app, "oLotteryUser01").await;
+    let grant = |user, source_ref: &'static str, amount| {
+        let state = app.state.clone();
+        async move {
+            grant_chances(
+                &state,
+                user,
+                "lottery-test",
+                pool,
+                "quiz_passed",
+                source_ref,
+                amount,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(grant(alice, "quiz:1", 2).await, 2);
+    assert_eq!(grant(alice, "poster:1", 5).await, 1, "the daily cap of 3");
+    assert_eq!(
+        grant(alice, "poster:1", 5).await,
+        0,
+        "a repeat grants nothing"
+    );
+    app.clock.advance(Duration::days(1));
+    assert_eq!(grant(alice, "quiz:2", 5).await, 2, "the total cap of 5");
+
+    let (bob, _) = customer(&app, "oLotteryUser02").await;
+    let refs: Vec<String> = (0..20).map(|i| format!("share:{i}")).collect();
+    let granted: u32 = join_all(refs.iter().map(|r| {
+        let state = app.state.clone();
+        async move {
+            grant_chances(&state, bob, "lottery-test", pool, "poster_shared", r, 1)
+                .await
+                .unwrap()
+        }
+    }))
+    .await
+    .into_iter()
+    .sum();
+    assert_eq!(
+        granted, 3,
+        "concurrent grants cannot pass the daily cap together"
+    );
+}
+
+#[tokio::test]
+async fn points_buy_chances_once_per_key_within_the_caps() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &capped_pool(Some(50))).await;
+    let (alice, token) = customer(&app, "oLotteryUser01").await;
+    let seed = wxcampaign::points::service::PointsChange {
+        user_id: alice,
+        delta: 130,
+        reason: "quiz_passed",
+        source_ref: "seed",
+        campaign: None,
+    };
+    wxcampaign::points::service::record(&app.db, &seed, app.clock.now())
+        .await
+        .unwrap();
+    let buy = |count: u32, key: &'static str| {
+        app.api
+            .post(app.url("/api/v1/campaigns/lottery-test/lottery/year-end/chances"))
+            .bearer_auth(&token)
+            .header("idempotency-key", key)
+            .json(&json!({ "count": count }))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(buy(2, "buy-two-chances").await.unwrap().status(), 200);
+    }
+    assert_eq!(draw(&app, &token, "bought-draw-001").await.status(), 200);
+    assert_eq!(draw(&app, &token, "bought-draw-002").await.status(), 200);
+    assert_eq!(
+        error_code(draw(&app, &token, "bought-draw-003").await).await,
+        "no_chance",
+        "two bought, once"
+    );
+
+    let over_cap = buy(2, "buy-over-the-cap").await.unwrap();
+    assert_eq!(error_code(over_cap).await, "chance_cap_reached");
+    let too_poor = buy(1, "buy-too-poor-01").await.unwrap();
+    assert_eq!(error_code(too_poor).await, "insufficient_points");
+    let points: Value = app
+        .get("/api/v1/me/points", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        points["balance"], 32,
+        "130 - 100 for two chances + 2 points won; the refusals took nothing"
+    );
+}
