@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lottery;
 pub mod points;
+pub mod quiz;
 pub mod startup;
 pub mod state;
 pub mod store;

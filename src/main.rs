@@ -43,6 +43,21 @@ enum Command {
         #[command(subcommand)]
         command: LotteryCommand,
     },
+    /// Quiz question banks.
+    Quiz {
+        #[command(subcommand)]
+        command: QuizCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuizCommand {
+    /// Check a CSV or JSON file of questions and add them all to a bank (created if new), or none.
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        bank: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,6 +137,44 @@ async fn main() -> anyhow::Result<()> {
                 created.username,
                 created.role.as_str()
             );
+        }
+        Command::Quiz {
+            command: QuizCommand::Import { file, bank },
+        } => {
+            use wxcampaign::quiz::bank::{self as quiz_bank, Format};
+            let format = match file.extension().and_then(|e| e.to_str()) {
+                Some("csv") => Format::Csv,
+                Some("json") => Format::Json,
+                _ => anyhow::bail!("{}: the file must end in .csv or .json", file.display()),
+            };
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            if quiz_bank::summary(&db, &bank).await.is_err() {
+                quiz_bank::create_bank(&db, &Actor::cli(), &bank, &bank)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let bar = indicatif::ProgressBar::new(0);
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            match quiz_bank::import(&db, &Actor::cli(), &bank, format, &bytes, &progress).await {
+                Ok(count) => {
+                    bar.finish_and_clear();
+                    println!("imported {count} questions into {bank}");
+                }
+                Err(quiz_bank::BankError::Rows(problems)) => {
+                    bar.finish_and_clear();
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", file.display());
+                    }
+                    anyhow::bail!("{} problem(s); nothing imported", problems.len());
+                }
+                Err(error) => anyhow::bail!("{error}"),
+            }
         }
         Command::Lottery {
             command: LotteryCommand::Reconcile,

@@ -16,7 +16,7 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::callback::OfficialAccount;
 use crate::wechat::client::WeChatClient;
-use crate::{audit, auth, campaigns, coupons, db, jobs, lottery, points, users, wechat};
+use crate::{audit, auth, campaigns, coupons, db, jobs, lottery, points, quiz, users, wechat};
 
 pub struct Application {
     port: u16,
@@ -130,7 +130,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .configure(campaigns::routes::configure_staff)
                     .configure(points::routes::configure_staff)
                     .configure(lottery::routes::configure_staff)
-                    .configure(coupons::routes::configure_staff),
+                    .configure(coupons::routes::configure_staff)
+                    .configure(quiz::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
             .service(web::scope("/h5").configure(wechat::routes::configure_h5))

@@ -13,6 +13,7 @@ mod m20261123_000008_create_coupons;
 mod m20261123_000009_add_prize_coupon_template;
 mod m20261123_000010_create_catalogue;
 mod m20261123_000011_add_chance_caps;
+mod m20261123_000012_create_quiz_banks;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_add_prize_coupon_template::Migration),
             Box::new(m20261123_000010_create_catalogue::Migration),
             Box::new(m20261123_000011_add_chance_caps::Migration),
+            Box::new(m20261123_000012_create_quiz_banks::Migration),
         ]
     }
 }

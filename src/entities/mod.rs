@@ -13,6 +13,8 @@ pub mod points_accounts;
 pub mod points_ledger;
 pub mod prize_pools;
 pub mod prizes;
+pub mod quiz_banks;
+pub mod quiz_questions;
 pub mod redemptions;
 pub mod staff_accounts;
 pub mod user_coupons;

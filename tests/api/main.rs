@@ -14,6 +14,7 @@ mod idempotency;
 mod logins;
 mod lottery;
 mod points;
+mod quiz_banks;
 mod rate_limit;
 mod request_bodies;
 mod staff;
