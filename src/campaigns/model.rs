@@ -143,7 +143,9 @@ pub fn shanghai(time: DateTime<Utc>) -> String {
     time.with_timezone(&Shanghai).to_rfc3339()
 }
 
-fn is_slug(s: &str) -> bool {
+/// The one slug rule of every named thing (campaigns, activities, pools, prizes, items, templates, banks):
+/// 2-64 characters of a-z, 0-9 and '-'.
+pub fn is_slug(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')

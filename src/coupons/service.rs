@@ -68,11 +68,7 @@ pub async fn create_template(
     input: &TemplateInput,
 ) -> Result<coupon_templates::Model, CouponError> {
     let invalid = |m: &str| Err(CouponError::Invalid(m.to_owned()));
-    let slug_ok = (2..=64).contains(&input.slug.len())
-        && input
-            .slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let slug_ok = crate::campaigns::model::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() {
         return invalid("slug (a-z, 0-9, '-') and name are required");
     }

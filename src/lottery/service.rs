@@ -154,11 +154,7 @@ pub struct PoolInput {
 /// Every check a pool passes before it is stored.
 pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
     let invalid = |m: String| Err(LotteryError::Invalid(m));
-    let slug_ok = |s: &str| {
-        (2..=64).contains(&s.len())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
+    let slug_ok = crate::campaigns::model::is_slug;
     if !slug_ok(&input.slug) || input.name.trim().is_empty() {
         return invalid("slug and name: a slug (a-z, 0-9, '-') and a non-empty name".into());
     }

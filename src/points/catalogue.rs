@@ -77,11 +77,7 @@ pub async fn insert_item(
     campaign: &campaigns::Model,
     input: &ItemInput,
 ) -> Result<catalogue_items::Model, RedeemError> {
-    let slug_ok = (2..=64).contains(&input.slug.len())
-        && input
-            .slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let slug_ok = crate::campaigns::model::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() || !(1..=10_000_000).contains(&input.cost_points) {
         return Err(RedeemError::Invalid(
             "slug, name and cost_points (1-10,000,000) are required".into(),
