@@ -238,7 +238,7 @@ async fn insert(
     created_by: &str,
     campaign: &ValidCampaign,
     status: Status,
-) -> Result<CampaignView, DbErr> {
+) -> Result<CampaignView, CampaignError> {
     let now = Utc::now();
     let mut active = campaigns::ActiveModel {
         slug: Set(campaign.slug.clone()),
@@ -252,17 +252,34 @@ async fn insert(
     set_fields(&mut active, campaign);
     let stored = active.insert(conn).await?;
     replace_activities(conn, stored.id, campaign).await?;
-    for pool in &campaign.pools {
+    // What only the database can check (a named coupon template exists) is refused as bad input, by field.
+    let refused = |field: String, message: String| {
+        CampaignError::Invalid(vec![FieldError { field, message }])
+    };
+    for (i, pool) in campaign.pools.iter().enumerate() {
         crate::lottery::service::insert_pool(conn, &stored, pool)
             .await
-            .map_err(|e| DbErr::Custom(format!("pool {}: {e}", pool.slug)))?;
+            .map_err(|e| match e {
+                crate::lottery::service::LotteryError::Invalid(message) => {
+                    refused(format!("pools[{i}]"), message)
+                }
+                other => CampaignError::Unexpected(anyhow::anyhow!("pool {}: {other}", pool.slug)),
+            })?;
     }
-    for item in &campaign.catalogue {
+    for (i, item) in campaign.catalogue.iter().enumerate() {
         crate::points::catalogue::insert_item(conn, &stored, item)
             .await
-            .map_err(|e| DbErr::Custom(format!("catalogue item {}: {e}", item.slug)))?;
+            .map_err(|e| match e {
+                crate::points::catalogue::RedeemError::Invalid(message) => {
+                    refused(format!("catalogue[{i}]"), message)
+                }
+                other => CampaignError::Unexpected(anyhow::anyhow!(
+                    "catalogue item {}: {other}",
+                    item.slug
+                )),
+            })?;
     }
-    view_of(conn, &stored).await
+    Ok(view_of(conn, &stored).await?)
 }
 
 /// A live campaign's published terms are frozen: only what customers cannot rely on (name, theme) may change.
@@ -578,6 +595,59 @@ impl std::fmt::Display for Change {
     }
 }
 
+/// Pools and catalogue items arrive with a new campaign. For one that exists, a pool or item the file adds is
+/// refused rather than silently skipped: it goes through the staff API, which also keeps live pools frozen.
+async fn refuse_new_offers(
+    conn: &impl ConnectionTrait,
+    stored: &campaigns::Model,
+    campaign: &ValidCampaign,
+    index: usize,
+) -> Result<(), CampaignError> {
+    use crate::entities::{catalogue_items, prize_pools};
+    let pools: Vec<String> = prize_pools::Entity::find()
+        .filter(prize_pools::Column::CampaignId.eq(stored.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| p.slug)
+        .collect();
+    let items: Vec<String> = catalogue_items::Entity::find()
+        .filter(catalogue_items::Column::CampaignId.eq(stored.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|i| i.slug)
+        .collect();
+    let mut problems = Vec::new();
+    for (i, pool) in campaign
+        .pools
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !pools.contains(&p.slug))
+    {
+        problems.push(FieldError {
+            field: format!("campaigns[{index}].pools[{i}]"),
+            message: format!("pool {} is new for an existing campaign: add it with POST /admin/v1/campaigns/{}/pools", pool.slug, stored.slug),
+        });
+    }
+    for (i, item) in campaign
+        .catalogue
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| !items.contains(&it.slug))
+    {
+        problems.push(FieldError {
+            field: format!("campaigns[{index}].catalogue[{i}]"),
+            message: format!("item {} is new for an existing campaign: add it with POST /admin/v1/campaigns/{}/catalogue", item.slug, stored.slug),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CampaignError::Invalid(problems))
+    }
+}
+
 /// Plans (and with `apply`, performs) an upsert by slug of every campaign, in one transaction: any error and
 /// nothing is applied. Imported campaigns are scheduled: the calendar is the published plan.
 pub async fn import(
@@ -603,7 +673,7 @@ pub async fn import(
     }
     let txn = crate::db::begin_write(db).await?;
     let mut changes = Vec::new();
-    for campaign in &valid {
+    for (index, campaign) in valid.iter().enumerate() {
         let change = match find(&txn, &campaign.slug).await? {
             None => {
                 check_overlap(&txn, campaign).await?;
@@ -624,6 +694,7 @@ pub async fn import(
                 Change::Create(campaign.slug.clone())
             }
             Some(stored) => {
+                refuse_new_offers(&txn, &stored, campaign, index).await?;
                 let before = view_of(&txn, &stored).await?;
                 let same = only_safe_fields_differ(&before, campaign)
                     && before.name == campaign.name

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
 use crate::campaigns::model::{status_at, Status};
+use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
 use crate::error::AppError;
 use crate::points::service::{self as points, PointsChange};
@@ -841,7 +842,11 @@ async fn record(
             state.clock.now(),
         )
         .await
-        .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("issuing the prize coupon: {e}")))?;
+        .map_err(|e| match e {
+            // The prize's coupons are gone (or this customer holds all they may): the draw is undone.
+            CouponError::SoldOut | CouponError::LimitReached => LotteryError::OutOfStock,
+            other => LotteryError::Unexpected(anyhow::anyhow!("issuing the prize coupon: {other}")),
+        })?;
     }
     txn.commit().await?;
     Ok(Recorded {

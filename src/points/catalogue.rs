@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::service::{self as points, PointsChange, PointsError};
 use crate::audit::{self, Actor};
 use crate::campaigns::model::{status_at, Status};
+use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::AppError;
 
@@ -271,7 +272,13 @@ pub async fn redeem(
         Some(template) => Some(
             crate::coupons::service::issue(&txn, template, user_id, &source_ref, now)
                 .await
-                .map_err(|e| RedeemError::Unexpected(anyhow::anyhow!("issuing the coupon: {e}")))?
+                .map_err(|e| match e {
+                    CouponError::SoldOut => RedeemError::OutOfStock,
+                    CouponError::LimitReached => RedeemError::LimitReached,
+                    other => {
+                        RedeemError::Unexpected(anyhow::anyhow!("issuing the coupon: {other}"))
+                    }
+                })?
                 .code,
         ),
         None => None,

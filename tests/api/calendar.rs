@@ -580,3 +580,30 @@ async fn lifecycle_steps_applied_out_of_order_never_move_a_campaign_back() {
         "the earlier step arriving late changes nothing"
     );
 }
+
+/// A pool added in the file to a campaign that already exists is refused, not silently skipped.
+#[tokio::test]
+async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
+    let app = spawn_app().await;
+    let mut inputs = calendar::read(&demo_file()).unwrap();
+    service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
+        .await
+        .unwrap();
+    let mut extra = inputs[3].pools[0].clone();
+    extra.slug = "added-later".into();
+    inputs[3].pools.push(extra);
+    let refused = service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
+        .await
+        .unwrap_err();
+    let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(problems[0].field, "campaigns[3].pools[1]");
+    assert_eq!(
+        wxcampaign::entities::prize_pools::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        3
+    );
+}

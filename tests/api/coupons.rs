@@ -236,3 +236,122 @@ async fn bad_templates_and_other_roles_are_refused() {
     .await;
     assert_eq!(forbidden.status(), 403);
 }
+
+/// Bad references and exhausted coupon templates are answered with stable codes, and change nothing.
+#[tokio::test]
+async fn an_unknown_template_or_sold_out_coupons_are_refused_cleanly() {
+    let app = spawn_app().await;
+    let operator = app.staff_token("olivia", Role::Operator).await;
+    template(&app, &operator, json!({ "slug": "just-one", "name": "限一张", "value_fen": 500, "valid_days": 7, "total_limit": 1 })).await;
+    let base = app.clock.now();
+    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let campaign = |template: &str| {
+        json!({
+            "slug": "coupon-test", "name": "券", "theme": "券", "year": 2026, "quarter": 4, "rules_text": "规则",
+            "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
+            "pools": [{ "slug": "pool", "name": "奖池", "kind": "lottery", "daily_free_chances": 1,
+                        "prizes": [{ "slug": "cash", "name": "5元券", "tier": 2, "kind": "coupon", "value_fen": 500,
+                                     "weight_bp": 10000, "coupon_template": template }] }],
+            "catalogue": [{ "slug": "cash", "name": "5元券", "cost_points": 10, "coupon_template": template }]
+        })
+    };
+
+    let unknown = app
+        .post_json(
+            "/admin/v1/campaigns",
+            Some(&operator),
+            &campaign("no-such-template"),
+        )
+        .await;
+    assert_eq!(unknown.status(), 400);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(
+        (body["code"].as_str(), body["field"].as_str()),
+        (Some("invalid_campaign"), Some("pools[0]"))
+    );
+    assert_eq!(
+        wxcampaign::entities::campaigns::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    assert_eq!(
+        app.post_json(
+            "/admin/v1/campaigns",
+            Some(&operator),
+            &campaign("just-one")
+        )
+        .await
+        .status(),
+        201
+    );
+    app.post_json(
+        "/admin/v1/campaigns/coupon-test/schedule",
+        Some(&operator),
+        &json!({}),
+    )
+    .await;
+    app.clock.advance(Duration::hours(2));
+    let draw = |token: String, key: &'static str| {
+        let app = &app;
+        async move {
+            app.api
+                .post(app.url("/api/v1/campaigns/coupon-test/lottery/pool/draws"))
+                .bearer_auth(token)
+                .header("idempotency-key", key)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (_, first) = customer(&app, "oCouponUser01").await;
+    let (second_id, second) = customer(&app, "oCouponUser02").await;
+    assert_eq!(draw(first.clone(), "first-draw-0001").await.status(), 200);
+    let gone = draw(second.clone(), "second-draw-001").await;
+    assert_eq!(
+        (gone.status().as_u16(), error_code(gone).await.as_str()),
+        (409, "out_of_stock")
+    );
+    assert_eq!(
+        wxcampaign::entities::draw_records::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1,
+        "the refused draw left no record"
+    );
+
+    // The catalogue's coupon comes from the same exhausted template: refused, and no points spent.
+    let seed = wxcampaign::points::service::PointsChange {
+        user_id: second_id,
+        delta: 100,
+        reason: "quiz_passed",
+        source_ref: "seed",
+        campaign: None,
+    };
+    wxcampaign::points::service::record(&app.db, &seed, app.clock.now())
+        .await
+        .unwrap();
+    let redeem = app
+        .api
+        .post(app.url("/api/v1/points/redeem"))
+        .bearer_auth(&second)
+        .header("idempotency-key", "redeem-gone-001")
+        .json(&json!({ "campaign": "coupon-test", "item": "cash" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (redeem.status().as_u16(), error_code(redeem).await.as_str()),
+        (409, "out_of_stock")
+    );
+    let points: Value = app
+        .get("/api/v1/me/points", Some(&second))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(points["balance"], 100);
+}
