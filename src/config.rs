@@ -58,6 +58,16 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub demo: DemoSettings,
     pub jobs: JobsSettings,
+    pub quiz: QuizSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuizSettings {
+    /// Added to each question's time for the network between the server and the phone.
+    pub answer_grace_millis: u64,
+    /// Answers sooner than this after their question was shown are flagged (kept off the leaderboard).
+    pub too_fast_millis: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -216,6 +226,8 @@ pub struct DemoSettings {
     pub seed: bool,
     /// The calendar file the demo loads (relative to the working directory, or to the crate when run by cargo).
     pub calendar_file: String,
+    /// The question banks the demo loads (a list of slug, name and CSV file), same path rules.
+    pub quiz_banks_file: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -390,6 +402,18 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "wechat.api_base_url",
                 "must be an http(s) URL",
+            ));
+        }
+        if self.quiz.answer_grace_millis > 30_000 {
+            return Err(ConfigError::invalid(
+                "quiz.answer_grace_millis",
+                "must be at most 30000",
+            ));
+        }
+        if self.quiz.too_fast_millis > 10_000 {
+            return Err(ConfigError::invalid(
+                "quiz.too_fast_millis",
+                "must be at most 10000 (the shortest question time is 5 s)",
             ));
         }
         self.validate_official_account()?;

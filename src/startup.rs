@@ -33,6 +33,7 @@ impl Application {
             .await
             .context("connecting to the state store (store.url)")?;
         if settings.demo.seed {
+            seed_demo_banks(&db, &settings.demo.quiz_banks_file).await?;
             seed_demo_calendar(&db, &settings.demo.calendar_file).await?;
         }
         // The store may have been flushed while we were down: the circuit breakers come back from the database.
@@ -120,7 +121,8 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .configure(campaigns::routes::configure_customer)
                     .configure(points::routes::configure_customer)
                     .configure(lottery::routes::configure_customer)
-                    .configure(coupons::routes::configure_customer),
+                    .configure(coupons::routes::configure_customer)
+                    .configure(quiz::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -145,16 +147,78 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     Ok(server)
 }
 
+/// A demo file, relative to the working directory or else to the crate (when run by cargo from elsewhere).
+fn demo_file(file: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(file);
+    if path.exists() {
+        path
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoBanks {
+    banks: Vec<DemoBank>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoBank {
+    slug: String,
+    name: String,
+    /// A CSV file, relative to the list.
+    file: String,
+}
+
+/// Imports each demo question bank the database does not have yet, so the demo quizzes can be played.
+async fn seed_demo_banks(db: &DatabaseConnection, list_file: &str) -> anyhow::Result<()> {
+    use crate::quiz::bank;
+    let path = demo_file(list_file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("demo question banks: {}", path.display()))?;
+    let list: DemoBanks = toml::from_str(&text)
+        .with_context(|| format!("demo question banks: {}", path.display()))?;
+    let actor = crate::audit::Actor {
+        staff_id: None,
+        label: "demo-seed".into(),
+        request_id: None,
+    };
+    for demo in list.banks {
+        if bank::summary(db, &demo.slug).await.is_ok() {
+            continue;
+        }
+        let file = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(&demo.file);
+        let bytes = std::fs::read(&file).with_context(|| format!("{}", file.display()))?;
+        bank::create_bank(db, &actor, &demo.slug, &demo.name)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo bank {}: {e}", demo.slug))?;
+        let imported = bank::import(
+            db,
+            &actor,
+            &demo.slug,
+            bank::Format::Csv,
+            &bytes,
+            &|_, _| {},
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("demo bank {}: {e}", file.display()))?;
+        tracing::info!(bank = %demo.slug, imported, "demo question bank loaded");
+    }
+    Ok(())
+}
+
 /// Imports the demo calendar into an empty database, so a newcomer's `cargo run` shows a live year.
 async fn seed_demo_calendar(db: &DatabaseConnection, calendar_file: &str) -> anyhow::Result<()> {
     use sea_orm::{EntityTrait, PaginatorTrait};
     if crate::entities::campaigns::Entity::find().count(db).await? > 0 {
         return Ok(());
     }
-    let mut path = std::path::PathBuf::from(calendar_file);
-    if !path.exists() {
-        path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(calendar_file);
-    }
+    let path = demo_file(calendar_file);
     let inputs =
         campaigns::calendar::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let actor = crate::audit::Actor {

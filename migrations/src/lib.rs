@@ -14,6 +14,7 @@ mod m20261123_000009_add_prize_coupon_template;
 mod m20261123_000010_create_catalogue;
 mod m20261123_000011_add_chance_caps;
 mod m20261123_000012_create_quiz_banks;
+mod m20261123_000013_create_quiz_attempts;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_catalogue::Migration),
             Box::new(m20261123_000011_add_chance_caps::Migration),
             Box::new(m20261123_000012_create_quiz_banks::Migration),
+            Box::new(m20261123_000013_create_quiz_attempts::Migration),
         ]
     }
 }

@@ -114,7 +114,7 @@ kind = "quiz"
 name = "压岁钱规划"
 starts_at = "2026-01-20 10:00"
 ends_at = "2026-03-01 00:00"
-config = { levels = ["压岁钱规划"] }
+config = { bank = "demo", levels = [{ name = "压岁钱规划", questions = 5, seconds_per_question = 20, pass_score = 4 }] }
 "#;
 
     #[test]
@@ -148,8 +148,8 @@ config = { levels = ["压岁钱规划"] }
         );
 
         let bad_config = GOOD.replace(
-            r#"config = { levels = ["压岁钱规划"] }"#,
-            "config = { levels = [] }",
+            r#"levels = [{ name = "压岁钱规划", questions = 5, seconds_per_question = 20, pass_score = 4 }]"#,
+            "levels = []",
         );
         let errors = parse("c.toml", &bad_config).unwrap_err();
         assert!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
+use crate::quiz::levels::QuizConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,13 +154,6 @@ pub fn is_slug(s: &str) -> bool {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QuizConfig {
-    /// The level topics, in order.
-    levels: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PoolConfig {
     /// The prize pool this lottery or blind box draws from.
     pool: String,
@@ -218,16 +212,7 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
         }
     };
     match kind {
-        ActivityKind::Quiz => {
-            let quiz: QuizConfig = read(config)?;
-            if quiz.levels.is_empty()
-                || quiz.levels.len() > 20
-                || quiz.levels.iter().any(|l| l.trim().is_empty())
-            {
-                return Err("levels must list 1 to 20 named levels".into());
-            }
-            Ok(())
-        }
+        ActivityKind::Quiz => QuizConfig::read(config)?.check(),
         ActivityKind::Lottery | ActivityKind::BlindBox => {
             let pool: PoolConfig = read(config)?;
             if !is_slug(&pool.pool) {
@@ -318,8 +303,16 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
             fail("ends_at".into(), "must be after starts_at");
         }
         let mut slugs = std::collections::HashSet::new();
+        let mut quizzes = 0;
         for (i, activity) in input.activities.iter().enumerate() {
             let at = |field: &str| format!("activities[{i}].{field}");
+            if activity.kind == ActivityKind::Quiz {
+                quizzes += 1;
+                if quizzes > 1 {
+                    // Its play URLs and its leaderboard are the campaign's.
+                    fail(at("kind"), "a campaign has at most one quiz");
+                }
+            }
             if !is_slug(&activity.slug) || !slugs.insert(activity.slug.clone()) {
                 fail(
                     at("slug"),

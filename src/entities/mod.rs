@@ -13,6 +13,7 @@ pub mod points_accounts;
 pub mod points_ledger;
 pub mod prize_pools;
 pub mod prizes;
+pub mod quiz_attempts;
 pub mod quiz_banks;
 pub mod quiz_questions;
 pub mod redemptions;

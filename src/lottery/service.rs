@@ -537,25 +537,49 @@ pub async fn grant_chances(
     amount: u32,
 ) -> Result<u32, LotteryError> {
     let txn = crate::db::begin_write(&state.db).await?;
-    let pool = lock_pool(&txn, pool_id).await?;
-    let repeat = chance_grants::Entity::find()
-        .filter(chance_grants::Column::SourceRef.eq(source_ref))
-        .one(&txn)
-        .await?;
-    let now = state.clock.now();
-    let granted = match repeat {
-        Some(_) => 0,
-        None => within_caps(&txn, &pool, user_id, amount, now).await?,
-    };
-    if granted > 0 {
-        insert_grant(&txn, user_id, pool_id, source, source_ref, granted, now).await?;
-    }
+    let granted = record_grant(
+        &txn,
+        user_id,
+        pool_id,
+        source,
+        source_ref,
+        amount,
+        state.clock.now(),
+    )
+    .await?;
     txn.commit().await?;
     if granted > 0 {
         state
             .store
             .add_chances(campaign_slug, pool_id, user_id, granted)
             .await?;
+    }
+    Ok(granted)
+}
+
+/// Records a grant of up to `amount` chances on the caller's transaction, once per source reference and within
+/// the pool's caps; returns how many (0 for a repeat or a reached cap). The caller adds them to the store after
+/// its commit.
+pub async fn record_grant(
+    txn: &impl ConnectionTrait,
+    user_id: i64,
+    pool_id: i64,
+    source: &str,
+    source_ref: &str,
+    amount: u32,
+    now: DateTime<Utc>,
+) -> Result<u32, LotteryError> {
+    let pool = lock_pool(txn, pool_id).await?;
+    let repeat = chance_grants::Entity::find()
+        .filter(chance_grants::Column::SourceRef.eq(source_ref))
+        .one(txn)
+        .await?;
+    let granted = match repeat {
+        Some(_) => 0,
+        None => within_caps(txn, &pool, user_id, amount, now).await?,
+    };
+    if granted > 0 {
+        insert_grant(txn, user_id, pool_id, source, source_ref, granted, now).await?;
     }
     Ok(granted)
 }

@@ -1,4 +1,7 @@
-//! Quiz games (闯关答题). So far: question banks and their import. Levels, attempts and leaderboards follow.
+//! Quiz games (闯关答题): question banks and their import (`bank`), levels (`levels`), and play: attempts,
+//! server-timed answers, rewards and the campaign leaderboard (`service`).
 
 pub mod bank;
+pub mod levels;
 pub mod routes;
+pub mod service;

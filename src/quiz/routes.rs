@@ -3,7 +3,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::bank::{self, Format};
-use crate::auth::{Role, Staff};
+use super::service::{self, AnswerInput};
+use crate::auth::{Customer, Role, Staff};
 use crate::error::AppError;
 use crate::http::{read_body, ValidJson};
 use crate::state::AppState;
@@ -11,14 +12,113 @@ use crate::state::AppState;
 /// Question files may be large; far larger than ordinary JSON bodies.
 const IMPORT_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Mounted at `/api/v1`.
+pub fn configure_customer(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/campaigns/{slug}/quiz/levels/{level}/attempts",
+        web::post().to(start_attempt),
+    )
+    .route(
+        "/campaigns/{slug}/quiz/attempts/{id}",
+        web::get().to(show_attempt),
+    )
+    .route(
+        "/campaigns/{slug}/quiz/attempts/{id}/answers",
+        web::post().to(answer),
+    )
+    .route("/campaigns/{slug}/quiz/progress", web::get().to(progress))
+    .route(
+        "/campaigns/{slug}/quiz/leaderboard",
+        web::get().to(leaderboard),
+    );
+}
+
+/// Starts an attempt (or returns the one in play: 200 instead of 201).
+async fn start_attempt(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, level) = path.into_inner();
+    let level: u32 = level
+        .parse()
+        .map_err(|_| AppError::not_found("level_not_found", "no such level"))?;
+    let view = service::start(&state, customer.user_id, &campaign, level).await?;
+    Ok(if view.resumed {
+        HttpResponse::Ok().json(view)
+    } else {
+        HttpResponse::Created().json(view)
+    })
+}
+
+async fn show_attempt(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(service::attempt(&state, customer.user_id, &campaign, &id).await?))
+}
+
+async fn answer(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+    body: ValidJson<AnswerInput>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, id) = path.into_inner();
+    let view = service::answer(&state, customer.user_id, &campaign, &id, &body).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+async fn progress(
+    state: web::Data<AppState>,
+    customer: Customer,
+    campaign: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(service::progress(&state, customer.user_id, &campaign).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardQuery {
+    top: Option<u32>,
+}
+
+async fn leaderboard(
+    state: web::Data<AppState>,
+    customer: Customer,
+    campaign: web::Path<String>,
+    query: web::Query<BoardQuery>,
+) -> Result<HttpResponse, AppError> {
+    let top = query.top.unwrap_or(20);
+    let board = service::leaderboard(&state, customer.user_id, &campaign, top).await?;
+    Ok(HttpResponse::Ok().json(board))
+}
+
+/// Rebuilds the campaign's leaderboard from the database (after a store failure; reads also do it by themselves).
+async fn rebuild_leaderboard(
+    state: web::Data<AppState>,
+    staff: Staff,
+    campaign: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Role::Operator)?;
+    let entries = service::rebuild_board(&state, &campaign).await?;
+    Ok(HttpResponse::Ok().json(json!({ "entries": entries })))
+}
+
 /// Mounted at `/admin/v1`.
 pub fn configure_staff(cfg: &mut web::ServiceConfig) {
-    cfg.route("/quiz/banks", web::post().to(create_bank))
-        .route("/quiz/banks/{slug}", web::get().to(show_bank))
-        .route(
-            "/quiz/banks/{slug}/import",
-            web::post().to(import_questions),
-        );
+    cfg.route(
+        "/campaigns/{slug}/quiz/leaderboard/rebuild",
+        web::post().to(rebuild_leaderboard),
+    )
+    .route("/quiz/banks", web::post().to(create_bank))
+    .route("/quiz/banks/{slug}", web::get().to(show_bank))
+    .route(
+        "/quiz/banks/{slug}/import",
+        web::post().to(import_questions),
+    );
 }
 
 #[derive(Deserialize)]

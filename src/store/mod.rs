@@ -6,6 +6,7 @@
 
 pub mod lottery;
 mod memory;
+pub mod quiz;
 mod redis;
 
 use std::sync::Arc;
@@ -156,6 +157,39 @@ pub trait StateStore: Send + Sync + 'static {
         user_id: i64,
         count: u32,
     ) -> Result<(), StoreError>;
+
+    /// Writes a new quiz attempt (its questions, answers and timing), kept for `attempt.ttl`.
+    async fn start_quiz(&self, attempt: &quiz::NewAttempt) -> Result<(), StoreError>;
+
+    /// One answer, in one atomic step: the campaign's pause flag, the attempt's owner, expiry and current
+    /// question, the option labels, then the judgement (by `spec.now_ms`), recorded, and the next question.
+    async fn answer_quiz(&self, spec: &quiz::AnswerSpec)
+        -> Result<quiz::AnswerOutcome, StoreError>;
+
+    /// Where the user's attempt stands, if the store still has it.
+    async fn quiz_attempt(
+        &self,
+        campaign: &str,
+        attempt_id: &str,
+        user_id: i64,
+    ) -> Result<Option<quiz::AttemptView>, StoreError>;
+
+    /// Raises each user's leaderboard value to at least `entry.value` (never lowers one: values only improve,
+    /// so racing writers and a rebuild agree). `complete` marks the board as holding every entry (a rebuild).
+    async fn board_submit(
+        &self,
+        campaign: &str,
+        entries: &[quiz::BoardEntry],
+        complete: bool,
+    ) -> Result<(), StoreError>;
+
+    /// The top `top` entries, best first, and the user's rank, in one read.
+    async fn board_page(
+        &self,
+        campaign: &str,
+        top: u32,
+        user_id: i64,
+    ) -> Result<quiz::BoardPage, StoreError>;
 }
 
 pub type SharedStore = Arc<dyn StateStore>;
@@ -209,6 +243,19 @@ impl Keys {
     /// All keys of one pool share the campaign's hash tag, so one script can use them together on a cluster.
     pub(crate) fn pool(&self, campaign: &str, pool_id: i64) -> String {
         format!("{}:lottery:{{c:{campaign}}}:p{pool_id}", self.prefix)
+    }
+
+    pub(crate) fn quiz_attempt(&self, campaign: &str, attempt_id: &str) -> String {
+        format!("{}:quiz:{{c:{campaign}}}:a:{attempt_id}", self.prefix)
+    }
+
+    pub(crate) fn board(&self, campaign: &str) -> String {
+        format!("{}:quiz:{{c:{campaign}}}:board", self.prefix)
+    }
+
+    /// Present while the board holds every entry; a flush drops it with the board, which then gets rebuilt.
+    pub(crate) fn board_complete(&self, campaign: &str) -> String {
+        format!("{}:quiz:{{c:{campaign}}}:board:complete", self.prefix)
     }
 
     pub(crate) fn paused(&self, campaign: &str) -> String {

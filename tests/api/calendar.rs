@@ -28,7 +28,7 @@ fn campaign(app: &TestApp, slug: &str, offset: Duration) -> Value {
         "preheat_at": at(Duration::hours(1)), "starts_at": at(Duration::hours(2)), "ends_at": at(Duration::days(30)),
         "rules_text": "活动规则", "prize_summary": "奖品公示",
         "activities": [{ "slug": "quiz", "kind": "quiz", "name": "答题", "starts_at": at(Duration::hours(2)),
-                         "ends_at": at(Duration::days(10)), "config": { "levels": ["第一关"] } }]
+                         "ends_at": at(Duration::days(10)), "config": { "bank": "demo", "levels": [{ "name": "第一关", "questions": 3, "seconds_per_question": 20, "pass_score": 2 }] } }]
     })
 }
 
@@ -485,7 +485,7 @@ async fn bad_campaigns_and_forbidden_edits_are_refused_with_no_change() {
     let mut unknown_kind = campaign(&app, "unknown-kind", Duration::days(60));
     unknown_kind["activities"][0]["kind"] = json!("karaoke");
     let mut bad_config = campaign(&app, "bad-config", Duration::days(60));
-    bad_config["activities"][0]["config"] = json!({ "levels": [] });
+    bad_config["activities"][0]["config"] = json!({ "bank": "demo", "levels": [] });
     let overlapping = campaign(&app, "overlapping", Duration::days(1));
     for (body, status, code) in [
         (inverted, 400, "invalid_campaign"),

@@ -15,6 +15,7 @@ mod logins;
 mod lottery;
 mod points;
 mod quiz_banks;
+mod quiz_play;
 mod rate_limit;
 mod request_bodies;
 mod staff;
