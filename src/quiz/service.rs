@@ -607,7 +607,14 @@ pub async fn answer(
         }
         AnswerOutcome::NotCurrent { current } => return Err(QuizError::NotCurrent(current)),
         AnswerOutcome::Finished(answers) => {
-            finish(state, attempt_id, &answers).await?;
+            // The answer that finished it normally wrote the result; only a write that failed is redone here.
+            let pending = quiz_attempts::Entity::find_by_id(attempt_id)
+                .one(&state.db)
+                .await?
+                .is_some_and(|row| row.status == status::ACTIVE);
+            if pending {
+                finish(state, attempt_id, &answers).await?;
+            }
             return Err(QuizError::Finished);
         }
         AnswerOutcome::NotFound => {

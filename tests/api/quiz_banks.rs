@@ -199,3 +199,40 @@ async fn the_cli_imports_a_file_or_lists_its_bad_rows() {
     );
     assert!(String::from_utf8_lossy(&imported.stdout).contains("imported 3 questions"));
 }
+
+/// The demo calendar's quizzes must be playable on the demo bank: every level finds at least 20 questions.
+#[test]
+fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
+    use wxcampaign::campaigns::model::ActivityKind;
+    use wxcampaign::quiz::bank::{parse, Format};
+    use wxcampaign::quiz::levels::QuizConfig;
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let csv = std::fs::read(root.join("config/quiz/financial-literacy.csv")).unwrap();
+    let questions = parse(Format::Csv, &csv, &|_, _| {}).expect("the demo bank imports");
+    let calendar =
+        wxcampaign::campaigns::calendar::read(&root.join("config/calendar/2026.toml")).unwrap();
+    let mut levels = 0;
+    for campaign in &calendar {
+        for activity in campaign
+            .activities
+            .iter()
+            .filter(|a| a.kind == ActivityKind::Quiz)
+        {
+            let quiz = QuizConfig::read(&activity.config).unwrap();
+            assert_eq!(quiz.bank, "financial-literacy");
+            for level in &quiz.levels {
+                let matching = questions
+                    .iter()
+                    .filter(|q| q.tags.iter().any(|t| level.tags.contains(t)))
+                    .filter(|q| {
+                        (level.min_difficulty..=level.max_difficulty).contains(&q.difficulty)
+                    })
+                    .count();
+                assert!(matching >= 20, "{}: {} questions", level.name, matching);
+                levels += 1;
+            }
+        }
+    }
+    assert_eq!(levels, 8, "Q1 has three levels, Q2 two and Q4 three");
+}

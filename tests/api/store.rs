@@ -306,3 +306,191 @@ async fn the_pause_flag_is_per_campaign_and_per_prefix() {
     store.set_paused("q4-2026", false).await.unwrap();
     assert!(!store.is_paused("q4-2026").await.unwrap());
 }
+
+mod quiz {
+    use std::time::Duration;
+
+    use futures::future::join_all;
+    use wxcampaign::store::quiz::{
+        AnswerOutcome, AnswerSpec, AttemptQuestion, BoardEntry, NewAttempt,
+    };
+
+    use super::store;
+
+    fn attempt(id: &str) -> NewAttempt {
+        let question = |n: u32| AttemptQuestion {
+            public: format!(r#"{{"number":{n}}}"#),
+            labels: "ABCD".into(),
+            multiple: n == 2,
+            correct: if n == 2 { "AC".into() } else { "B".into() },
+            explanation: format!("why {n}"),
+        };
+        NewAttempt {
+            campaign: "store-quiz".into(),
+            attempt_id: id.into(),
+            user_id: 7,
+            questions: vec![question(1), question(2)],
+            started_at_ms: 1_000_000,
+            expires_at_ms: 1_060_000,
+            late_after_ms: 20_000,
+            too_fast_ms: 800,
+            ttl: Duration::from_secs(60),
+        }
+    }
+
+    fn answer(id: &str, number: u32, chosen: &str, now_ms: i64) -> AnswerSpec {
+        AnswerSpec {
+            campaign: "store-quiz".into(),
+            attempt_id: id.into(),
+            user_id: 7,
+            number,
+            chosen: chosen.into(),
+            now_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attempt_takes_each_answer_once_in_turn_and_judges_it_by_the_given_time() {
+        let store = store().await;
+        store.start_quiz(&attempt("a1")).await.unwrap();
+        let stranger = AnswerSpec {
+            user_id: 8,
+            ..answer("a1", 1, "B", 1_005_000)
+        };
+        for (spec, expected) in [
+            (stranger, AnswerOutcome::NotFound),
+            (
+                answer("a1", 2, "AC", 1_005_000),
+                AnswerOutcome::NotCurrent { current: 1 },
+            ),
+            (
+                answer("a1", 1, "AB", 1_005_000),
+                AnswerOutcome::InvalidOption,
+            ),
+            (
+                answer("a1", 1, "E", 1_005_000),
+                AnswerOutcome::InvalidOption,
+            ),
+            (answer("a1", 1, "B", 1_070_000), AnswerOutcome::Expired),
+        ] {
+            assert_eq!(store.answer_quiz(&spec).await.unwrap(), expected);
+        }
+        let AnswerOutcome::Answered(first) = store
+            .answer_quiz(&answer("a1", 1, "B", 1_005_000))
+            .await
+            .unwrap()
+        else {
+            panic!("the first answer is taken");
+        };
+        assert!(first.record.correct && !first.record.too_fast);
+        assert_eq!(first.record.elapsed_ms, 5_000);
+        assert_eq!(
+            (first.correct.as_str(), first.explanation.as_str()),
+            ("B", "why 1")
+        );
+        assert_eq!(first.next.as_deref(), Some(r#"{"number":2}"#));
+        assert!(first.finished.is_none());
+
+        // The last answer, sent ten times at once: one is judged, the rest find the attempt over.
+        let outcomes = join_all((0..10).map(|_| {
+            let store = store.clone();
+            async move {
+                store
+                    .answer_quiz(&answer("a1", 2, "AC", 1_005_300))
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+        let judged: Vec<_> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                AnswerOutcome::Answered(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(judged.len(), 1);
+        let records = judged[0]
+            .finished
+            .clone()
+            .expect("the last answer finishes");
+        assert_eq!(records.len(), 2);
+        assert!(
+            records[1].correct && records[1].too_fast,
+            "300 ms is too fast"
+        );
+        assert!(outcomes
+            .iter()
+            .filter(|o| !matches!(o, AnswerOutcome::Answered(_)))
+            .all(|o| *o == AnswerOutcome::Finished(records.clone())));
+        let view = store
+            .quiz_attempt("store-quiz", "a1", 7)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((view.current, view.count, view.answers), (3, 2, records));
+        assert!(store
+            .quiz_attempt("store-quiz", "a1", 8)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_is_wrong_and_a_paused_campaign_takes_none() {
+        let store = store().await;
+        store.start_quiz(&attempt("a2")).await.unwrap();
+        let AnswerOutcome::Answered(late) = store
+            .answer_quiz(&answer("a2", 1, "B", 1_020_001))
+            .await
+            .unwrap()
+        else {
+            panic!("a late answer is taken");
+        };
+        assert!(late.record.late && !late.record.correct);
+        store.set_paused("store-quiz", true).await.unwrap();
+        assert_eq!(
+            store
+                .answer_quiz(&answer("a2", 2, "AC", 1_025_000))
+                .await
+                .unwrap(),
+            AnswerOutcome::Paused
+        );
+        let view = store
+            .quiz_attempt("store-quiz", "a2", 7)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.current, 2, "the paused answer changed nothing");
+    }
+
+    #[tokio::test]
+    async fn a_board_only_raises_values_and_ranks_best_first() {
+        let store = store().await;
+        let entry = |user_id, value| BoardEntry { user_id, value };
+        let page = store.board_page("store-quiz", 10, 1).await.unwrap();
+        assert!(!page.built && page.top.is_empty() && page.mine.is_none());
+        store
+            .board_submit(
+                "store-quiz",
+                &[entry(1, 50), entry(2, 70), entry(3, 60)],
+                false,
+            )
+            .await
+            .unwrap();
+        store
+            .board_submit("store-quiz", &[entry(1, 40), entry(3, 80)], true)
+            .await
+            .unwrap();
+        let page = store.board_page("store-quiz", 2, 1).await.unwrap();
+        assert!(page.built);
+        assert_eq!(page.top, vec![entry(3, 80), entry(2, 70)]);
+        assert_eq!(
+            page.mine,
+            Some((3, 50)),
+            "a lower value never replaces a higher one"
+        );
+        let page = store.board_page("store-quiz", 10, 99).await.unwrap();
+        assert_eq!(page.mine, None);
+    }
+}
