@@ -44,18 +44,40 @@ pub async fn fire(
     requests: Vec<Request>,
     concurrency: usize,
 ) -> Run {
-    let total = requests.len();
+    fire_sequences(
+        label,
+        client,
+        requests.into_iter().map(|r| vec![r]).collect(),
+        concurrency,
+    )
+    .await
+}
+
+/// Like `fire`, for requests that must go in order (the answers of one quiz attempt): each sequence is sent one
+/// request after another, `concurrency` sequences at a time. Every request's latency counts.
+pub async fn fire_sequences(
+    label: &'static str,
+    client: &reqwest::Client,
+    sequences: Vec<Vec<Request>>,
+    concurrency: usize,
+) -> Run {
+    let total = sequences.iter().map(Vec::len).sum();
     let started = Instant::now();
-    let results: Vec<(Duration, bool)> = stream::iter(requests)
-        .map(|request| async move {
-            let sent = Instant::now();
-            let request = request.build(client);
-            let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
-            (sent.elapsed(), ok)
+    let results: Vec<Vec<(Duration, bool)>> = stream::iter(sequences)
+        .map(|sequence| async move {
+            let mut results = Vec::with_capacity(sequence.len());
+            for request in sequence {
+                let sent = Instant::now();
+                let request = request.build(client);
+                let ok = matches!(request.send().await, Ok(r) if r.status().is_success());
+                results.push((sent.elapsed(), ok));
+            }
+            results
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    let results: Vec<(Duration, bool)> = results.into_iter().flatten().collect();
     Run {
         label,
         requests: total,
