@@ -56,7 +56,7 @@ pub enum QuizError {
     Locked(u32),
     #[error("no attempts left today for this level ({0} a day)")]
     DailyLimit(u32),
-    #[error("the quiz cannot be played now: {0}")]
+    #[error("the quiz is misconfigured: {0}")]
     Misconfigured(String),
     #[error("the attempt's time is up")]
     Expired,
@@ -109,9 +109,14 @@ impl From<QuizError> for AppError {
                 "daily_limit_reached",
                 message,
             ),
-            QuizError::Misconfigured(_) => {
-                tracing::error!(problem = %message, "quiz misconfigured");
-                AppError::new(StatusCode::SERVICE_UNAVAILABLE, "quiz_unavailable", message)
+            QuizError::Misconfigured(problem) => {
+                // The detail is for operators (in the log), not for customers.
+                tracing::error!(%problem, "quiz misconfigured");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "quiz_unavailable",
+                    "the quiz cannot be played now; please try again later",
+                )
             }
             QuizError::Expired => AppError::new(StatusCode::GONE, "attempt_expired", message),
             QuizError::Finished => AppError::conflict("attempt_finished", message),
@@ -317,6 +322,15 @@ async fn try_start(
         .count() as u32;
     if used_today >= level.daily_attempts {
         return Err(QuizError::DailyLimit(level.daily_attempts));
+    }
+    if let (true, Some(pool)) = (level.reward_chances > 0, &quiz.config.pool) {
+        // Found now, not when the customer has answered everything and the reward cannot be paid.
+        prize_pools::Entity::find()
+            .filter(prize_pools::Column::CampaignId.eq(quiz.campaign.id))
+            .filter(prize_pools::Column::Slug.eq(pool.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| QuizError::Misconfigured(format!("prize pool `{pool}` is missing")))?;
     }
     let chosen = choose_questions(&txn, &quiz.config.bank, &level).await?;
     let attempt_id = uuid::Uuid::new_v4().simple().to_string();

@@ -47,6 +47,10 @@ fn quiz_config() -> Value {
 
 /// A live campaign with the quiz above, its bank and a one-prize pool. Returns the operator's token.
 async fn live_quiz(app: &TestApp) -> String {
+    live_quiz_with(app, quiz_config()).await
+}
+
+async fn live_quiz_with(app: &TestApp, config: Value) -> String {
     let operator = app.staff_token("olivia", Role::Operator).await;
     let bank = app
         .post_json(
@@ -73,7 +77,7 @@ async fn live_quiz(app: &TestApp) -> String {
         "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
         "rules_text": "答题规则", "prize_summary": "见活动页",
         "activities": [{ "slug": "quiz", "kind": "quiz", "name": "闯关答题", "starts_at": at(Duration::hours(1)),
-                         "ends_at": at(Duration::days(10)), "config": quiz_config() }],
+                         "ends_at": at(Duration::days(10)), "config": config }],
         "pools": [{ "slug": "quiz-pool", "name": "答题抽奖", "kind": "lottery", "daily_free_chances": 0,
                     "prizes": [{ "slug": "points", "name": "积分", "tier": 1, "kind": "points", "points": 5, "weight_bp": 10000 }] }]
     });
@@ -673,4 +677,32 @@ async fn the_leaderboard_ranks_by_score_then_time_and_rebuilds_after_a_store_flu
         .map(|row| row["total_ms"].as_i64().unwrap())
         .collect();
     assert_eq!(top, vec![6000, 9000, 6000]);
+}
+
+#[tokio::test]
+async fn a_level_its_bank_cannot_fill_is_refused_before_anyone_plays_it() {
+    let app = spawn_app().await;
+    let mut config = quiz_config();
+    config["levels"][1]["requires_previous"] = json!(false);
+    config["levels"][1]["questions"] = json!(4);
+    config["levels"][1]["pass_score"] = json!(3);
+    live_quiz_with(&app, config).await;
+    let token = app.customer_token("player-misconfigured").await;
+    let refused = start(&app, &token, 2).await;
+    assert_eq!(
+        (
+            refused.status().as_u16(),
+            error_code(refused).await.as_str()
+        ),
+        (503, "quiz_unavailable")
+    );
+    assert_eq!(
+        quiz_attempts::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        start(&app, &token, 1).await.status(),
+        201,
+        "the other levels play"
+    );
 }
