@@ -34,6 +34,8 @@ use crate::store::StoreError;
 /// The store keeps an attempt this long past its expiry: answers then get `attempt_finished` or
 /// `attempt_expired` rather than `attempt_not_found`, and a result write that failed can still be finished.
 const RETAIN_AFTER_EXPIRY: Duration = Duration::from_secs(3600);
+/// Long enough for a campaign's full rebuild; a holder that dies frees it by then.
+const REBUILD_LOCK_TTL: Duration = Duration::from_secs(60);
 /// The most entries a leaderboard page shows.
 pub const MAX_BOARD_TOP: u32 = 100;
 const LABELS: [char; 6] = ['A', 'B', 'C', 'D', 'E', 'F'];
@@ -885,8 +887,16 @@ pub async fn leaderboard(
         .store
         .board_page(&quiz.campaign.slug, top, user_id)
         .await?;
-    if !page.built {
-        rebuild_board(state, &quiz.campaign.slug).await?;
+    // One instance rebuilds a lost board; readers meanwhile see what the finishers have put back so far.
+    let rebuild_lock = format!("quiz-board-rebuild:{}", quiz.campaign.slug);
+    let lock = match page.built {
+        true => None,
+        false => state.store.lock(&rebuild_lock, REBUILD_LOCK_TTL).await?,
+    };
+    if let Some(token) = lock {
+        let rebuilt = rebuild_board(state, &quiz.campaign.slug).await;
+        state.store.unlock(&rebuild_lock, &token).await?;
+        rebuilt?;
         page = state
             .store
             .board_page(&quiz.campaign.slug, top, user_id)
