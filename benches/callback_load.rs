@@ -55,25 +55,11 @@ async fn main() -> anyhow::Result<()> {
             Request { url, body: Some(("text/xml", body)), headers: Vec::new() }
         })
         .collect();
-    let bare: Vec<Request> = (0..messages)
-        .map(|_| Request::get(format!("{base}/healthz")))
-        .collect();
-
     println!(
         "{messages} requests each, concurrency {concurrency}, database {}, store {}",
         bench.database, bench.store
     );
-    // Warm up connections and caches.
-    fire(
-        "warm-up",
-        &client,
-        bare[..200.min(messages)].to_vec(),
-        concurrency,
-    )
-    .await;
-    fire("GET /healthz (bare)", &client, bare, concurrency)
-        .await
-        .print();
+    bench.bare_baseline(messages, concurrency).await;
     fire(
         "POST /wechat/callback (safe)",
         &client,

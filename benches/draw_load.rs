@@ -12,7 +12,7 @@ mod common;
 use chrono::{Duration, Utc};
 use common::{env_or, fire, Request};
 use sea_orm::EntityTrait;
-use serde_json::{json, Value};
+use serde_json::json;
 use wxcampaign::audit::Actor;
 use wxcampaign::campaigns::model::shanghai;
 
@@ -21,14 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let draws = env_or("BENCH_DRAWS", 4000);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
     let users = env_or("BENCH_USERS", 200);
-    let bench = common::start(
-        &[
-            ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
-            ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
-        ],
-        concurrency,
-    )
-    .await?;
+    let bench = common::start(common::NO_CUSTOMER_RATE_LIMITS, concurrency).await?;
     let (base, state, client) = (
         bench.base.clone(),
         bench.state.clone(),
@@ -74,18 +67,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut tokens = Vec::new();
     for i in 0..users {
-        let login: Value = client
-            .post(format!("{base}/api/v1/auth/dev-login"))
-            .json(&json!({ "openid": format!("oBenchUser{i:06}") }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = login["token"]["token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let user_id = login["user"]["id"].as_i64().unwrap_or_default();
+        let (token, user_id) = bench.customer(&format!("oBenchUser{i:06}")).await?;
         let chances = (draws / users + 1) as u32;
         wxcampaign::lottery::service::grant_chances(
             &state,
@@ -111,24 +93,11 @@ async fn main() -> anyhow::Result<()> {
             ],
         })
         .collect();
-    let bare: Vec<Request> = (0..draws)
-        .map(|_| Request::get(format!("{base}/healthz")))
-        .collect();
-
     println!(
         "{draws} requests each, concurrency {concurrency}, {users} users, database {}, store {}",
         bench.database, bench.store
     );
-    fire(
-        "warm-up",
-        &client,
-        bare[..200.min(draws)].to_vec(),
-        concurrency,
-    )
-    .await;
-    fire("GET /healthz (bare)", &client, bare, concurrency)
-        .await
-        .print();
+    bench.bare_baseline(draws, concurrency).await;
     fire("POST .../draws (full path)", &client, requests, concurrency)
         .await
         .print();

@@ -10,7 +10,7 @@
 mod common;
 
 use chrono::{Duration, Utc};
-use common::{env_or, fire, fire_sequences, Request};
+use common::{env_or, fire_sequences, Request};
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
 use wxcampaign::campaigns::model::shanghai;
@@ -23,14 +23,7 @@ const QUESTIONS: usize = 10;
 async fn main() -> anyhow::Result<()> {
     let attempts = env_or("BENCH_ATTEMPTS", 400);
     let concurrency = env_or("BENCH_CONCURRENCY", 32);
-    let bench = common::start(
-        &[
-            ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
-            ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
-        ],
-        concurrency,
-    )
-    .await?;
+    let bench = common::start(common::NO_CUSTOMER_RATE_LIMITS, concurrency).await?;
     let (base, state, client) = (
         bench.base.clone(),
         bench.state.clone(),
@@ -75,17 +68,7 @@ async fn main() -> anyhow::Result<()> {
     // One customer per attempt, each attempt started before the clock runs.
     let mut sequences = Vec::with_capacity(attempts);
     for i in 0..attempts {
-        let login: Value = client
-            .post(format!("{base}/api/v1/auth/dev-login"))
-            .json(&json!({ "openid": format!("oBenchQuiz{i:06}") }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = login["token"]["token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let (token, _) = bench.customer(&format!("oBenchQuiz{i:06}")).await?;
         let started: Value = client
             .post(format!(
                 "{base}/api/v1/campaigns/bench/quiz/levels/1/attempts"
@@ -112,24 +95,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let answers = attempts * QUESTIONS;
-    let bare: Vec<Request> = (0..answers)
-        .map(|_| Request::get(format!("{base}/healthz")))
-        .collect();
-
     println!(
         "{answers} requests each, concurrency {concurrency}, {attempts} attempts of {QUESTIONS} questions, database {}, store {}",
         bench.database, bench.store
     );
-    fire(
-        "warm-up",
-        &client,
-        bare[..200.min(answers)].to_vec(),
-        concurrency,
-    )
-    .await;
-    fire("GET /healthz (bare)", &client, bare, concurrency)
-        .await
-        .print();
+    bench.bare_baseline(answers, concurrency).await;
     fire_sequences("POST .../answers", &client, sequences, concurrency)
         .await
         .print();

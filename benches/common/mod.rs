@@ -130,6 +130,49 @@ pub struct BenchApp {
     pub store: &'static str,
 }
 
+/// Lifts the customer rate limits: a load run sends far more than a person would.
+pub const NO_CUSTOMER_RATE_LIMITS: &[(&str, &str)] = &[
+    ("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000000"),
+    ("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "1000000"),
+];
+
+impl BenchApp {
+    /// A customer by dev login: (token, user id).
+    pub async fn customer(&self, openid: &str) -> anyhow::Result<(String, i64)> {
+        let login: serde_json::Value = self
+            .client
+            .post(format!("{}/api/v1/auth/dev-login", self.base))
+            .json(&serde_json::json!({ "openid": openid }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = login["token"]["token"].as_str().unwrap_or_default();
+        Ok((
+            token.to_owned(),
+            login["user"]["id"].as_i64().unwrap_or_default(),
+        ))
+    }
+
+    /// Warms up connections, then fires `count` bare `GET /healthz` and prints the run: the baseline beside
+    /// the endpoint measured.
+    pub async fn bare_baseline(&self, count: usize, concurrency: usize) {
+        let bare: Vec<Request> = (0..count)
+            .map(|_| Request::get(format!("{}/healthz", self.base)))
+            .collect();
+        fire(
+            "warm-up",
+            &self.client,
+            bare[..200.min(count)].to_vec(),
+            concurrency,
+        )
+        .await;
+        fire("GET /healthz (bare)", &self.client, bare, concurrency)
+            .await
+            .print();
+    }
+}
+
 /// Starts the app on a fresh SQLite file and the memory store, or on BENCH_DATABASE_URL / BENCH_REDIS_URL, with
 /// `extra` settings on top.
 pub async fn start(extra: &[(&str, &str)], concurrency: usize) -> anyhow::Result<BenchApp> {

@@ -198,7 +198,8 @@ struct CalculatorConfig {
     calculator: String,
 }
 
-fn read<T: DeserializeOwned>(config: &Value) -> Result<T, String> {
+/// An activity's config as its kind's type; the message names what does not fit.
+pub fn read_config<T: DeserializeOwned>(config: &Value) -> Result<T, String> {
     serde_json::from_value(config.clone()).map_err(|e| e.to_string())
 }
 
@@ -212,9 +213,9 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
         }
     };
     match kind {
-        ActivityKind::Quiz => QuizConfig::read(config)?.check(),
+        ActivityKind::Quiz => read_config::<QuizConfig>(config)?.check(),
         ActivityKind::Lottery | ActivityKind::BlindBox => {
-            let pool: PoolConfig = read(config)?;
+            let pool: PoolConfig = read_config(config)?;
             if !is_slug(&pool.pool) {
                 return Err("pool must be a slug (a-z, 0-9, '-')".into());
             }
@@ -223,28 +224,37 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
                 None => Ok(()),
             }
         }
-        ActivityKind::Team => range(read::<TeamConfig>(config)?.team_size, 2, 10, "team_size"),
-        ActivityKind::Poster => match read::<PosterConfig>(config)?.template.trim().is_empty() {
+        ActivityKind::Team => range(
+            read_config::<TeamConfig>(config)?.team_size,
+            2,
+            10,
+            "team_size",
+        ),
+        ActivityKind::Poster => match read_config::<PosterConfig>(config)?
+            .template
+            .trim()
+            .is_empty()
+        {
             true => Err("template must not be empty".into()),
             false => Ok(()),
         },
         ActivityKind::Referral => range(
-            read::<ReferralConfig>(config)?.invites_required,
+            read_config::<ReferralConfig>(config)?.invites_required,
             1,
             50,
             "invites_required",
         ),
         ActivityKind::PointsWeek => range(
-            read::<PointsWeekConfig>(config)?.factor_percent,
+            read_config::<PointsWeekConfig>(config)?.factor_percent,
             100,
             1000,
             "factor_percent",
         ),
-        ActivityKind::Task => match read::<TaskConfig>(config)?.tasks.is_empty() {
+        ActivityKind::Task => match read_config::<TaskConfig>(config)?.tasks.is_empty() {
             true => Err("tasks must list at least one task".into()),
             false => Ok(()),
         },
-        ActivityKind::Calculator => match read::<CalculatorConfig>(config)?
+        ActivityKind::Calculator => match read_config::<CalculatorConfig>(config)?
             .calculator
             .trim()
             .is_empty()
@@ -426,6 +436,18 @@ impl Status {
         .into_iter()
         .find(|status| status.as_str() == s)
     }
+}
+
+/// Whether customers can take part at `now`: scheduled (not a draft) and inside its live window. The pause
+/// switch is separate.
+pub fn is_live(campaign: &crate::entities::campaigns::Model, now: DateTime<Utc>) -> bool {
+    campaign.status != Status::Draft.as_str()
+        && status_at(
+            campaign.preheat_at,
+            campaign.starts_at,
+            campaign.ends_at,
+            now,
+        ) == Status::Live
 }
 
 /// Where a scheduled campaign stands at `now`.

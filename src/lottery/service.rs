@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{status_at, Status};
+use crate::campaigns::model::{is_live, status_at, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
 use crate::error::AppError;
@@ -609,14 +609,7 @@ pub async fn buy_chances(
     {
         return Ok(done.amount as u32);
     }
-    if campaign.status == Status::Draft.as_str()
-        || status_at(
-            campaign.preheat_at,
-            campaign.starts_at,
-            campaign.ends_at,
-            now,
-        ) != Status::Live
-    {
+    if !is_live(&campaign, now) {
         return Err(LotteryError::NotLive);
     }
     if campaign.paused {
@@ -672,13 +665,7 @@ pub async fn draw(
 ) -> Result<DrawResult, LotteryError> {
     let now = state.clock.now();
     let campaign = campaign(&state.db, campaign_slug).await?;
-    let status = status_at(
-        campaign.preheat_at,
-        campaign.starts_at,
-        campaign.ends_at,
-        now,
-    );
-    if campaign.status == Status::Draft.as_str() || status != Status::Live {
+    if !is_live(&campaign, now) {
         return Err(LotteryError::NotLive);
     }
     let (pool, prizes) = pool_and_prizes(&state.db, &campaign, pool_slug).await?;

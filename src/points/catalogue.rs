@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::{self as points, PointsChange, PointsError};
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{status_at, Status};
+use crate::campaigns::model::{is_live, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::AppError;
@@ -217,14 +217,7 @@ pub async fn redeem(
             coupon_code: done.coupon_code,
         });
     }
-    if campaign.status == Status::Draft.as_str()
-        || status_at(
-            campaign.preheat_at,
-            campaign.starts_at,
-            campaign.ends_at,
-            now,
-        ) != Status::Live
-    {
+    if !is_live(&campaign, now) {
         return Err(RedeemError::NotLive);
     }
     if campaign.paused {

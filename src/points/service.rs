@@ -58,7 +58,7 @@ pub struct PointsChange<'a> {
     pub delta: i64,
     /// What kind of event: `quiz_passed`, `invite_credited`, `redeem`, `staff_adjustment` ...
     pub reason: &'a str,
-    /// Unique per grant (`quiz_attempt:812`, `draw:<request id>`): the same reference grants once.
+    /// Unique per grant (`quiz:<activity>:<level>:<user>`, `draw:<request id>`): the same reference grants once.
     pub source_ref: &'a str,
     /// The campaign that granted it, whose points week (if live) multiplies a grant.
     pub campaign: Option<&'a str>,

@@ -63,10 +63,6 @@ fn locked_by_default() -> bool {
 }
 
 impl QuizConfig {
-    pub fn read(config: &serde_json::Value) -> Result<Self, String> {
-        serde_json::from_value(config.clone()).map_err(|e| e.to_string())
-    }
-
     /// The first problem, named by its field.
     pub fn check(&self) -> Result<(), String> {
         if !is_slug(&self.bank) {

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::bank::{self, Format};
 use super::service::{self, AnswerInput};
+use crate::audit;
 use crate::auth::{Customer, Role, Staff};
 use crate::error::AppError;
 use crate::http::{read_body, ValidJson};
@@ -104,7 +105,11 @@ async fn rebuild_leaderboard(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
     let entries = service::rebuild_board(&state, &campaign).await?;
-    Ok(HttpResponse::Ok().json(json!({ "entries": entries })))
+    let rebuilt = json!({ "entries": entries });
+    let entry = audit::Entry::new("quiz_leaderboard.rebuild", "campaign", campaign.to_string())
+        .after(&rebuilt);
+    audit::record(&state.db, &staff.actor(), entry).await?;
+    Ok(HttpResponse::Ok().json(rebuilt))
 }
 
 /// Mounted at `/admin/v1`.

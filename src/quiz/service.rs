@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::levels::{LevelConfig, QuizConfig};
-use crate::campaigns::model::{shanghai, status_at, ActivityKind, Status};
+use crate::campaigns::model::{is_live, read_config, shanghai, ActivityKind};
 use crate::entities::{
     activities, campaigns, prize_pools, quiz_attempts, quiz_banks, quiz_questions, users,
 };
@@ -42,8 +42,6 @@ const LABELS: [char; 6] = ['A', 'B', 'C', 'D', 'E', 'F'];
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuizError {
-    #[error("{0}")]
-    Invalid(String),
     #[error("this campaign has no quiz")]
     NotFound,
     #[error("no such level")]
@@ -99,7 +97,6 @@ impl From<QuizError> for AppError {
         use actix_web::http::StatusCode;
         let message = error.to_string();
         match error {
-            QuizError::Invalid(_) => AppError::bad_request("invalid_answer", message),
             QuizError::NotFound => AppError::not_found("quiz_not_found", message),
             QuizError::LevelNotFound => AppError::not_found("level_not_found", message),
             QuizError::AttemptNotFound => AppError::not_found("attempt_not_found", message),
@@ -144,9 +141,7 @@ impl Quiz {
     }
 
     fn is_open(&self, now: DateTime<Utc>) -> bool {
-        let c = &self.campaign;
-        c.status != Status::Draft.as_str()
-            && status_at(c.preheat_at, c.starts_at, c.ends_at, now) == Status::Live
+        is_live(&self.campaign, now)
             && self.activity.starts_at <= now
             && now < self.activity.ends_at
     }
@@ -171,7 +166,7 @@ async fn load_activity(
         .one(conn)
         .await?
         .ok_or(QuizError::NotFound)?;
-    let config = QuizConfig::read(&activity.config).map_err(QuizError::Misconfigured)?;
+    let config = read_config::<QuizConfig>(&activity.config).map_err(QuizError::Misconfigured)?;
     Ok(Quiz {
         campaign,
         activity,
@@ -241,8 +236,8 @@ pub async fn start(
     for _ in 0..2 {
         match try_start(state, user_id, campaign_slug, level).await? {
             Started::View(view) => return Ok(view),
-            Started::FinishFirst(row, answers) => {
-                finish(state, &row.id, &answers).await?;
+            Started::FinishFirst(attempt_id, answers) => {
+                finish(state, &attempt_id, &answers).await?;
             }
         }
     }
@@ -253,7 +248,8 @@ pub async fn start(
 
 enum Started {
     View(AttemptView),
-    FinishFirst(quiz_attempts::Model, Vec<AnswerRecord>),
+    /// The level's attempt in play was fully answered but its result is not written yet.
+    FinishFirst(String, Vec<AnswerRecord>),
 }
 
 async fn try_start(
@@ -294,7 +290,7 @@ async fn try_start(
             .await?;
         let new_status = match view {
             Some(view) if view.current > view.count => {
-                return Ok(Started::FinishFirst(row.clone(), view.answers));
+                return Ok(Started::FinishFirst(row.id.clone(), view.answers));
             }
             Some(view) if row.expires_at > now => {
                 txn.commit().await?;

@@ -568,7 +568,6 @@ impl StateStore for MemoryStore {
                     .get(attempt.current as usize - 1)
                     .map(|q| q.public.clone()),
                 shown_at_ms: attempt.shown_at_ms,
-                expires_at_ms: attempt.expires_at_ms,
                 answers: attempt.answers.clone(),
             }),
             _ => None,

@@ -124,7 +124,6 @@ pub struct AttemptView {
     pub count: u32,
     pub current_public: Option<String>,
     pub shown_at_ms: i64,
-    pub expires_at_ms: i64,
     pub answers: Vec<AnswerRecord>,
 }
 

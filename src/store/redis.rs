@@ -519,7 +519,7 @@ impl StateStore for RedisStore {
                 .and_then(|v| v.parse::<i64>().ok())
                 .ok_or_else(bad)
         };
-        let answers = reply[5.min(reply.len())..]
+        let answers = reply[4.min(reply.len())..]
             .iter()
             .map(|r| AnswerRecord::decode(r).ok_or_else(bad))
             .collect::<Result<_, _>>()?;
@@ -527,8 +527,7 @@ impl StateStore for RedisStore {
             current: number(0)? as u32,
             count: number(1)? as u32,
             shown_at_ms: number(2)?,
-            expires_at_ms: number(3)?,
-            current_public: reply.get(4).filter(|q| !q.is_empty()).cloned(),
+            current_public: reply.get(3).filter(|q| !q.is_empty()).cloned(),
             answers,
         }))
     }

@@ -203,7 +203,7 @@ async fn the_cli_imports_a_file_or_lists_its_bad_rows() {
 /// The demo calendar's quizzes must be playable on the demo bank: every level finds at least 20 questions.
 #[test]
 fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
-    use wxcampaign::campaigns::model::ActivityKind;
+    use wxcampaign::campaigns::model::{read_config, ActivityKind};
     use wxcampaign::quiz::bank::{parse, Format};
     use wxcampaign::quiz::levels::QuizConfig;
 
@@ -219,7 +219,7 @@ fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
             .iter()
             .filter(|a| a.kind == ActivityKind::Quiz)
         {
-            let quiz = QuizConfig::read(&activity.config).unwrap();
+            let quiz = read_config::<QuizConfig>(&activity.config).unwrap();
             assert_eq!(quiz.bank, "financial-literacy");
             for level in &quiz.levels {
                 let matching = questions

@@ -434,6 +434,15 @@ async fn out_of_turn_repeated_invalid_and_expired_answers_change_nothing() {
             "attempt_not_found",
         ),
         (
+            app.get(
+                &format!("/api/v1/campaigns/{CAMPAIGN}/quiz/attempts/{id}"),
+                Some(&stranger),
+            )
+            .await,
+            404,
+            "attempt_not_found",
+        ),
+        (
             send_answer(&app, &token, "not-an-attempt", 1, &right).await,
             404,
             "attempt_not_found",
@@ -637,7 +646,7 @@ async fn a_paused_or_unopened_quiz_starts_and_takes_nothing() {
 #[tokio::test]
 async fn the_leaderboard_ranks_by_score_then_time_and_rebuilds_after_a_store_flush() {
     let app = spawn_app().await;
-    live_quiz(&app).await;
+    let operator = live_quiz(&app).await;
     let fast = app.customer_token("board-fast").await;
     let slow = app.customer_token("board-slow").await;
     let weaker = app.customer_token("board-weaker").await;
@@ -679,6 +688,33 @@ async fn the_leaderboard_ranks_by_score_then_time_and_rebuilds_after_a_store_flu
         .map(|row| row["total_ms"].as_i64().unwrap())
         .collect();
     assert_eq!(top, vec![6000, 9000, 6000]);
+
+    // Staff can rebuild it by hand too (audited); customers and other roles cannot.
+    let rebuild = format!("/admin/v1/campaigns/{CAMPAIGN}/quiz/leaderboard/rebuild");
+    let manager = flushed.staff_token("carl", Role::CommunityManager).await;
+    let audit_before = flushed.count_audit_entries().await;
+    assert_eq!(
+        flushed
+            .post_json(&rebuild, Some(&slow), &json!({}))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        flushed
+            .post_json(&rebuild, Some(&manager), &json!({}))
+            .await
+            .status(),
+        403
+    );
+    let rebuilt: Value = flushed
+        .post_json(&rebuild, Some(&operator), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rebuilt["entries"], 3);
+    assert_eq!(flushed.count_audit_entries().await, audit_before + 1);
 }
 
 #[tokio::test]
