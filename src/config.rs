@@ -141,7 +141,34 @@ pub struct RateLimitRule {
 pub struct RateLimitSettings {
     pub customer_per_user: RateLimitRule,
     pub customer_per_ip: RateLimitRule,
+    /// `/h5` pages and their login, per client address.
+    pub h5_per_ip: RateLimitRule,
+    /// `/admin/v1`, per client address.
+    pub staff_per_ip: RateLimitRule,
+    /// Staff login attempts per (username, address) and, separately, per address.
     pub staff_login: RateLimitRule,
+    /// Failed staff logins per username from anywhere: the slow backstop that a successful login never spends.
+    pub staff_login_failures: RateLimitRule,
+    /// Callback requests refused (bad signature, stale, malformed) per address. WeChat's valid messages never
+    /// spend it, so a busy account is never throttled; a flood of junk is answered 429 without the work.
+    pub callback_refusals_per_ip: RateLimitRule,
+}
+
+impl RateLimitSettings {
+    fn named(&self) -> [(&'static str, RateLimitRule); 7] {
+        [
+            ("rate_limit.customer_per_user", self.customer_per_user),
+            ("rate_limit.customer_per_ip", self.customer_per_ip),
+            ("rate_limit.h5_per_ip", self.h5_per_ip),
+            ("rate_limit.staff_per_ip", self.staff_per_ip),
+            ("rate_limit.staff_login", self.staff_login),
+            ("rate_limit.staff_login_failures", self.staff_login_failures),
+            (
+                "rate_limit.callback_refusals_per_ip",
+                self.callback_refusals_per_ip,
+            ),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -372,27 +399,32 @@ impl Settings {
                 "must be at most 1800 (tokens live 7200 s)",
             ));
         }
+        for (key, ttl) in [
+            (
+                "auth.customer_token_ttl_secs",
+                self.auth.customer_token_ttl_secs,
+            ),
+            ("auth.staff_token_ttl_secs", self.auth.staff_token_ttl_secs),
+        ] {
+            if !(60..=2_592_000).contains(&ttl) {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be 60 to 2,592,000 (30 days)",
+                ));
+            }
+        }
         if self.auth.jwt_secret.expose_secret().len() < 32 {
             return Err(ConfigError::invalid(
                 "auth.jwt_secret",
                 "must be at least 32 bytes",
             ));
         }
-        for (key, rule) in [
-            (
-                "rate_limit.customer_per_user",
-                self.rate_limit.customer_per_user,
-            ),
-            (
-                "rate_limit.customer_per_ip",
-                self.rate_limit.customer_per_ip,
-            ),
-            ("rate_limit.staff_login", self.rate_limit.staff_login),
-        ] {
-            if rule.limit == 0 || rule.window_secs == 0 {
+        for (key, rule) in self.rate_limit.named() {
+            if !(1..=1_000_000).contains(&rule.limit) || !(1..=604_800).contains(&rule.window_secs)
+            {
                 return Err(ConfigError::invalid(
                     key,
-                    "limit and window_secs must be at least 1",
+                    "limit must be 1 to 1,000,000 and window_secs 1 to 604,800 (a week)",
                 ));
             }
         }

@@ -91,6 +91,12 @@ impl AppError {
         error
     }
 
+    /// Keeps `source` for the log (5xx only); the body still says only `message`.
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self

@@ -66,6 +66,16 @@ impl IdempotencyKey {
     }
 }
 
+/// 422 for a key already used with another request. Services answer it too when their durable record of the
+/// key (a unique source reference) names another request, since the store's fingerprint can be forgotten.
+pub fn key_reused() -> AppError {
+    AppError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request",
+    )
+}
+
 /// A finished action's answer, as kept for replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredResponse {
@@ -158,13 +168,7 @@ where
                     replayed: true,
                 });
             }
-            IdempotencyBegin::Mismatch => {
-                return Err(AppError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used for a different request",
-                ))
-            }
+            IdempotencyBegin::Mismatch => return Err(key_reused()),
             IdempotencyBegin::InProgress if Instant::now() >= deadline => {
                 let mut error = AppError::conflict(
                     "idempotency_in_progress",

@@ -126,8 +126,10 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             )
             .service(
                 web::scope("/admin/v1")
+                    .wrap(from_fn(http::limit_staff))
                     .configure(auth::routes::configure_staff)
                     .configure(audit::routes::configure)
+                    .configure(users::routes::configure_staff)
                     .configure(wechat::routes::configure_admin)
                     .configure(campaigns::routes::configure_staff)
                     .configure(points::routes::configure_staff)
@@ -136,7 +138,11 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
                     .configure(quiz::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
-            .service(web::scope("/h5").configure(wechat::routes::configure_h5))
+            .service(
+                web::scope("/h5")
+                    .wrap(from_fn(http::limit_h5))
+                    .configure(wechat::routes::configure_h5),
+            )
             .default_service(web::to(http::not_found))
             // Registered last, so it is the outermost layer and sees every request and response.
             .wrap(from_fn(http::observe))

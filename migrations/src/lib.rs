@@ -15,6 +15,7 @@ mod m20261123_000010_create_catalogue;
 mod m20261123_000011_add_chance_caps;
 mod m20261123_000012_create_quiz_banks;
 mod m20261123_000013_create_quiz_attempts;
+mod m20261202_000014_add_user_disabled;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_add_chance_caps::Migration),
             Box::new(m20261123_000012_create_quiz_banks::Migration),
             Box::new(m20261123_000013_create_quiz_attempts::Migration),
+            Box::new(m20261202_000014_add_user_disabled::Migration),
         ]
     }
 }

@@ -8,6 +8,8 @@ pub enum AuthError {
     MissingToken,
     #[error("token is invalid or expired")]
     InvalidToken,
+    #[error("this account is disabled; please contact the bank")]
+    AccountDisabled,
     #[error("this route is not for this kind of account")]
     WrongAccountKind,
     #[error("role {required} is required")]
@@ -30,6 +32,7 @@ impl From<AuthError> for AppError {
         match error {
             AuthError::MissingToken => AppError::unauthorized("missing_token", message),
             AuthError::InvalidToken => AppError::unauthorized("invalid_token", message),
+            AuthError::AccountDisabled => AppError::unauthorized("account_disabled", message),
             AuthError::WrongAccountKind | AuthError::MissingRole { .. } => {
                 AppError::forbidden(message)
             }

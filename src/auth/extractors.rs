@@ -1,7 +1,5 @@
 //! `Customer` and `Staff`: a handler that takes one of these runs only for a valid token of that kind.
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
@@ -12,6 +10,7 @@ use crate::audit::Actor;
 use crate::error::AppError;
 use crate::http::RequestId;
 use crate::state::AppState;
+use crate::users::{self, service::Standing};
 
 /// Claims already verified earlier in this request (by the customer rate limiter), so the token is checked once.
 #[derive(Clone)]
@@ -53,21 +52,27 @@ pub struct Customer {
 
 impl FromRequest for Customer {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(customer(req))
+        let req = req.clone();
+        Box::pin(async move { customer(&req).await })
     }
 }
 
-fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
+/// A valid token is not enough: its user must still exist and not be blocked by staff.
+async fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
     let state = app_state(req)?;
     let claims = claims(req, &state)?;
     if claims.kind != TokenKind::Customer {
         return Err(AuthError::WrongAccountKind.into());
     }
     let user_id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
-    Ok(Customer { user_id })
+    match users::service::standing(&state.db, user_id).await? {
+        Standing::Active => Ok(Customer { user_id }),
+        Standing::Disabled => Err(AuthError::AccountDisabled.into()),
+        Standing::Unknown => Err(AuthError::InvalidToken.into()),
+    }
 }
 
 /// A logged-in, enabled staff account. The role is read from the database on each request, so disabling an

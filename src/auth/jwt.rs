@@ -32,11 +32,21 @@ pub struct Claims {
     pub jti: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct IssuedToken {
     pub token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+}
+
+/// Never the token itself, should one ever be logged with `?`.
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"***")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 pub struct JwtKeys {

@@ -14,7 +14,8 @@ use crate::wechat::client::{App, WeChatError};
 /// How long a mini-program session_key is kept (WeChat renews it at each `wx.login`).
 const SESSION_KEY_TTL: Duration = Duration::from_secs(2 * 24 * 3600);
 
-fn validate_code(code: &str) -> Result<(), AppError> {
+/// A WeChat login or phone code: checked before it is sent anywhere.
+pub fn validate_code(code: &str) -> Result<(), AppError> {
     let ok = (1..=128).contains(&code.len())
         && code
             .chars()

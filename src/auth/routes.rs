@@ -6,7 +6,7 @@ use serde_json::json;
 use super::staff::{self, NewStaff, Role};
 use super::{AuthError, Staff};
 use crate::error::AppError;
-use crate::http::{client_ip, ValidJson};
+use crate::http::{address_of, no_store, spend, ValidJson};
 use crate::state::AppState;
 use crate::users;
 use crate::users::service::Channel;
@@ -39,7 +39,9 @@ async fn dev_login(
     let user =
         users::service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
     let token = state.jwt.issue_customer(user.id)?;
-    Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user })))
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(json!({ "token": token, "user": user })))
 }
 
 #[derive(Deserialize)]
@@ -54,7 +56,9 @@ async fn wx_login(
     body: ValidJson<CodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (token, user) = super::login::mini_program_login(&state, &body.code).await?;
-    Ok(HttpResponse::Ok().json(json!({ "token": token, "user": user })))
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(json!({ "token": token, "user": user })))
 }
 
 #[derive(Deserialize)]
@@ -64,31 +68,58 @@ struct StaffLoginRequest {
     password: SecretString,
 }
 
+/// Password guessing is limited per (username, address) and per address, which every attempt spends, and by a
+/// slow per-username backstop that only failures spend: nobody can lock a staff member out from a few
+/// addresses, and a successful login costs the account nothing.
 async fn staff_login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: ValidJson<StaffLoginRequest>,
 ) -> Result<HttpResponse, AppError> {
-    // Password guessing is limited per username and per address, whoever asks.
-    let rule = state.settings.rate_limit.staff_login;
-    let ip = client_ip(&req, &state.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    for subject in [format!("user:{}", body.username), format!("ip:{ip}")] {
-        let decision = state
-            .store
-            .rate_limit("staff_login", &subject, rule)
-            .await?;
-        if !decision.allowed {
-            return Err(AppError::too_many_requests(
-                decision.retry_after.as_secs_f64().ceil() as u64,
-            ));
+    let limits = &state.settings.rate_limit;
+    let ip = address_of(&req, &state);
+    let body = body.into_inner();
+    if body.username.len() > staff::MAX_USERNAME_LEN {
+        return Err(AuthError::InvalidCredentials.into());
+    }
+    for subject in [
+        format!("user:{}|ip:{ip}", body.username),
+        format!("ip:{ip}"),
+    ] {
+        if let Some(refusal) = spend(&state, "staff_login", &subject, limits.staff_login).await {
+            return Err(refusal);
         }
     }
-    let body = body.into_inner();
-    let (token, account) =
-        staff::login(&state.db, &state.jwt, &body.username, body.password).await?;
-    Ok(HttpResponse::Ok().json(json!({ "token": token, "staff": account })))
+    let failures = state
+        .store
+        .rate_limit_peek(
+            "staff_login_failures",
+            &body.username,
+            limits.staff_login_failures,
+        )
+        .await?;
+    if !failures.allowed {
+        return Err(AppError::too_many_requests(
+            failures.retry_after.as_secs_f64().ceil() as u64,
+        ));
+    }
+    match staff::login(&state.db, &state.jwt, &body.username, body.password).await {
+        Ok((token, account)) => Ok(HttpResponse::Ok()
+            .insert_header(no_store())
+            .json(json!({ "token": token, "staff": account }))),
+        Err(AuthError::InvalidCredentials) => {
+            // Spent whether or not the budget is left: the answer stays "wrong password" either way.
+            let _ = spend(
+                &state,
+                "staff_login_failures",
+                &body.username,
+                limits.staff_login_failures,
+            )
+            .await;
+            Err(AuthError::InvalidCredentials.into())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn list_staff(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {

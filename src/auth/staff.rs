@@ -18,6 +18,7 @@ use crate::audit::{self, Actor};
 use crate::entities::staff_accounts;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MAX_USERNAME_LEN: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,7 +93,7 @@ pub struct NewStaff {
 }
 
 fn validate_username(username: &str) -> Result<(), AuthError> {
-    let ok = (3..=64).contains(&username.len())
+    let ok = (3..=MAX_USERNAME_LEN).contains(&username.len())
         && username
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));

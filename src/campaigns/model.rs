@@ -152,6 +152,15 @@ pub fn is_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// The largest stock or limit anything may have (prizes, items, coupons): far inside the database's 32-bit
+/// columns, so no count wraps on its way in or out.
+pub const MAX_COUNT: u32 = 10_000_000;
+
+/// The one rule of an optional stock or limit: absent (none), or 1 to `MAX_COUNT`.
+pub fn is_count_limit(limit: Option<u32>) -> bool {
+    limit.is_none_or(|l| (1..=MAX_COUNT).contains(&l))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PoolConfig {

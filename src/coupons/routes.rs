@@ -33,7 +33,7 @@ async fn create_template(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
     Ok(HttpResponse::Created()
-        .json(service::create_template(&state.db, &staff.actor(), &body).await?))
+        .json(service::create_template(&state.db, &staff.actor(), &body, state.clock.now()).await?))
 }
 
 /// For the branch counter system: marks a customer's coupon used.

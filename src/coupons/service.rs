@@ -62,18 +62,28 @@ pub struct TemplateInput {
     pub total_limit: Option<u32>,
 }
 
+/// A template valid for more than ten years is a typo.
+const MAX_VALIDITY_DAYS: i64 = 3650;
+
 pub async fn create_template(
     db: &DatabaseConnection,
     actor: &Actor,
     input: &TemplateInput,
+    now: DateTime<Utc>,
 ) -> Result<coupon_templates::Model, CouponError> {
     let invalid = |m: &str| Err(CouponError::Invalid(m.to_owned()));
     let slug_ok = crate::campaigns::model::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() {
         return invalid("slug (a-z, 0-9, '-') and name are required");
     }
-    if !(1..=5_000_000).contains(&input.value_fen) || input.min_spend_fen < 0 {
-        return invalid("value_fen: 1 to 5,000,000 (50,000 yuan); min_spend_fen: not negative");
+    if !(1..=5_000_000).contains(&input.value_fen)
+        || !(0..=100_000_000).contains(&input.min_spend_fen)
+    {
+        return invalid("value_fen: 1 to 5,000,000 (50,000 yuan); min_spend_fen: 0 to 100,000,000");
+    }
+    let limit_ok = crate::campaigns::model::is_count_limit;
+    if !limit_ok(input.per_user_limit) || !limit_ok(input.total_limit) {
+        return invalid("per_user_limit and total_limit: 1 to 10,000,000");
     }
     let valid_until = match &input.valid_until {
         Some(text) => Some(
@@ -87,6 +97,11 @@ pub async fn create_template(
     {
         return invalid("give exactly one of valid_days (1-3650) and valid_until");
     }
+    if valid_until.is_some_and(|until| {
+        until <= now || until > now + chrono::Duration::days(MAX_VALIDITY_DAYS)
+    }) {
+        return invalid("valid_until: in the future, at most ten years ahead");
+    }
     let txn = crate::db::begin_write(db).await?;
     let template = coupon_templates::ActiveModel {
         slug: Set(input.slug.clone()),
@@ -98,7 +113,7 @@ pub async fn create_template(
         per_user_limit: Set(input.per_user_limit.map(|l| l as i32)),
         total_limit: Set(input.total_limit.map(|l| l as i32)),
         issued_count: Set(0),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)

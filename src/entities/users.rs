@@ -21,6 +21,8 @@ pub struct Model {
     pub phone_encrypted: Option<String>,
     pub created_at: DateTimeUtc,
     pub last_active_at: DateTimeUtc,
+    /// Set while staff have blocked the account: its tokens are refused and it cannot log in.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -70,37 +70,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             .app_data::<web::Data<AppState>>()
             .map(|state| state.settings.application.json_body_limit)
             .unwrap_or(64 * 1024);
-        let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
-            mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")
-        });
-        let declared_length = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let content_type = json_content_type(req);
+        let req = req.clone();
+        let payload = payload.take();
         Box::pin(async move {
-            if !is_json {
-                return Err(AppError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "expected Content-Type: application/json",
-                ));
-            }
-            if declared_length.is_some_and(|length| length > limit) {
-                return Err(too_large(limit));
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large(limit));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            content_type?;
+            let body = read_body(&req, payload, limit).await?;
             parse(&body).map(ValidJson)
         })
+    }
+}
+
+/// `application/json` (or `+json`), in UTF-8: a body declared in another charset would be misread, so it is
+/// refused rather than guessed at.
+fn json_content_type(req: &HttpRequest) -> Result<(), AppError> {
+    let unsupported = |message: &str| {
+        Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        ))
+    };
+    let Some(mime) = req.mime_type().ok().flatten() else {
+        return unsupported("expected Content-Type: application/json");
+    };
+    if !(mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json")) {
+        return unsupported("expected Content-Type: application/json");
+    }
+    match mime.get_param(actix_web::mime::CHARSET) {
+        Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => {
+            unsupported("JSON bodies must be UTF-8")
+        }
+        _ => Ok(()),
     }
 }
 

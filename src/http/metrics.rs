@@ -2,7 +2,8 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use prometheus::{
@@ -94,12 +95,12 @@ pub async fn observe(
     let request_id = RequestId::from_header(req.headers().get(REQUEST_ID_HEADER));
     // The route pattern, not the path, keeps label cardinality bounded.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
     req.extensions_mut().insert(request_id.clone());
-    let span = tracing::info_span!("request", request_id = %request_id.0, %method, %route);
+    let span = tracing::info_span!("request", request_id = %request_id.0, method, %route);
     let result = next.call(req).instrument(span.clone()).await;
     let status = match &result {
         Ok(response) => response.status().as_u16(),
@@ -107,7 +108,7 @@ pub async fn observe(
     };
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method, &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(
@@ -117,10 +118,28 @@ pub async fn observe(
         )
     });
     let mut response = result?;
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
+    // No response is ever to be sniffed into another type (the callback reflects `echostr` as text).
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
+}
+
+/// The standard methods by name; anything a client makes up shares one label, so labels stay bounded.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }

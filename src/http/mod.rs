@@ -8,12 +8,13 @@ mod metrics;
 mod rate_limit;
 mod request_id;
 
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 pub use client_ip::{client_ip, resolve_client_ip};
 pub use json::{read_body, ValidJson};
 pub use metrics::{observe, Metrics};
-pub use rate_limit::limit_customers;
+pub use rate_limit::{address_of, limit_customers, limit_h5, limit_staff, spend};
 pub use request_id::RequestId;
 
 use crate::error::AppError;
@@ -34,6 +35,14 @@ pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
             AppError::bad_request("invalid_path", error.to_string()).into()
         }),
     );
+}
+
+/// `Cache-Control: no-store`, for every response that carries a token or a session cookie.
+pub fn no_store() -> (header::HeaderName, header::HeaderValue) {
+    (
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    )
 }
 
 pub async fn not_found() -> Result<HttpResponse, AppError> {

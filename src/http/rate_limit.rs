@@ -1,7 +1,12 @@
+//! Per-address (and, for customers, per-user) request budgets. Each check is one atomic store operation, so the
+//! limits hold across every instance sharing the store. `/healthz`, `/readyz` and `/metrics` have none: load
+//! balancers and Prometheus poll them, they write nothing, and a limited health check would take an instance
+//! out of service.
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 
 use super::client_ip;
 use crate::auth::{bearer_token, TokenKind, VerifiedClaims};
@@ -9,51 +14,94 @@ use crate::config::RateLimitRule;
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Customer routes: a budget per client address and, for a valid customer token, per user. Each check is one
-/// atomic store operation, so the limits hold across every instance sharing the store.
+/// The client's address as the limits see it (`X-Forwarded-For` only from trusted proxies).
+pub fn address_of(req: &HttpRequest, state: &AppState) -> String {
+    client_ip(req, &state.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Customer routes: a budget per client address and, for a valid customer token, per user.
 pub async fn limit_customers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return pass(req, next).await;
     };
     let limits = &state.settings.rate_limit;
-    let ip = client_ip(req.request(), &state.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    if let Some(refusal) = check(&state, "customer_ip", &ip, limits.customer_per_ip).await {
-        return Ok(req
-            .into_response(refusal.error_response())
-            .map_into_right_body());
+    let ip = address_of(req.request(), &state);
+    if let Some(refusal) = spend(&state, "customer_ip", &ip, limits.customer_per_ip).await {
+        return refuse(req, refusal);
     }
     let claims = bearer_token(req.request()).and_then(|token| state.jwt.verify(&token).ok());
     if let Some(claims) = claims.filter(|c| c.kind == TokenKind::Customer) {
-        if let Some(refusal) = check(
-            &state,
-            "customer_user",
-            &claims.sub,
-            limits.customer_per_user,
-        )
-        .await
-        {
-            return Ok(req
-                .into_response(refusal.error_response())
-                .map_into_right_body());
+        let per_user = limits.customer_per_user;
+        if let Some(refusal) = spend(&state, "customer_user", &claims.sub, per_user).await {
+            return refuse(req, refusal);
         }
         req.extensions_mut().insert(VerifiedClaims(claims));
     }
+    pass(req, next).await
+}
+
+/// `/h5`: pages and the web OAuth login, per client address.
+pub async fn limit_h5(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    limit_address(req, next, "h5_ip", |s| s.settings.rate_limit.h5_per_ip).await
+}
+
+/// `/admin/v1`, per client address (staff login has its own, tighter budgets on top).
+pub async fn limit_staff(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    limit_address(req, next, "staff_ip", |s| {
+        s.settings.rate_limit.staff_per_ip
+    })
+    .await
+}
+
+async fn limit_address(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+    bucket: &str,
+    rule: impl Fn(&AppState) -> RateLimitRule,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return pass(req, next).await;
+    };
+    let ip = address_of(req.request(), &state);
+    if let Some(refusal) = spend(&state, bucket, &ip, rule(&state)).await {
+        return refuse(req, refusal);
+    }
+    pass(req, next).await
+}
+
+async fn pass<B: MessageBody>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// The refusal to send, if any. A store outage lets the request through (logged): rate limiting protects the
-/// service, and every action that grants something fails safely on its own without the store.
-async fn check(
+fn refuse<B>(
+    req: ServiceRequest,
+    refusal: AppError,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    Ok(req
+        .into_response(refusal.error_response())
+        .map_into_right_body())
+}
+
+/// Counts one request of `subject` in `bucket`: the refusal to send past the budget. A store outage lets the
+/// request through (logged): rate limiting protects the service, and every action that grants something fails
+/// safely on its own without the store.
+pub async fn spend(
     state: &AppState,
     bucket: &str,
     subject: &str,

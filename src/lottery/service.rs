@@ -42,6 +42,8 @@ pub enum LotteryError {
     NotForSale,
     #[error("this would take you past the pool's chance limit")]
     ChanceCapReached,
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
     #[error(transparent)]
     Points(#[from] crate::points::service::PointsError),
     #[error(transparent)]
@@ -69,6 +71,7 @@ impl From<LotteryError> for AppError {
             LotteryError::OutOfStock => AppError::conflict("out_of_stock", message),
             LotteryError::NotForSale => AppError::conflict("chances_not_for_sale", message),
             LotteryError::ChanceCapReached => AppError::conflict("chance_cap_reached", message),
+            LotteryError::KeyReused => crate::idempotency::key_reused(),
             LotteryError::Points(e) => e.into(),
             LotteryError::Store(e) => e.into(),
             LotteryError::Unexpected(e) => AppError::unexpected(e),
@@ -176,6 +179,15 @@ pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
         if !(0..=MAX_PRIZE_VALUE_FEN).contains(&prize.value_fen) {
             return invalid(format!(
                 "prizes[{i}].value_fen: at most 5,000,000 fen (50,000 yuan) by regulation"
+            ));
+        }
+        let limit_ok = crate::campaigns::model::is_count_limit;
+        if !limit_ok(prize.stock)
+            || !limit_ok(prize.per_user_total)
+            || !limit_ok(prize.per_user_daily)
+        {
+            return invalid(format!(
+                "prizes[{i}]: stock, per_user_total and per_user_daily 1 to 10,000,000 when set"
             ));
         }
         if (prize.kind == PrizeKind::Points) != (prize.points > 0) || prize.points > 1_000_000 {
@@ -607,7 +619,11 @@ pub async fn buy_chances(
         .one(&txn)
         .await?
     {
-        return Ok(done.amount as u32);
+        // The grant row is the durable record of the key: another pool or count is another request.
+        if done.pool_id != pool.id || i64::from(done.amount) != i64::from(count) {
+            return Err(LotteryError::KeyReused);
+        }
+        return Ok(count);
     }
     if !is_live(&campaign, now) {
         return Err(LotteryError::NotLive);
@@ -837,7 +853,8 @@ async fn record(
             .await
             .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
         let change = PointsChange {
-            delta: change.delta * i64::from(factor) / 100,
+            delta: points::multiplied(change.delta, factor)
+                .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?,
             ..change
         };
         points::apply(&txn, &change, factor)

@@ -31,6 +31,8 @@ pub enum RedeemError {
     OutOfStock,
     #[error("you have redeemed this item as many times as allowed")]
     LimitReached,
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
     #[error(transparent)]
     Points(#[from] PointsError),
     #[error(transparent)]
@@ -53,6 +55,7 @@ impl From<RedeemError> for AppError {
             RedeemError::Paused => AppError::conflict("campaign_paused", message),
             RedeemError::OutOfStock => AppError::conflict("out_of_stock", message),
             RedeemError::LimitReached => AppError::conflict("redeem_limit_reached", message),
+            RedeemError::KeyReused => crate::idempotency::key_reused(),
             RedeemError::Points(e) => e.into(),
             RedeemError::Unexpected(e) => AppError::unexpected(e),
         }
@@ -82,6 +85,12 @@ pub async fn insert_item(
     if !slug_ok || input.name.trim().is_empty() || !(1..=10_000_000).contains(&input.cost_points) {
         return Err(RedeemError::Invalid(
             "slug, name and cost_points (1-10,000,000) are required".into(),
+        ));
+    }
+    let limit_ok = crate::campaigns::model::is_count_limit;
+    if !limit_ok(input.stock) || !limit_ok(input.per_user_limit) {
+        return Err(RedeemError::Invalid(
+            "stock and per_user_limit: 1 to 10,000,000 when set".into(),
         ));
     }
     if let Some(template) = &input.coupon_template {
@@ -206,6 +215,10 @@ pub async fn redeem(
         .one(&txn)
         .await?
     {
+        // The redemption row is the durable record of the key: another item is another request.
+        if done.item_id != item.id {
+            return Err(RedeemError::KeyReused);
+        }
         let entry = crate::entities::points_ledger::Entity::find_by_id(done.points_entry_id)
             .one(&txn)
             .await?;

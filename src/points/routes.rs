@@ -63,16 +63,24 @@ async fn adjust_points(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
     let key = IdempotencyKey::from_request(&req)?;
-    let entry = service::adjust(
-        &state.db,
-        &staff.actor(),
-        body.user_id,
-        body.delta,
-        key.as_str(),
-        state.clock.now(),
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(entry))
+    let fingerprint =
+        idempotency::fingerprint(&[&body.user_id.to_be_bytes(), &body.delta.to_be_bytes()]);
+    let scope = format!("points_adjust:{}", staff.id);
+    let outcome =
+        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
+            let entry = service::adjust(
+                &state.db,
+                &staff.actor(),
+                body.user_id,
+                body.delta,
+                key.as_str(),
+                state.clock.now(),
+            )
+            .await?;
+            StoredResponse::ok(entry)
+        })
+        .await?;
+    Ok(outcome.into_http())
 }
 
 #[derive(Deserialize)]

@@ -13,6 +13,8 @@ use crate::error::AppError;
 
 /// No multiplier.
 const NO_FACTOR: i32 = 100;
+/// The largest grant or spend, either way, before and after a points-week multiplier.
+pub const MAX_DELTA: i64 = 100_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PointsError {
@@ -22,6 +24,8 @@ pub enum PointsError {
     Insufficient { balance: i64 },
     #[error("this source reference was already used for another grant")]
     SourceReused,
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
     /// Another transaction recorded the same source reference first; the caller retries and finds it.
     #[error("a concurrent grant recorded the same source reference")]
     Concurrent,
@@ -45,6 +49,7 @@ impl From<PointsError> for AppError {
             PointsError::Invalid(_) => AppError::bad_request("invalid_points", message),
             PointsError::Insufficient { .. } => AppError::conflict("insufficient_points", message),
             PointsError::SourceReused => AppError::conflict("source_reused", message),
+            PointsError::KeyReused => crate::idempotency::key_reused(),
             PointsError::Concurrent => AppError::conflict("concurrent_request", message),
             PointsError::Unexpected(e) => AppError::unexpected(e),
         }
@@ -91,7 +96,7 @@ impl From<points_ledger::Model> for LedgerEntry {
 
 fn validate(change: &PointsChange) -> Result<(), PointsError> {
     let invalid = |m: &str| Err(PointsError::Invalid(m.to_owned()));
-    if change.delta == 0 || change.delta.abs() > 100_000_000 {
+    if change.delta == 0 || change.delta.unsigned_abs() > MAX_DELTA.unsigned_abs() {
         return invalid("delta must be non-zero and at most 100,000,000 either way");
     }
     if !(1..=64).contains(&change.reason.len())
@@ -111,6 +116,24 @@ fn validate(change: &PointsChange) -> Result<(), PointsError> {
         return invalid("source_ref must be 1-128 characters without spaces");
     }
     Ok(())
+}
+
+/// `delta` multiplied by a points week's `factor_percent`, in checked arithmetic: the limit is checked on the
+/// requested amount first, then on the result, so no input can wrap into another number.
+pub fn multiplied(delta: i64, factor_percent: i32) -> Result<i64, PointsError> {
+    let too_large =
+        || PointsError::Invalid("delta must be non-zero and at most 100,000,000 either way".into());
+    if delta == 0 || delta.unsigned_abs() > MAX_DELTA.unsigned_abs() || factor_percent < 0 {
+        return Err(too_large());
+    }
+    let result = delta
+        .checked_mul(i64::from(factor_percent))
+        .map(|product| product / 100)
+        .ok_or_else(too_large)?;
+    if result == 0 || result.unsigned_abs() > MAX_DELTA.unsigned_abs() {
+        return Err(too_large());
+    }
+    Ok(result)
 }
 
 /// The multiplier of `campaign`'s points week live at `now` (100 when there is none).
@@ -248,7 +271,7 @@ async fn record_with(
             _ => NO_FACTOR,
         };
         let multiplied = PointsChange {
-            delta: change.delta * i64::from(factor) / 100,
+            delta: multiplied(change.delta, factor)?,
             ..change.clone()
         };
         let result = apply(&txn, &multiplied, factor).await;
@@ -296,7 +319,11 @@ pub async fn adjust(
     if users.is_none() {
         return Err(PointsError::Invalid("no such user".into()));
     }
-    let source_ref = format!("staff_adjustment:{idempotency_key}");
+    // Per adjusting account: two operators' keys never meet.
+    let source_ref = format!(
+        "staff_adjustment:{}:{idempotency_key}",
+        actor.staff_id.unwrap_or_default()
+    );
     let change = PointsChange {
         user_id,
         delta,
@@ -304,7 +331,13 @@ pub async fn adjust(
         source_ref: &source_ref,
         campaign: None,
     };
-    record_with(db, &change, now, Some(actor)).await
+    let entry = record_with(db, &change, now, Some(actor)).await?;
+    // The ledger is the durable record of the key: the same key with another amount (or another customer,
+    // refused as SourceReused) is a different request, whatever the store remembers.
+    if entry.delta != delta {
+        return Err(PointsError::KeyReused);
+    }
+    Ok(entry)
 }
 
 #[derive(Debug, Serialize)]
@@ -348,4 +381,47 @@ pub async fn statement(
         entries,
         next_before_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the amount and the factor, the result is the exact product (computed without overflow in
+        /// i128) within the limit, or a refusal: never a wrapped number.
+        #[test]
+        fn multiplied_is_exact_or_refused(
+            delta in prop_oneof![any::<i64>(), Just(i64::MAX), Just(i64::MIN), Just(4_611_686_018_427_387_909i64), -MAX_DELTA..=MAX_DELTA],
+            factor in prop_oneof![any::<i32>(), 100..=1000i32],
+        ) {
+            let exact = i128::from(delta) * i128::from(factor) / 100;
+            match multiplied(delta, factor) {
+                Ok(result) => {
+                    prop_assert_eq!(i128::from(result), exact);
+                    prop_assert!(result != 0 && result.unsigned_abs() <= MAX_DELTA.unsigned_abs());
+                    prop_assert!(delta.unsigned_abs() <= MAX_DELTA.unsigned_abs());
+                }
+                Err(PointsError::Invalid(_)) => prop_assert!(
+                    delta == 0
+                        || delta.unsigned_abs() > MAX_DELTA.unsigned_abs()
+                        || factor < 0
+                        || exact == 0
+                        || exact.unsigned_abs() > MAX_DELTA.unsigned_abs() as u128
+                ),
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_reported_overflows_are_refused() {
+        assert!(multiplied(i64::MAX, 100).is_err());
+        assert!(multiplied(4_611_686_018_427_387_909, 200).is_err());
+        assert!(multiplied(i64::MIN, 100).is_err());
+        assert_eq!(multiplied(1_000, 150).unwrap(), 1_500);
+        assert_eq!(multiplied(-1_000, 100).unwrap(), -1_000);
+    }
 }

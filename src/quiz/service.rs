@@ -714,7 +714,7 @@ async fn finish(
             let factor = points::campaign_factor(&txn, &quiz.campaign.slug, now).await?;
             let change = PointsChange {
                 user_id: row.user_id,
-                delta: i64::from(level.reward_points) * i64::from(factor) / 100,
+                delta: points::multiplied(i64::from(level.reward_points), factor)?,
                 reason: "quiz_passed",
                 source_ref: &reward_ref,
                 campaign: Some(&quiz.campaign.slug),

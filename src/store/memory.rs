@@ -152,11 +152,12 @@ impl StateStore for MemoryStore {
         Ok(())
     }
 
-    async fn rate_limit(
+    async fn rate_limit_step(
         &self,
         bucket: &str,
         subject: &str,
         rule: RateLimitRule,
+        spend: bool,
     ) -> Result<RateDecision, StoreError> {
         let key = self.keys.rate_limit(bucket, subject);
         Ok(self.with(|inner, now| {
@@ -167,7 +168,7 @@ impl StateStore for MemoryStore {
                 _ => None,
             };
             let (decision, new_tat) = gcra(now_us, stored, rule);
-            if let Some(tat) = new_tat {
+            if let Some(tat) = new_tat.filter(|_| spend) {
                 let ttl = Duration::from_micros(tat - now_us);
                 inner.put(key, Value::Micros(tat), Some(ttl), now);
             }

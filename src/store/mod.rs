@@ -68,14 +68,36 @@ pub trait StateStore: Send + Sync + 'static {
 
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Counts one request of `subject` against `bucket` with the GCRA algorithm (a smooth sliding window:
-    /// `rule.limit` requests per `rule.window_secs`, bursts up to the limit).
+    /// One GCRA decision for `subject` in `bucket` (a smooth sliding window: `rule.limit` requests per
+    /// `rule.window_secs`, bursts up to the limit). With `spend` the request is counted when allowed; without,
+    /// the budget is only looked at.
+    async fn rate_limit_step(
+        &self,
+        bucket: &str,
+        subject: &str,
+        rule: RateLimitRule,
+        spend: bool,
+    ) -> Result<RateDecision, StoreError>;
+
+    /// Counts one request of `subject` against `bucket`.
     async fn rate_limit(
         &self,
         bucket: &str,
         subject: &str,
         rule: RateLimitRule,
-    ) -> Result<RateDecision, StoreError>;
+    ) -> Result<RateDecision, StoreError> {
+        self.rate_limit_step(bucket, subject, rule, true).await
+    }
+
+    /// What `rate_limit` would decide now, counting nothing: for budgets spent only by failures.
+    async fn rate_limit_peek(
+        &self,
+        bucket: &str,
+        subject: &str,
+        rule: RateLimitRule,
+    ) -> Result<RateDecision, StoreError> {
+        self.rate_limit_step(bucket, subject, rule, false).await
+    }
 
     /// Takes `name` for `ttl` if nobody holds it. The lock frees itself at expiry if its holder dies.
     async fn lock(&self, name: &str, ttl: Duration) -> Result<Option<LockToken>, StoreError>;

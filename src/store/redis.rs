@@ -106,11 +106,12 @@ impl StateStore for RedisStore {
         }
     }
 
-    async fn rate_limit(
+    async fn rate_limit_step(
         &self,
         bucket: &str,
         subject: &str,
         rule: RateLimitRule,
+        spend: bool,
     ) -> Result<RateDecision, StoreError> {
         let (allowed, remaining, retry_after_us): (i64, i64, i64) = self
             .scripts
@@ -118,6 +119,7 @@ impl StateStore for RedisStore {
             .key(self.keys.rate_limit(bucket, subject))
             .arg(rule.limit)
             .arg(rule.window_secs)
+            .arg(u8::from(spend))
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;

@@ -2,14 +2,54 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::service;
-use crate::auth::{login, Customer};
+use crate::auth::{login, Customer, Role, Staff};
 use crate::error::AppError;
 use crate::http::ValidJson;
 use crate::state::AppState;
 
+/// Mounted at `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/me", web::get().to(get_profile))
         .route("/me/phone", web::post().to(bind_phone));
+}
+
+/// Mounted at `/admin/v1`.
+pub fn configure_staff(cfg: &mut web::ServiceConfig) {
+    cfg.route("/users/{id}/disabled", web::put().to(set_user_disabled));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisabledRequest {
+    disabled: bool,
+    /// Why, for the audit log (a case number, "customer request" ...).
+    reason: String,
+}
+
+/// Blocks or unblocks a customer account (operators; audited with the reason).
+async fn set_user_disabled(
+    state: web::Data<AppState>,
+    staff: Staff,
+    id: web::Path<i64>,
+    body: ValidJson<DisabledRequest>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Role::Operator)?;
+    let reason = body.reason.trim();
+    if !(1..=200).contains(&reason.chars().count()) {
+        return Err(
+            AppError::bad_request("invalid_input", "reason: 1-200 characters").with_field("reason"),
+        );
+    }
+    let status = service::set_disabled(
+        &state.db,
+        &staff.actor(),
+        id.into_inner(),
+        body.disabled,
+        reason,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(status))
 }
 
 async fn get_profile(

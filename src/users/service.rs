@@ -2,10 +2,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set,
+    QueryFilter, QuerySelect, Set,
 };
 use serde::Serialize;
 
+use crate::audit::{self, Actor};
 use crate::entities::users;
 use crate::error::AppError;
 
@@ -15,6 +16,8 @@ pub enum UserError {
     InvalidOpenid(&'static str),
     #[error("no such user")]
     NotFound,
+    #[error("this account is disabled")]
+    Disabled,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -32,6 +35,10 @@ impl From<UserError> for AppError {
                 AppError::bad_request("invalid_openid", message).with_field("openid")
             }
             UserError::NotFound => AppError::not_found("user_not_found", "no such user"),
+            UserError::Disabled => AppError::unauthorized(
+                "account_disabled",
+                "this account is disabled; please contact the bank",
+            ),
             UserError::Unexpected(e) => AppError::unexpected(e),
         }
     }
@@ -160,8 +167,86 @@ pub async fn link_user(
                 })?
         }
     };
+    if user.disabled_at.is_some() {
+        return Err(UserError::Disabled);
+    }
     txn.commit().await?;
     Ok(user.into())
+}
+
+/// Whether a token's user may act: tokens outlive nothing staff decided, nor a deleted row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    Disabled,
+    Unknown,
+}
+
+pub async fn standing(db: &DatabaseConnection, user_id: i64) -> Result<Standing, UserError> {
+    let disabled_at: Option<Option<DateTime<Utc>>> = users::Entity::find_by_id(user_id)
+        .select_only()
+        .column(users::Column::DisabledAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(match disabled_at {
+        None => Standing::Unknown,
+        Some(Some(_)) => Standing::Disabled,
+        Some(None) => Standing::Active,
+    })
+}
+
+/// What staff see of an account they blocked or unblocked.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountStatus {
+    pub id: i64,
+    pub disabled: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Blocks (or unblocks) a customer account, audited with the reason: a blocked account's tokens are refused
+/// at once and it cannot log in again.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    user_id: i64,
+    disabled: bool,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<AccountStatus, UserError> {
+    let txn = crate::db::begin_write(db).await?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    let status = |user: &users::Model| AccountStatus {
+        id: user.id,
+        disabled: user.disabled_at.is_some(),
+        disabled_at: user.disabled_at,
+    };
+    let before = status(&user);
+    if before.disabled == disabled {
+        return Ok(before);
+    }
+    let mut active: users::ActiveModel = user.into();
+    active.disabled_at = Set(disabled.then_some(now));
+    let after = status(&active.update(&txn).await?);
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit::record(
+        &txn,
+        actor,
+        audit::Entry::new(action, "user", user_id.to_string())
+            .before(&before)
+            .after(&after)
+            .reason(reason),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
 }
 
 /// Stores the user's phone number encrypted, and its masked form for display.

@@ -91,6 +91,8 @@ pub struct CallbackQuery {
 pub enum CallbackError {
     #[error("signature, timestamp and nonce are required")]
     MissingParameters,
+    #[error("echostr must be 1-128 letters or digits")]
+    InvalidEchostr,
     #[error("signature does not match")]
     BadSignature,
     #[error("timestamp is outside the accepted window")]
@@ -109,6 +111,13 @@ pub enum CallbackError {
     Unexpected(#[from] anyhow::Error),
 }
 
+impl CallbackError {
+    /// The sender's fault (as opposed to ours): what a per-address refusal budget counts.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, CallbackError::Unexpected(_))
+    }
+}
+
 impl From<XmlError> for CallbackError {
     fn from(error: XmlError) -> Self {
         CallbackError::Message(MessageError::Xml(error))
@@ -120,6 +129,7 @@ impl From<CallbackError> for AppError {
         let message = error.to_string();
         let (status, code) = match &error {
             CallbackError::MissingParameters => (StatusCode::BAD_REQUEST, "missing_parameters"),
+            CallbackError::InvalidEchostr => (StatusCode::BAD_REQUEST, "invalid_echostr"),
             CallbackError::BadSignature => (StatusCode::UNAUTHORIZED, "invalid_signature"),
             CallbackError::StaleTimestamp => (StatusCode::UNAUTHORIZED, "stale_timestamp"),
             CallbackError::ReplayedNonce => (StatusCode::CONFLICT, "replayed_nonce"),
@@ -160,22 +170,26 @@ fn signed(query: &CallbackQuery) -> Result<Signed<'_>, CallbackError> {
     }
 }
 
+/// `abs_diff` cannot overflow, whatever the sender put in the timestamp.
 fn check_window(account: &OfficialAccount, timestamp: &str, now: i64) -> Result<(), CallbackError> {
     let sent: i64 = timestamp
         .parse()
         .map_err(|_| CallbackError::StaleTimestamp)?;
-    if (now - sent).abs() > account.window_secs {
+    if now.abs_diff(sent) > account.window_secs.unsigned_abs() {
         return Err(CallbackError::StaleTimestamp);
     }
     Ok(())
 }
 
-/// GET: WeChat checks that we hold the token; we answer with its `echostr`.
+/// GET: WeChat checks that we hold the token; we answer with its `echostr`. The timestamp window applies here
+/// too, so a captured verification URL cannot be replayed later with another `echostr`.
 pub fn verify_url(
     account: &OfficialAccount,
     query: &CallbackQuery,
+    now: i64,
 ) -> Result<String, CallbackError> {
     let signed = signed(query)?;
+    check_window(account, signed.timestamp, now)?;
     let echostr = query
         .echostr
         .as_deref()
@@ -183,6 +197,12 @@ pub fn verify_url(
     let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce]);
     if !signatures_match(&expected, signed.signature) {
         return Err(CallbackError::BadSignature);
+    }
+    // WeChat's echostr is a random number; anything else is not reflected back.
+    let plain =
+        (1..=128).contains(&echostr.len()) && echostr.chars().all(|c| c.is_ascii_alphanumeric());
+    if !plain {
+        return Err(CallbackError::InvalidEchostr);
     }
     Ok(echostr.to_owned())
 }

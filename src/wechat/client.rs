@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::config::{TokenEndpoint, WeChatSettings};
 use crate::error::AppError;
 use crate::store::{SharedStore, StoreError};
+use crate::telemetry::{mask_openid, mask_phone};
 
 /// Token errors after which the cached token is dropped and the call retried once.
 const STALE_TOKEN_CODES: [i64; 3] = [40001, 40014, 42001];
@@ -51,32 +52,92 @@ impl WeChatError {
 }
 
 impl From<WeChatError> for AppError {
+    /// 5xx bodies say only what failed; the (redacted) detail goes to the log with the error.
     fn from(error: WeChatError) -> Self {
-        let message = error.to_string();
-        match error {
-            WeChatError::Timeout => {
-                AppError::new(StatusCode::GATEWAY_TIMEOUT, "wechat_timeout", message)
-            }
-            WeChatError::Transport(_) => {
-                AppError::new(StatusCode::BAD_GATEWAY, "wechat_unavailable", message)
-            }
-            WeChatError::Decode(_) => {
-                AppError::new(StatusCode::BAD_GATEWAY, "wechat_bad_response", message)
-            }
-            WeChatError::Api { .. } => {
-                AppError::new(StatusCode::BAD_GATEWAY, "wechat_error", message)
-            }
-            WeChatError::Store(e) => e.into(),
+        if let WeChatError::Store(store_error) = error {
+            return store_error.into();
         }
+        let (status, code, message) = match &error {
+            WeChatError::Timeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "wechat_timeout",
+                "WeChat did not answer in time",
+            ),
+            WeChatError::Transport(_) | WeChatError::Store(_) => (
+                StatusCode::BAD_GATEWAY,
+                "wechat_unavailable",
+                "WeChat could not be reached",
+            ),
+            WeChatError::Decode(_) => (
+                StatusCode::BAD_GATEWAY,
+                "wechat_bad_response",
+                "WeChat sent an unexpected response",
+            ),
+            WeChatError::Api { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "wechat_error",
+                "WeChat refused the request",
+            ),
+        };
+        AppError::new(status, code, message).with_source(error)
     }
 }
 
+/// A transport failure as text with no URL in it: our URLs carry `secret=`, `access_token=` and login codes
+/// in their query strings. The cause chain is kept (it says refused, reset, DNS ...) and redacted again.
 fn transport(error: reqwest::Error) -> WeChatError {
     if error.is_timeout() {
-        WeChatError::Timeout
-    } else {
-        WeChatError::Transport(error.to_string())
+        return WeChatError::Timeout;
     }
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    WeChatError::Transport(redact(&text))
+}
+
+/// Query parameters whose values must never reach a response or a log line.
+const SECRET_PARAMETERS: [&str; 6] = [
+    "secret",
+    "access_token",
+    "js_code",
+    "code",
+    "ticket",
+    "session_key",
+];
+
+/// `text` with the value of every secret-bearing query parameter replaced by `***`, wherever it appears.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for name in SECRET_PARAMETERS {
+            let starts_parameter = out.is_empty() || out.ends_with(['?', '&', ' ', '"', '\'', '(']);
+            if starts_parameter {
+                if let Some(after) = rest.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                    out.push_str(name);
+                    out.push_str("=***");
+                    let end = after
+                        .find(|c: char| {
+                            c == '&' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+                        })
+                        .unwrap_or(after.len());
+                    rest = &after[end..];
+                    continue 'scan;
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
 }
 
 /// Which of the bank's two WeChat apps a call is for.
@@ -341,7 +402,7 @@ impl WeChatClient {
                 Some((code, message)) if code != 0 => {
                     return Err(WeChatError::Api {
                         errcode: code,
-                        errmsg: message,
+                        errmsg: redact(&message),
                     });
                 }
                 _ => return Ok((content_type, bytes)),
@@ -636,6 +697,16 @@ impl WeChatClient {
     }
 }
 
+/// Where a body failed to parse, without serde's quote of the offending value (it may be a token or a key).
+fn shape_error(error: &serde_json::Error) -> String {
+    format!(
+        "{:?} error at line {} column {}",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
 fn to_json(value: &impl Serialize) -> Result<Value, WeChatError> {
     serde_json::to_value(value).map_err(|e| WeChatError::Decode(e.to_string()))
 }
@@ -668,14 +739,14 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WeChatError> {
         if code != 0 {
             return Err(WeChatError::Api {
                 errcode: code,
-                errmsg: message,
+                errmsg: redact(&message),
             });
         }
     }
-    serde_json::from_slice(bytes).map_err(|e| WeChatError::Decode(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| WeChatError::Decode(shape_error(&e)))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MiniProgramSession {
     pub openid: String,
     pub session_key: String,
@@ -683,7 +754,36 @@ pub struct MiniProgramSession {
     pub unionid: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Debug output of what WeChat hands us about a person: masked ids, never a key, a token or a number.
+impl std::fmt::Debug for MiniProgramSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MiniProgramSession")
+            .field("openid", &mask_openid(&self.openid))
+            .field("session_key", &"***")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OAuthGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthGrant")
+            .field("openid", &mask_openid(&self.openid))
+            .field("access_token", &"***")
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PhoneInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhoneInfo")
+            .field("phone", &mask_phone(&self.pure_phone_number))
+            .field("watermark", &self.watermark)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
 pub struct PhoneInfo {
     #[serde(rename = "purePhoneNumber")]
     pub pure_phone_number: String,
@@ -699,7 +799,7 @@ pub struct Watermark {
     pub timestamp: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct OAuthGrant {
     pub access_token: String,
     pub openid: String,
@@ -773,4 +873,34 @@ pub struct WxaCodeRequest {
     pub check_path: bool,
     pub env_version: String,
     pub width: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_masks_every_secret_parameter_wherever_it_appears() {
+        let text = "error sending request for url (https://api.weixin.qq.com/sns/jscode2session?appid=wx1&secret=S3CR3T&js_code=C0DE&grant_type=authorization_code): connection refused";
+        let redacted = redact(text);
+        assert!(
+            !redacted.contains("S3CR3T") && !redacted.contains("C0DE"),
+            "{redacted}"
+        );
+        assert!(
+            redacted.contains("appid=wx1&secret=***&js_code=***&grant_type"),
+            "{redacted}"
+        );
+        assert_eq!(
+            redact("GET /cgi-bin/ticket?access_token=T0K&type=jsapi"),
+            "GET /cgi-bin/ticket?access_token=***&type=jsapi"
+        );
+        assert_eq!(redact("the code=abc is bad"), "the code=*** is bad");
+        assert_eq!(
+            redact("barcode=1 stays"),
+            "barcode=1 stays",
+            "only whole parameter names"
+        );
+        assert_eq!(redact("普通的文字"), "普通的文字");
+    }
 }

@@ -142,6 +142,21 @@ fn required(root: &Element, name: &'static str) -> Result<String, MessageError> 
     root.text_of(name).ok_or(MessageError::Missing(name))
 }
 
+/// An openid or an account's original id (`gh_...`): WeChat's are 28 and 15 characters of letters, digits,
+/// `-` and `_`. Anything else is refused before it reaches a table or a log.
+fn identifier(root: &Element, name: &'static str) -> Result<String, MessageError> {
+    let value = required(root, name)?;
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(value)
+    } else {
+        Err(MessageError::Invalid(name))
+    }
+}
+
 fn optional(root: &Element, name: &str) -> String {
     root.text_of(name).unwrap_or_default()
 }
@@ -214,8 +229,8 @@ impl Inbound {
             _ => InboundKind::Unknown { msg_type },
         };
         Ok(Self {
-            to_user: required(root, "ToUserName")?,
-            from_user: required(root, "FromUserName")?,
+            to_user: identifier(root, "ToUserName")?,
+            from_user: identifier(root, "FromUserName")?,
             create_time: number(root, "CreateTime")?,
             kind,
         })

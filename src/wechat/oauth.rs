@@ -1,11 +1,14 @@
-//! H5 pages inside WeChat log in through the official account's web OAuth. The `state` we send is a random id
-//! with an HMAC tag (forgeries are refused without a lookup); the id names a store record holding `next` and the
-//! scope, which the callback takes once (a replay finds nothing) within ten minutes.
+//! H5 pages inside WeChat log in through the official account's web OAuth. `/h5/auth/start` writes nothing
+//! to the store: the pending login (`next`, scope, expiry) rides in a signed, short-lived cookie on the browser
+//! that started it, and the `state` sent to WeChat is a random id with an HMAC tag. The callback accepts a state
+//! only with that browser's cookie naming the same id (so nobody can log a victim in as themselves with a
+//! captured callback link), within ten minutes, once (a store marker refuses a replay).
 
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::ExposeSecret;
@@ -18,8 +21,14 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::service::{self, Channel};
 
-const STATE_TTL: Duration = Duration::from_secs(600);
+pub const STATE_TTL: Duration = Duration::from_secs(600);
+/// The cookie that binds a login in progress to the browser that started it.
+pub const LOGIN_COOKIE: &str = "wxc_oauth";
+/// Only the two login routes ever see the login cookie.
+pub const LOGIN_COOKIE_PATH: &str = "/h5/auth";
 const TAG_BYTES: usize = 16;
+const STATE_PURPOSE: &[u8] = b"wxcampaign-oauth-state|";
+const COOKIE_PURPOSE: &[u8] = b"wxcampaign-oauth-login|";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,12 +46,64 @@ impl Scope {
             Scope::Userinfo => "snsapi_userinfo",
         }
     }
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "base" => Some(Scope::Base),
+            "userinfo" => Some(Scope::Userinfo),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Base => "base",
+            Scope::Userinfo => "userinfo",
+        }
+    }
 }
 
-#[derive(Serialize, Deserialize)]
+/// What the login cookie carries: `{id}.{expires unix}.{scope}.{base64 next}.{tag}`.
 struct PendingLogin {
-    next: String,
+    id: String,
+    expires_at: i64,
     scope: Scope,
+    next: String,
+}
+
+impl PendingLogin {
+    fn signed_fields(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.id,
+            self.expires_at,
+            self.scope.as_str(),
+            URL_SAFE_NO_PAD.encode(&self.next)
+        )
+    }
+
+    fn to_cookie(&self, state: &AppState) -> String {
+        let fields = self.signed_fields();
+        let tag = URL_SAFE_NO_PAD.encode(tag(state, COOKIE_PURPOSE, &fields));
+        format!("{fields}.{tag}")
+    }
+
+    /// The cookie's login, if its tag is ours and it has not expired.
+    fn from_cookie(state: &AppState, cookie: &str, now: DateTime<Utc>) -> Option<Self> {
+        let (fields, given_tag) = cookie.rsplit_once('.')?;
+        verify_tag(state, COOKIE_PURPOSE, fields, given_tag)?;
+        let mut parts = fields.splitn(4, '.');
+        let id = parts.next()?.to_owned();
+        let expires_at: i64 = parts.next()?.parse().ok()?;
+        let scope = Scope::parse(parts.next()?)?;
+        let next = String::from_utf8(URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
+        (expires_at > now.timestamp()).then_some(Self {
+            id,
+            expires_at,
+            scope,
+            next,
+        })
+    }
 }
 
 /// `next` must be a path on this site: absolute, not protocol-relative, no backslashes or control characters.
@@ -62,51 +123,79 @@ pub fn validate_next(next: &str) -> Result<(), AppError> {
     }
 }
 
-fn tag(state: &AppState, id: &str) -> Vec<u8> {
+fn mac(state: &AppState, purpose: &[u8], data: &str) -> Hmac<Sha256> {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(state.settings.auth.jwt_secret.expose_secret().as_bytes())
             .expect("HMAC takes keys of any length");
-    mac.update(b"wxcampaign-oauth-state|");
-    mac.update(id.as_bytes());
-    mac.finalize().into_bytes()[..TAG_BYTES].to_vec()
+    mac.update(purpose);
+    mac.update(data.as_bytes());
+    mac
+}
+
+fn tag(state: &AppState, purpose: &[u8], data: &str) -> Vec<u8> {
+    mac(state, purpose, data).finalize().into_bytes()[..TAG_BYTES].to_vec()
+}
+
+/// Constant-time check of a base64 tag over `data`.
+fn verify_tag(state: &AppState, purpose: &[u8], data: &str, given: &str) -> Option<()> {
+    let given = URL_SAFE_NO_PAD.decode(given).ok()?;
+    if given.len() != TAG_BYTES {
+        return None;
+    }
+    mac(state, purpose, data).verify_truncated_left(&given).ok()
 }
 
 fn invalid_state() -> AppError {
     AppError::bad_request(
         "invalid_state",
-        "the login link is invalid, expired or already used",
+        "the login link is invalid, expired, already used or was opened in another browser: start again",
     )
 }
 
-/// Where to send the browser: WeChat's authorize page, parameters in the documented order.
-pub async fn start(state: &AppState, next: &str, scope: Scope) -> Result<String, AppError> {
+/// A login to start: WeChat's authorize URL to send the browser to, and the login cookie to set on it.
+pub struct StartedLogin {
+    pub location: String,
+    pub cookie: String,
+}
+
+/// WeChat's authorize page (parameters in the documented order) and the cookie that binds the login.
+pub fn start(
+    state: &AppState,
+    next: &str,
+    scope: Scope,
+    now: DateTime<Utc>,
+) -> Result<StartedLogin, AppError> {
     validate_next(next)?;
     let mut random = [0u8; 16];
     rand::rng().fill_bytes(&mut random);
     let id = URL_SAFE_NO_PAD.encode(random);
-    let signed_state = format!("{id}.{}", URL_SAFE_NO_PAD.encode(tag(state, &id)));
-    let pending = serde_json::to_string(&PendingLogin {
-        next: next.to_owned(),
+    let signed_state = format!(
+        "{id}.{}",
+        URL_SAFE_NO_PAD.encode(tag(state, STATE_PURPOSE, &id))
+    );
+    let pending = PendingLogin {
+        id,
+        expires_at: now.timestamp() + STATE_TTL.as_secs() as i64,
         scope,
-    })
-    .map_err(AppError::unexpected)?;
-    state
-        .store
-        .put_credential(&format!("oauth_state:{id}"), &pending, STATE_TTL)
-        .await?;
+        next: next.to_owned(),
+    };
     let redirect_uri = format!(
         "{}/h5/auth/callback",
         state.settings.application.base_url.trim_end_matches('/')
     );
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    Ok(format!(
+    let location = format!(
         "{}?appid={}&redirect_uri={}&response_type=code&scope={}&state={}#wechat_redirect",
         state.settings.wechat.oauth_authorize_url,
         encode(state.wechat.app_id(App::OfficialAccount)),
         encode(&redirect_uri),
         scope.wechat_name(),
         encode(&signed_state)
-    ))
+    );
+    Ok(StartedLogin {
+        location,
+        cookie: pending.to_cookie(state),
+    })
 }
 
 /// The customer's token and where to send them, after checking the state and exchanging the (single-use) code.
@@ -114,27 +203,19 @@ pub async fn finish(
     state: &AppState,
     code: &str,
     signed_state: &str,
+    login_cookie: Option<&str>,
 ) -> Result<(IssuedToken, String), AppError> {
+    crate::auth::login::validate_code(code)?;
     let (id, given_tag) = signed_state.split_once('.').ok_or_else(invalid_state)?;
-    let given_tag = URL_SAFE_NO_PAD
-        .decode(given_tag)
-        .map_err(|_| invalid_state())?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(state.settings.auth.jwt_secret.expose_secret().as_bytes())
-            .expect("HMAC takes keys of any length");
-    mac.update(b"wxcampaign-oauth-state|");
-    mac.update(id.as_bytes());
-    mac.verify_truncated_left(&given_tag)
-        .map_err(|_| invalid_state())?;
-    if given_tag.len() != TAG_BYTES {
+    verify_tag(state, STATE_PURPOSE, id, given_tag).ok_or_else(invalid_state)?;
+    let pending = login_cookie
+        .and_then(|cookie| PendingLogin::from_cookie(state, cookie, state.clock.now()))
+        .filter(|pending| pending.id == id)
+        .ok_or_else(invalid_state)?;
+    let first_use = state.store.dedupe("oauth_state", id, STATE_TTL).await?;
+    if !first_use {
         return Err(invalid_state());
     }
-    let pending = state
-        .store
-        .take_credential(&format!("oauth_state:{id}"))
-        .await?
-        .ok_or_else(invalid_state)?;
-    let pending: PendingLogin = serde_json::from_str(&pending).map_err(AppError::unexpected)?;
 
     let grant = state
         .wechat

@@ -2,12 +2,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::auto_reply::{self, RuleInput};
-use super::callback::{self, CallbackQuery};
+use super::callback::{self, CallbackError, CallbackQuery};
 use super::jssdk;
 use super::oauth::{self, Scope};
 use crate::auth::{Role, Staff};
 use crate::error::AppError;
-use crate::http::{read_body, ValidJson};
+use crate::http::{address_of, no_store, read_body, spend, ValidJson};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -39,13 +39,17 @@ pub fn configure_admin(cfg: &mut web::ServiceConfig) {
 }
 
 async fn verify_callback_url(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let echostr = callback::verify_url(&state.official_account, &query)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body(echostr))
+    let now = chrono::Utc::now().timestamp();
+    match callback::verify_url(&state.official_account, &query, now) {
+        Ok(echostr) => Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(echostr)),
+        Err(error) => Err(refused(&state, &req, error).await),
+    }
 }
 
 async fn receive_callback(
@@ -60,10 +64,25 @@ async fn receive_callback(
         state.official_account.body_limit,
     )
     .await?;
-    let reply = callback::handle_message(&state, &query, &body).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(reply.content_type)
-        .body(reply.body))
+    match callback::handle_message(&state, &query, &body).await {
+        Ok(reply) => Ok(HttpResponse::Ok()
+            .content_type(reply.content_type)
+            .body(reply.body)),
+        Err(error) => Err(refused(&state, &req, error).await),
+    }
+}
+
+/// A refused callback spends its address's refusal budget; past it the answer is a bare 429, with no work and no
+/// log line, so junk cannot flood either. WeChat's own (valid) messages never spend it.
+async fn refused(state: &AppState, req: &HttpRequest, error: CallbackError) -> AppError {
+    if error.is_refusal() {
+        let rule = state.settings.rate_limit.callback_refusals_per_ip;
+        if let Some(limited) = spend(state, "callback_refused", &address_of(req, state), rule).await
+        {
+            return limited;
+        }
+    }
+    error.into()
 }
 
 async fn list_reply_rules(
@@ -116,9 +135,25 @@ async fn start_h5_login(
     state: web::Data<AppState>,
     query: web::Query<StartLogin>,
 ) -> Result<HttpResponse, AppError> {
-    let location = oauth::start(&state, &query.next, query.scope.unwrap_or(Scope::Base)).await?;
+    let started = oauth::start(
+        &state,
+        &query.next,
+        query.scope.unwrap_or(Scope::Base),
+        state.clock.now(),
+    )?;
+    let cookie = Cookie::build(oauth::LOGIN_COOKIE, started.cookie)
+        .path(oauth::LOGIN_COOKIE_PATH)
+        .http_only(true)
+        .secure(state.settings.auth.session_cookie_secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            oauth::STATE_TTL.as_secs() as i64,
+        ))
+        .finish();
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, started.location))
+        .insert_header(no_store())
+        .cookie(cookie)
         .finish())
 }
 
@@ -129,11 +164,19 @@ struct FinishLogin {
 }
 
 async fn finish_h5_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<FinishLogin>,
 ) -> Result<HttpResponse, AppError> {
-    let (token, next) = oauth::finish(&state, &query.code, &query.state).await?;
-    let cookie = Cookie::build(crate::auth::SESSION_COOKIE, token.token)
+    let login_cookie = req.cookie(oauth::LOGIN_COOKIE);
+    let (token, next) = oauth::finish(
+        &state,
+        &query.code,
+        &query.state,
+        login_cookie.as_ref().map(|c| c.value()),
+    )
+    .await?;
+    let session = Cookie::build(crate::auth::SESSION_COOKIE, token.token)
         .path("/")
         .http_only(true)
         .secure(state.settings.auth.session_cookie_secure)
@@ -142,9 +185,15 @@ async fn finish_h5_login(
             token.expires_in as i64,
         ))
         .finish();
+    let mut spent = Cookie::build(oauth::LOGIN_COOKIE, "")
+        .path(oauth::LOGIN_COOKIE_PATH)
+        .finish();
+    spent.make_removal();
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, next))
-        .cookie(cookie)
+        .insert_header(no_store())
+        .cookie(session)
+        .cookie(spent)
         .finish())
 }
 

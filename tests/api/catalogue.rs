@@ -3,7 +3,6 @@ use futures::future::join_all;
 use serde_json::{json, Value};
 use wxcampaign::auth::staff::Role;
 use wxcampaign::jobs::clock::Clock;
-use wxcampaign::points::service::{self as points, PointsChange};
 
 use crate::helpers::{error_code, spawn_app_with, TestApp};
 
@@ -39,23 +38,8 @@ async fn live_catalogue(app: &TestApp) -> String {
 
 async fn customer_with_points(app: &TestApp, openid: &str, balance: i64) -> String {
     let token = app.customer_token(openid).await;
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let user_id = me["id"].as_i64().unwrap();
-    let grant = PointsChange {
-        user_id,
-        delta: balance,
-        reason: "quiz_passed",
-        source_ref: &format!("seed:{user_id}"),
-        campaign: None,
-    };
-    points::record(&app.db, &grant, app.clock.now())
-        .await
-        .unwrap();
+    app.seed_points(app.customer_id(openid).await, balance)
+        .await;
     token
 }
 
@@ -71,13 +55,7 @@ async fn redeem(app: &TestApp, token: &str, item: &str, key: &str) -> reqwest::R
 }
 
 async fn balance(app: &TestApp, token: &str) -> i64 {
-    let points: Value = app
-        .get("/api/v1/me/points", Some(token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    points["balance"].as_i64().unwrap()
+    app.points_balance(token).await
 }
 
 #[tokio::test]
@@ -201,4 +179,32 @@ async fn a_paused_campaign_or_too_few_points_redeem_nothing() {
         .await
         .unwrap();
     assert!(coupons["coupons"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_redeem_key_reused_for_another_item_is_422_even_after_the_store_forgets() {
+    let app = spawn_app_with(&[]).await;
+    live_catalogue(&app).await;
+    let token = customer_with_points(&app, "oMallReuse001", 500).await;
+    assert_eq!(
+        redeem(&app, &token, "cup", "redeem-reuse-01")
+            .await
+            .status(),
+        200
+    );
+    let other_item = redeem(&app, &token, "cash", "redeem-reuse-01").await;
+    assert_eq!(other_item.status(), 422);
+    assert_eq!(error_code(other_item).await, "idempotency_key_reused");
+
+    let forgetful = app.instance_with_empty_store().await;
+    let other_item = redeem(&forgetful, &token, "cash", "redeem-reuse-01").await;
+    assert_eq!(
+        other_item.status(),
+        422,
+        "the redemption row remembers the key"
+    );
+    assert_eq!(error_code(other_item).await, "idempotency_key_reused");
+    let same = redeem(&forgetful, &token, "cup", "redeem-reuse-01").await;
+    assert_eq!(same.status(), 200, "the same request still replays");
+    assert_eq!(balance(&app, &token).await, 400, "redeemed once");
 }

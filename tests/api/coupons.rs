@@ -324,16 +324,7 @@ async fn an_unknown_template_or_sold_out_coupons_are_refused_cleanly() {
     );
 
     // The catalogue's coupon comes from the same exhausted template: refused, and no points spent.
-    let seed = wxcampaign::points::service::PointsChange {
-        user_id: second_id,
-        delta: 100,
-        reason: "quiz_passed",
-        source_ref: "seed",
-        campaign: None,
-    };
-    wxcampaign::points::service::record(&app.db, &seed, app.clock.now())
-        .await
-        .unwrap();
+    app.seed_points(second_id, 100).await;
     let redeem = app
         .api
         .post(app.url("/api/v1/points/redeem"))

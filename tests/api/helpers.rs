@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
 use wxcampaign::auth::staff::{self, NewStaff, Role};
 use wxcampaign::config::{ConfigSource, Environment, Settings};
-use wxcampaign::jobs::clock::ManualClock;
+use wxcampaign::jobs::clock::{Clock, ManualClock};
+use wxcampaign::points::service::{self as points, PointsChange};
 use wxcampaign::startup::Application;
 use wxcampaign::store::{MemoryStore, RedisStore, SharedStore};
 use wxcampaign::{db, entities, telemetry};
@@ -215,14 +216,69 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
-    /// Logs a customer in through dev login; returns the token.
-    pub async fn customer_token(&self, openid: &str) -> String {
+    /// Logs a customer in through dev login (created on first sight): the answer's `token` and `user`.
+    pub async fn dev_login(&self, openid: &str) -> Value {
         let response = self
             .post_json("/api/v1/auth/dev-login", None, &json!({ "openid": openid }))
             .await;
         assert_eq!(response.status(), 200, "dev login");
-        let body: Value = response.json().await.unwrap();
-        body["token"]["token"].as_str().unwrap().to_owned()
+        response.json().await.unwrap()
+    }
+
+    /// Logs a customer in through dev login; returns the token.
+    pub async fn customer_token(&self, openid: &str) -> String {
+        self.dev_login(openid).await["token"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The user id of the customer `openid`.
+    pub async fn customer_id(&self, openid: &str) -> i64 {
+        self.dev_login(openid).await["user"]["id"].as_i64().unwrap()
+    }
+
+    /// Gives a customer `points` (once per user: the grant's source reference is `seed:<user>`).
+    pub async fn seed_points(&self, user_id: i64, points: i64) {
+        let grant = PointsChange {
+            user_id,
+            delta: points,
+            reason: "quiz_passed",
+            source_ref: &format!("seed:{user_id}"),
+            campaign: None,
+        };
+        points::record(&self.db, &grant, self.clock.now())
+            .await
+            .expect("seed points");
+    }
+
+    /// The customer's points balance, as they see it.
+    pub async fn points_balance(&self, token: &str) -> i64 {
+        let statement: Value = self
+            .get("/api/v1/me/points", Some(token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        statement["balance"].as_i64().unwrap()
+    }
+
+    /// A staff points adjustment of `delta` (any JSON number) under `key`.
+    pub async fn adjust_points(
+        &self,
+        staff_token: &str,
+        user_id: i64,
+        delta: &Value,
+        key: &str,
+    ) -> reqwest::Response {
+        self.api
+            .post(self.url("/admin/v1/points/adjustments"))
+            .bearer_auth(staff_token)
+            .header("idempotency-key", key)
+            .json(&json!({ "user_id": user_id, "delta": delta }))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Creates a staff account as the CLI would.

@@ -180,7 +180,7 @@ async fn a_phone_watermark_for_another_app_is_rejected_and_nothing_stored() {
 }
 
 /// Follows `/h5/auth/start` and returns WeChat's authorize URL.
-async fn start_oauth(app: &TestApp, query: &str) -> reqwest::Response {
+pub async fn start_oauth(app: &TestApp, query: &str) -> reqwest::Response {
     app.api
         .get(app.url(&format!("/h5/auth/start?{query}")))
         .send()
@@ -188,7 +188,7 @@ async fn start_oauth(app: &TestApp, query: &str) -> reqwest::Response {
         .unwrap()
 }
 
-fn state_of(location: &str) -> String {
+pub fn state_of(location: &str) -> String {
     let query = location
         .split('?')
         .nth(1)
@@ -203,16 +203,50 @@ fn state_of(location: &str) -> String {
         .into_owned()
 }
 
-async fn finish_oauth(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
+/// The whole `Set-Cookie` line of cookie `name` in `response`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie set"))
+}
+
+/// The `wxc_oauth=...` pair that `/h5/auth/start` set on the browser.
+pub fn login_cookie(start: &reqwest::Response) -> String {
+    set_cookie(start, "wxc_oauth")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// A login started in one browser: its state (for WeChat's redirect) and its login cookie.
+pub async fn started_login(app: &TestApp, query: &str) -> (String, String) {
+    let start = start_oauth(app, query).await;
+    assert_eq!(start.status(), 302);
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    (state_of(&location), login_cookie(&start))
+}
+
+/// WeChat's redirect back to the callback, in a browser holding `cookie` (or none).
+pub async fn finish_oauth_in(
+    app: &TestApp,
+    code: &str,
+    state: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("code", code)
         .append_pair("state", state)
         .finish();
-    app.api
-        .get(app.url(&format!("/h5/auth/callback?{query}")))
-        .send()
-        .await
-        .unwrap()
+    let mut request = app.api.get(app.url(&format!("/h5/auth/callback?{query}")));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -221,6 +255,7 @@ async fn h5_oauth_logs_in_links_by_unionid_and_sets_a_session_cookie() {
     let start = start_oauth(&app, "next=/h5/q4/lottery%3Ftab%3D1&scope=userinfo").await;
     assert_eq!(start.status(), 302);
     let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = login_cookie(&start);
     let redirect_uri = format!("{}/h5/auth/callback", app.settings.application.base_url);
     let expected_prefix = format!(
         "https://open.weixin.qq.com/connect/oauth2/authorize?appid={OA_APP_ID}&redirect_uri={}&response_type=code&scope=snsapi_userinfo&state=",
@@ -250,15 +285,15 @@ async fn h5_oauth_logs_in_links_by_unionid_and_sets_a_session_cookie() {
         .await;
     wx_login(&app, "CODE1").await;
 
-    let finish = finish_oauth(&app, "oauthCODE", &state).await;
+    let finish = finish_oauth_in(&app, "oauthCODE", &state, Some(&cookie)).await;
     assert_eq!(finish.status(), 302);
     assert_eq!(finish.headers()["location"], "/h5/q4/lottery?tab=1");
-    let cookie = finish.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session_cookie = set_cookie(&finish, "wxc_session");
     assert!(
-        cookie.starts_with("wxc_session=")
-            && cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Lax"),
-        "{cookie}"
+        session_cookie.starts_with("wxc_session=")
+            && session_cookie.contains("HttpOnly")
+            && session_cookie.contains("SameSite=Lax"),
+        "{session_cookie}"
     );
     assert_eq!(
         app.count_users().await,
@@ -272,7 +307,7 @@ async fn h5_oauth_logs_in_links_by_unionid_and_sets_a_session_cookie() {
         .unwrap()
         .contains("access_token=USER_AT"));
 
-    let session = cookie.split(';').next().unwrap();
+    let session = session_cookie.split(';').next().unwrap();
     let me = app
         .api
         .get(app.url("/api/v1/me"))
@@ -282,19 +317,11 @@ async fn h5_oauth_logs_in_links_by_unionid_and_sets_a_session_cookie() {
         .unwrap();
     assert_eq!(me.status(), 200, "the cookie is a session");
 
-    // The state was single-use.
-    let replay = finish_oauth(&app, "oauthCODE", &state).await;
+    // The state was single-use, even in the browser that started it.
+    let replay = finish_oauth_in(&app, "oauthCODE", &state, Some(&cookie)).await;
     assert_eq!(replay.status(), 400);
+    assert!(replay.headers().get("set-cookie").is_none());
     assert_eq!(error_code(replay).await, "invalid_state");
-    assert!(replay_has_no_cookie(&app, &state).await);
-}
-
-async fn replay_has_no_cookie(app: &TestApp, state: &str) -> bool {
-    finish_oauth(app, "x", state)
-        .await
-        .headers()
-        .get("set-cookie")
-        .is_none()
 }
 
 #[tokio::test]
@@ -313,11 +340,7 @@ async fn forged_states_and_off_site_next_are_refused_with_no_session() {
         assert_eq!(response.status(), 400, "{next}");
         assert_eq!(error_code(response).await, "invalid_next", "{next}");
     }
-    let location = start_oauth(&app, "next=/h5/q4").await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let state = state_of(&location);
+    let (state, cookie) = started_login(&app, "next=/h5/q4").await;
     let (id, tag) = state.split_once('.').unwrap();
     let forged_tag = format!(
         "{id}.{}",
@@ -329,7 +352,7 @@ async fn forged_states_and_off_site_next_are_refused_with_no_session() {
     );
     let other_id = format!("AAAAAAAAAAAAAAAAAAAAAA.{tag}");
     for forged in [forged_tag.as_str(), other_id.as_str(), "no-dot", "a.b"] {
-        let response = finish_oauth(&app, "oauthCODE", forged).await;
+        let response = finish_oauth_in(&app, "oauthCODE", forged, Some(&cookie)).await;
         assert_eq!(response.status(), 400, "{forged}");
         assert!(response.headers().get("set-cookie").is_none());
         assert_eq!(error_code(response).await, "invalid_state");
@@ -345,10 +368,7 @@ async fn forged_states_and_off_site_next_are_refused_with_no_session() {
 #[tokio::test]
 async fn an_invalid_oauth_code_is_refused_with_no_user_and_no_cookie() {
     let app = spawn_app().await;
-    let location = start_oauth(&app, "next=/h5/q4").await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let (state, cookie) = started_login(&app, "next=/h5/q4").await;
     app.wechat
         .answers(
             "GET",
@@ -356,7 +376,7 @@ async fn an_invalid_oauth_code_is_refused_with_no_user_and_no_cookie() {
             json!({ "errcode": 40029, "errmsg": "invalid code" }),
         )
         .await;
-    let response = finish_oauth(&app, "badCODE", &state_of(&location)).await;
+    let response = finish_oauth_in(&app, "badCODE", &state, Some(&cookie)).await;
     assert_eq!(response.status(), 400);
     assert!(response.headers().get("set-cookie").is_none());
     assert_eq!(error_code(response).await, "invalid_code");
@@ -411,4 +431,138 @@ async fn jssdk_config_signs_the_page_url_without_its_fragment() {
         .await;
     assert_eq!(other.status(), 400);
     assert_eq!(error_code(other).await, "invalid_url");
+}
+
+/// WeChat answers any OAuth code with the official-account user `openid`.
+async fn wechat_exchanges_codes_for(app: &TestApp, openid: &str) {
+    app.wechat
+        .answers(
+            "GET",
+            "/sns/oauth2/access_token",
+            json!({ "access_token": "USER_AT", "expires_in": 7200, "openid": openid, "scope": "snsapi_base" }),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_callback_link_opened_in_another_browser_logs_nobody_in() {
+    let app = spawn_app().await;
+    wechat_exchanges_codes_for(&app, "oAttacker00000001").await;
+    // The attacker starts a login and captures the callback link WeChat sends them back to.
+    let (attacker_state, attacker_cookie) = started_login(&app, "next=/h5/q4").await;
+    // The victim opens it: with no login cookie, or with the cookie of a login of their own.
+    let (_, victim_cookie) = started_login(&app, "next=/h5/q1").await;
+    for cookie in [None, Some(victim_cookie.as_str())] {
+        let response = finish_oauth_in(&app, "attackerCODE", &attacker_state, cookie).await;
+        assert_eq!(response.status(), 400, "{cookie:?}");
+        assert!(response.headers().get("set-cookie").is_none());
+        assert_eq!(error_code(response).await, "invalid_state");
+    }
+    // A cookie from another deployment (or edited by hand) is refused too.
+    let edited = attacker_cookie.replacen("wxc_oauth=", "wxc_oauth=x", 1);
+    let response = finish_oauth_in(&app, "attackerCODE", &attacker_state, Some(&edited)).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        app.wechat.calls("/sns/oauth2/access_token").await,
+        0,
+        "no refused callback spends the code"
+    );
+    assert_eq!(app.count_users().await, 0);
+
+    // In the browser that started it, the same link still works: the refusals did not burn it.
+    let own = finish_oauth_in(
+        &app,
+        "attackerCODE",
+        &attacker_state,
+        Some(&attacker_cookie),
+    )
+    .await;
+    assert_eq!(own.status(), 302);
+    assert_eq!(own.headers()["location"], "/h5/q4");
+    assert_eq!(own.headers()["cache-control"], "no-store");
+    let cookies: Vec<&str> = own
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("wxc_oauth=;") && c.contains("Max-Age=0")),
+        "the spent login cookie is cleared: {cookies:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_login_cookie_is_scoped_and_expires_with_the_state() {
+    let app = spawn_app().await;
+    wechat_exchanges_codes_for(&app, "oLateUser00000001").await;
+    let start = start_oauth(&app, "next=/h5/q4").await;
+    let set_cookie = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("wxc_oauth="))
+        .unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/h5/auth", "Max-Age=600"] {
+        assert!(set_cookie.contains(attribute), "{attribute}: {set_cookie}");
+    }
+    assert!(
+        set_cookie.len() < 1024,
+        "the cookie stays small: {set_cookie}"
+    );
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = login_cookie(&start);
+
+    app.clock.advance(chrono::Duration::minutes(11));
+    let late = finish_oauth_in(&app, "lateCODE", &state_of(&location), Some(&cookie)).await;
+    assert_eq!(late.status(), 400);
+    assert_eq!(error_code(late).await, "invalid_state");
+    assert_eq!(app.count_users().await, 0);
+}
+
+#[tokio::test]
+async fn starting_a_login_stores_nothing_so_any_instance_finishes_it_even_after_a_flush() {
+    let app = spawn_app().await;
+    wechat_exchanges_codes_for(&app, "oAnyInstance00001").await;
+    let (state, cookie) = started_login(&app, "next=/h5/q3").await;
+    // Another instance whose store has never seen this login (as after a Redis flush or failover).
+    let other = app.instance_with_empty_store().await;
+    let finish = finish_oauth_in(&other, "anyCODE", &state, Some(&cookie)).await;
+    assert_eq!(finish.status(), 302);
+    assert_eq!(finish.headers()["location"], "/h5/q3");
+    assert_eq!(app.count_users().await, 1);
+}
+
+#[tokio::test]
+async fn h5_login_starts_are_limited_per_address() {
+    let app = spawn_app_with(&[
+        ("APP__RATE_LIMIT__H5_PER_IP__LIMIT", "3"),
+        ("APP__RATE_LIMIT__H5_PER_IP__WINDOW_SECS", "60"),
+    ])
+    .await;
+    let statuses: Vec<u16> =
+        futures::future::join_all((0..12).map(|_| start_oauth(&app, "next=/h5/q4")))
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 302).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        9,
+        "{statuses:?}"
+    );
+    let callback = finish_oauth_in(&app, "code", "a.b", None).await;
+    assert_eq!(
+        callback.status(),
+        429,
+        "the callback shares the address's budget"
+    );
 }

@@ -551,6 +551,17 @@ async fn a_blind_box_publishes_values_and_odds_but_reveals_a_prize_only_when_dra
     assert_eq!(drawn["prize"]["name"], "中秋月饼礼盒");
 }
 
+async fn buy_chances(app: &TestApp, token: &str, count: u32, key: &str) -> reqwest::Response {
+    app.api
+        .post(app.url("/api/v1/campaigns/lottery-test/lottery/year-end/chances"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&json!({ "count": count }))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn capped_pool(cost: Option<u32>) -> Value {
     json!({
         "slug": "year-end", "name": "限次奖池", "kind": "lottery", "daily_free_chances": 0,
@@ -615,26 +626,10 @@ async fn points_buy_chances_once_per_key_within_the_caps() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &capped_pool(Some(50))).await;
     let (alice, token) = customer(&app, "oLotteryUser01").await;
-    let seed = wxcampaign::points::service::PointsChange {
-        user_id: alice,
-        delta: 130,
-        reason: "quiz_passed",
-        source_ref: "seed",
-        campaign: None,
-    };
-    wxcampaign::points::service::record(&app.db, &seed, app.clock.now())
-        .await
-        .unwrap();
-    let buy = |count: u32, key: &'static str| {
-        app.api
-            .post(app.url("/api/v1/campaigns/lottery-test/lottery/year-end/chances"))
-            .bearer_auth(&token)
-            .header("idempotency-key", key)
-            .json(&json!({ "count": count }))
-            .send()
-    };
+    app.seed_points(alice, 130).await;
+    let buy = |count: u32, key: &'static str| buy_chances(&app, &token, count, key);
     for _ in 0..2 {
-        assert_eq!(buy(2, "buy-two-chances").await.unwrap().status(), 200);
+        assert_eq!(buy(2, "buy-two-chances").await.status(), 200);
     }
     assert_eq!(draw(&app, &token, "bought-draw-001").await.status(), 200);
     assert_eq!(draw(&app, &token, "bought-draw-002").await.status(), 200);
@@ -644,18 +639,36 @@ async fn points_buy_chances_once_per_key_within_the_caps() {
         "two bought, once"
     );
 
-    let over_cap = buy(2, "buy-over-the-cap").await.unwrap();
+    let over_cap = buy(2, "buy-over-the-cap").await;
     assert_eq!(error_code(over_cap).await, "chance_cap_reached");
-    let too_poor = buy(1, "buy-too-poor-01").await.unwrap();
+    let too_poor = buy(1, "buy-too-poor-01").await;
     assert_eq!(error_code(too_poor).await, "insufficient_points");
-    let points: Value = app
-        .get("/api/v1/me/points", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        points["balance"], 32,
+        app.points_balance(&token).await,
+        32,
         "130 - 100 for two chances + 2 points won; the refusals took nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_chance_purchase_key_reused_with_another_count_is_422_even_after_the_store_forgets() {
+    let app = spawn_app().await;
+    live_campaign_with_pool(&app, &capped_pool(Some(10))).await;
+    let (alice, token) = customer(&app, "oLotteryReuse01").await;
+    app.seed_points(alice, 100).await;
+    const KEY: &str = "buy-reused-key-1";
+    assert_eq!(buy_chances(&app, &token, 1, KEY).await.status(), 200);
+    let other_count = buy_chances(&app, &token, 2, KEY).await;
+    assert_eq!(other_count.status(), 422);
+    assert_eq!(error_code(other_count).await, "idempotency_key_reused");
+
+    let forgetful = app.instance_with_empty_store().await;
+    let other_count = buy_chances(&forgetful, &token, 2, KEY).await;
+    assert_eq!(other_count.status(), 422, "the grant row remembers the key");
+    assert_eq!(error_code(other_count).await, "idempotency_key_reused");
+    assert_eq!(
+        app.points_balance(&token).await,
+        90,
+        "one chance bought, once"
     );
 }

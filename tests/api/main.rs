@@ -18,6 +18,8 @@ mod quiz_banks;
 mod quiz_play;
 mod rate_limit;
 mod request_bodies;
+mod secrets;
+mod security;
 mod staff;
 mod store;
 mod store_draw;

@@ -54,6 +54,40 @@ async fn rate_limit_allows_the_limit_then_refuses_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_peek_at_a_budget_spends_nothing() {
+    let store = store().await;
+    let rule = RateLimitRule {
+        limit: 2,
+        window_secs: 60,
+    };
+    for _ in 0..10 {
+        let peek = store.rate_limit_peek("test", "carol", rule).await.unwrap();
+        assert!(peek.allowed);
+        assert_eq!(
+            peek.remaining, 1,
+            "a peek says what the next request would leave"
+        );
+    }
+    assert!(
+        store
+            .rate_limit("test", "carol", rule)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        store
+            .rate_limit("test", "carol", rule)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let spent = store.rate_limit_peek("test", "carol", rule).await.unwrap();
+    assert!(!spent.allowed, "peeks see what spending did");
+    assert!(spent.retry_after > Duration::ZERO);
+}
+
+#[tokio::test]
 async fn rate_limit_frees_capacity_as_time_passes() {
     let store = store().await;
     let rule = RateLimitRule {

@@ -1,5 +1,5 @@
 -- GCRA rate limit on the server's clock (one clock for every instance). Same arithmetic as store::gcra.
--- KEYS[1] bucket key; ARGV[1] limit; ARGV[2] window in seconds.
+-- KEYS[1] bucket key; ARGV[1] limit; ARGV[2] window in seconds; ARGV[3] 1 to count the request, 0 to only look.
 -- Returns {allowed (0/1), remaining, retry_after_us}.
 local limit = tonumber(ARGV[1])
 local window_us = tonumber(ARGV[2]) * 1000000
@@ -13,5 +13,7 @@ local allow_at = new_tat - window_us
 if now < allow_at then
   return {0, 0, allow_at - now}
 end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+if ARGV[3] == '1' then
+  redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+end
 return {1, math.floor((window_us - (new_tat - now)) / interval_us), 0}
