@@ -72,9 +72,11 @@ pub fn key_reused() -> AppError {
     AppError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "idempotency_key_reused",
-        "this Idempotency-Key was used for a different request",
+        KEY_REUSED,
     )
 }
+
+pub const KEY_REUSED: &str = "this Idempotency-Key was used for a different request";
 
 /// A finished action's answer, as kept for replays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

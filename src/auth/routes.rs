@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -6,7 +8,7 @@ use serde_json::json;
 use super::staff::{self, NewStaff, Role};
 use super::{AuthError, Staff};
 use crate::error::AppError;
-use crate::http::{address_of, no_store, spend, ValidJson};
+use crate::http::{address_of, enforce, no_store, ValidJson};
 use crate::state::AppState;
 use crate::users;
 use crate::users::service::Channel;
@@ -68,9 +70,13 @@ struct StaffLoginRequest {
     password: SecretString,
 }
 
+/// How long an address a staff member logged in from stays known to the failure backstop.
+const KNOWN_ADDRESS_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Password guessing is limited per (username, address) and per address, which every attempt spends, and by a
-/// slow per-username backstop that only failures spend: nobody can lock a staff member out from a few
-/// addresses, and a successful login costs the account nothing.
+/// slow per-username backstop that only failures spend. Past the backstop, only addresses the account logged in
+/// from before may still try: so nobody can lock a staff member out, from one address or many, and a successful
+/// login costs the account nothing. A store outage refuses staff logins (503) rather than lifting the limits.
 async fn staff_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,40 +88,39 @@ async fn staff_login(
     if body.username.len() > staff::MAX_USERNAME_LEN {
         return Err(AuthError::InvalidCredentials.into());
     }
+    let store = state.store.as_ref();
     for subject in [
         format!("user:{}|ip:{ip}", body.username),
         format!("ip:{ip}"),
     ] {
-        if let Some(refusal) = spend(&state, "staff_login", &subject, limits.staff_login).await {
-            return Err(refusal);
-        }
+        enforce(
+            store
+                .rate_limit("staff_login", &subject, limits.staff_login)
+                .await?,
+        )?;
     }
-    let failures = state
-        .store
-        .rate_limit_peek(
-            "staff_login_failures",
-            &body.username,
-            limits.staff_login_failures,
-        )
+    let failures_rule = limits.staff_login_failures;
+    let known_address = format!("staff_known_address:{}|{ip}", body.username);
+    let backstop = store
+        .rate_limit_peek("staff_login_failures", &body.username, failures_rule)
         .await?;
-    if !failures.allowed {
-        return Err(AppError::too_many_requests(
-            failures.retry_after.as_secs_f64().ceil() as u64,
-        ));
+    if !backstop.allowed && store.credential(&known_address).await?.is_none() {
+        enforce(backstop)?;
     }
     match staff::login(&state.db, &state.jwt, &body.username, body.password).await {
-        Ok((token, account)) => Ok(HttpResponse::Ok()
-            .insert_header(no_store())
-            .json(json!({ "token": token, "staff": account }))),
+        Ok((token, account)) => {
+            store
+                .put_credential(&known_address, "1", KNOWN_ADDRESS_TTL)
+                .await?;
+            Ok(HttpResponse::Ok()
+                .insert_header(no_store())
+                .json(json!({ "token": token, "staff": account })))
+        }
         Err(AuthError::InvalidCredentials) => {
-            // Spent whether or not the budget is left: the answer stays "wrong password" either way.
-            let _ = spend(
-                &state,
-                "staff_login_failures",
-                &body.username,
-                limits.staff_login_failures,
-            )
-            .await;
+            // Spent whether or not budget is left: the answer stays "wrong password" either way.
+            store
+                .rate_limit("staff_login_failures", &body.username, failures_rule)
+                .await?;
             Err(AuthError::InvalidCredentials.into())
         }
         Err(error) => Err(error.into()),

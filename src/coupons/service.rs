@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor};
+use crate::campaigns::model::is_count_limit;
 use crate::entities::{coupon_templates, user_coupons};
 use crate::error::AppError;
 
@@ -81,8 +82,7 @@ pub async fn create_template(
     {
         return invalid("value_fen: 1 to 5,000,000 (50,000 yuan); min_spend_fen: 0 to 100,000,000");
     }
-    let limit_ok = crate::campaigns::model::is_count_limit;
-    if !limit_ok(input.per_user_limit) || !limit_ok(input.total_limit) {
+    if !is_count_limit(input.per_user_limit) || !is_count_limit(input.total_limit) {
         return invalid("per_user_limit and total_limit: 1 to 10,000,000");
     }
     let valid_until = match &input.valid_until {

@@ -98,7 +98,11 @@ fn json_content_type(req: &HttpRequest) -> Result<(), AppError> {
         return unsupported("expected Content-Type: application/json");
     }
     match mime.get_param(actix_web::mime::CHARSET) {
-        Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => {
+        Some(charset)
+            if !["utf-8", "utf8"]
+                .iter()
+                .any(|utf8| charset.as_str().eq_ignore_ascii_case(utf8)) =>
+        {
             unsupported("JSON bodies must be UTF-8")
         }
         _ => Ok(()),

@@ -14,7 +14,7 @@ use actix_web::{web, HttpResponse};
 pub use client_ip::{client_ip, resolve_client_ip};
 pub use json::{read_body, ValidJson};
 pub use metrics::{observe, Metrics};
-pub use rate_limit::{address_of, limit_customers, limit_h5, limit_staff, spend};
+pub use rate_limit::{address_of, enforce, limit_customers, limit_h5, limit_staff, spend};
 pub use request_id::RequestId;
 
 use crate::error::AppError;

@@ -13,6 +13,7 @@ use crate::auth::{bearer_token, TokenKind, VerifiedClaims};
 use crate::config::RateLimitRule;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::store::RateDecision;
 
 /// The client's address as the limits see it (`X-Forwarded-For` only from trusted proxies).
 pub fn address_of(req: &HttpRequest, state: &AppState) -> String {
@@ -108,13 +109,21 @@ pub async fn spend(
     rule: RateLimitRule,
 ) -> Option<AppError> {
     match state.store.rate_limit(bucket, subject, rule).await {
-        Ok(decision) if decision.allowed => None,
-        Ok(decision) => Some(AppError::too_many_requests(
-            decision.retry_after.as_secs_f64().ceil() as u64,
-        )),
+        Ok(decision) => enforce(decision).err(),
         Err(error) => {
             tracing::error!(error = ?error, bucket, "rate limiter unavailable; letting the request through");
             None
         }
+    }
+}
+
+/// 429 with `Retry-After` unless `decision` allows.
+pub fn enforce(decision: RateDecision) -> Result<(), AppError> {
+    if decision.allowed {
+        Ok(())
+    } else {
+        Err(AppError::too_many_requests(
+            decision.retry_after.as_secs_f64().ceil() as u64,
+        ))
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{is_live, status_at, Status};
+use crate::campaigns::model::{is_count_limit, is_live, status_at, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
 use crate::error::AppError;
@@ -42,7 +42,7 @@ pub enum LotteryError {
     NotForSale,
     #[error("this would take you past the pool's chance limit")]
     ChanceCapReached,
-    #[error("this Idempotency-Key was used for a different request")]
+    #[error("{}", crate::idempotency::KEY_REUSED)]
     KeyReused,
     #[error(transparent)]
     Points(#[from] crate::points::service::PointsError),
@@ -181,10 +181,9 @@ pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
                 "prizes[{i}].value_fen: at most 5,000,000 fen (50,000 yuan) by regulation"
             ));
         }
-        let limit_ok = crate::campaigns::model::is_count_limit;
-        if !limit_ok(prize.stock)
-            || !limit_ok(prize.per_user_total)
-            || !limit_ok(prize.per_user_daily)
+        if !is_count_limit(prize.stock)
+            || !is_count_limit(prize.per_user_total)
+            || !is_count_limit(prize.per_user_daily)
         {
             return invalid(format!(
                 "prizes[{i}]: stock, per_user_total and per_user_daily 1 to 10,000,000 when set"
@@ -620,7 +619,7 @@ pub async fn buy_chances(
         .await?
     {
         // The grant row is the durable record of the key: another pool or count is another request.
-        if done.pool_id != pool.id || i64::from(done.amount) != i64::from(count) {
+        if done.pool_id != pool.id || u32::try_from(done.amount) != Ok(count) {
             return Err(LotteryError::KeyReused);
         }
         return Ok(count);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::{self as points, PointsChange, PointsError};
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{is_live, Status};
+use crate::campaigns::model::{is_count_limit, is_live, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::AppError;
@@ -31,7 +31,7 @@ pub enum RedeemError {
     OutOfStock,
     #[error("you have redeemed this item as many times as allowed")]
     LimitReached,
-    #[error("this Idempotency-Key was used for a different request")]
+    #[error("{}", crate::idempotency::KEY_REUSED)]
     KeyReused,
     #[error(transparent)]
     Points(#[from] PointsError),
@@ -87,8 +87,7 @@ pub async fn insert_item(
             "slug, name and cost_points (1-10,000,000) are required".into(),
         ));
     }
-    let limit_ok = crate::campaigns::model::is_count_limit;
-    if !limit_ok(input.stock) || !limit_ok(input.per_user_limit) {
+    if !is_count_limit(input.stock) || !is_count_limit(input.per_user_limit) {
         return Err(RedeemError::Invalid(
             "stock and per_user_limit: 1 to 10,000,000 when set".into(),
         ));

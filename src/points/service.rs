@@ -15,6 +15,7 @@ use crate::error::AppError;
 const NO_FACTOR: i32 = 100;
 /// The largest grant or spend, either way, before and after a points-week multiplier.
 pub const MAX_DELTA: i64 = 100_000_000;
+const DELTA_RULE: &str = "delta must be non-zero and at most 100,000,000 either way";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PointsError {
@@ -24,7 +25,7 @@ pub enum PointsError {
     Insufficient { balance: i64 },
     #[error("this source reference was already used for another grant")]
     SourceReused,
-    #[error("this Idempotency-Key was used for a different request")]
+    #[error("{}", crate::idempotency::KEY_REUSED)]
     KeyReused,
     /// Another transaction recorded the same source reference first; the caller retries and finds it.
     #[error("a concurrent grant recorded the same source reference")]
@@ -97,7 +98,7 @@ impl From<points_ledger::Model> for LedgerEntry {
 fn validate(change: &PointsChange) -> Result<(), PointsError> {
     let invalid = |m: &str| Err(PointsError::Invalid(m.to_owned()));
     if change.delta == 0 || change.delta.unsigned_abs() > MAX_DELTA.unsigned_abs() {
-        return invalid("delta must be non-zero and at most 100,000,000 either way");
+        return invalid(DELTA_RULE);
     }
     if !(1..=64).contains(&change.reason.len())
         || !change
@@ -331,9 +332,12 @@ pub async fn adjust(
         source_ref: &source_ref,
         campaign: None,
     };
-    let entry = record_with(db, &change, now, Some(actor)).await?;
-    // The ledger is the durable record of the key: the same key with another amount (or another customer,
-    // refused as SourceReused) is a different request, whatever the store remembers.
+    // The ledger is the durable record of the key: the same key for another customer or another amount is a
+    // different request, whatever the store remembers.
+    let entry = match record_with(db, &change, now, Some(actor)).await {
+        Err(PointsError::SourceReused) => return Err(PointsError::KeyReused),
+        other => other?,
+    };
     if entry.delta != delta {
         return Err(PointsError::KeyReused);
     }

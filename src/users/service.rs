@@ -174,7 +174,8 @@ pub async fn link_user(
     Ok(user.into())
 }
 
-/// Whether a token's user may act: tokens outlive nothing staff decided, nor a deleted row.
+/// Whether a token's user may still act: checked on every request, so blocking an account (or deleting its row)
+/// takes effect at once rather than when its tokens expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {
     Active,

@@ -153,21 +153,12 @@ impl From<CallbackError> for AppError {
     }
 }
 
-struct Signed<'a> {
-    signature: &'a str,
+/// A request whose query WeChat signed (token, timestamp, nonce) within the timestamp window: checked before the
+/// body is read, so junk costs one SHA-1 and nothing else.
+pub struct SignedQuery<'a> {
+    query: &'a CallbackQuery,
     timestamp: &'a str,
     nonce: &'a str,
-}
-
-fn signed(query: &CallbackQuery) -> Result<Signed<'_>, CallbackError> {
-    match (&query.signature, &query.timestamp, &query.nonce) {
-        (Some(signature), Some(timestamp), Some(nonce)) => Ok(Signed {
-            signature,
-            timestamp,
-            nonce,
-        }),
-        _ => Err(CallbackError::MissingParameters),
-    }
 }
 
 /// `abs_diff` cannot overflow, whatever the sender put in the timestamp.
@@ -181,23 +172,37 @@ fn check_window(account: &OfficialAccount, timestamp: &str, now: i64) -> Result<
     Ok(())
 }
 
+/// The query's `signature` (sent in every mode, encrypted ones too) and its timestamp window.
+pub fn verify_query<'a>(
+    account: &OfficialAccount,
+    query: &'a CallbackQuery,
+    now: i64,
+) -> Result<SignedQuery<'a>, CallbackError> {
+    let (Some(signature), Some(timestamp), Some(nonce)) =
+        (&query.signature, &query.timestamp, &query.nonce)
+    else {
+        return Err(CallbackError::MissingParameters);
+    };
+    let expected = sha1_signature(&[account.token(), timestamp, nonce]);
+    if !signatures_match(&expected, signature) {
+        return Err(CallbackError::BadSignature);
+    }
+    check_window(account, timestamp, now)?;
+    Ok(SignedQuery {
+        query,
+        timestamp,
+        nonce,
+    })
+}
+
 /// GET: WeChat checks that we hold the token; we answer with its `echostr`. The timestamp window applies here
 /// too, so a captured verification URL cannot be replayed later with another `echostr`.
-pub fn verify_url(
-    account: &OfficialAccount,
-    query: &CallbackQuery,
-    now: i64,
-) -> Result<String, CallbackError> {
-    let signed = signed(query)?;
-    check_window(account, signed.timestamp, now)?;
-    let echostr = query
+pub fn verify_url(signed: &SignedQuery<'_>) -> Result<String, CallbackError> {
+    let echostr = signed
+        .query
         .echostr
         .as_deref()
         .ok_or(CallbackError::MissingParameters)?;
-    let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce]);
-    if !signatures_match(&expected, signed.signature) {
-        return Err(CallbackError::BadSignature);
-    }
     // WeChat's echostr is a random number; anything else is not reflected back.
     let plain =
         (1..=128).contains(&echostr.len()) && echostr.chars().all(|c| c.is_ascii_alphanumeric());
@@ -226,12 +231,11 @@ impl CallbackReply {
 /// POST: one message or event.
 pub async fn handle_message(
     state: &AppState,
-    query: &CallbackQuery,
+    signed: &SignedQuery<'_>,
     body: &[u8],
 ) -> Result<CallbackReply, CallbackError> {
     let account = &state.official_account;
-    let signed = signed(query)?;
-    check_window(account, signed.timestamp, Utc::now().timestamp())?;
+    let query = signed.query;
     let body = std::str::from_utf8(body).map_err(|_| CallbackError::NotUtf8)?;
     let encrypted = query.encrypt_type.as_deref() == Some("aes");
 
@@ -254,16 +258,13 @@ pub async fn handle_message(
         if account.mode == CallbackMode::Safe {
             return Err(CallbackError::EncryptionRequired);
         }
-        let expected = sha1_signature(&[account.token(), signed.timestamp, signed.nonce]);
-        if !signatures_match(&expected, signed.signature) {
-            return Err(CallbackError::BadSignature);
-        }
+        // The query signature, already checked, is all that signs a plain message.
         (body.to_owned(), None)
     };
     let raw = xml::parse(&plaintext)?;
     let inbound = Inbound::from_element(&raw)?;
 
-    guard_nonce(state, &signed, body).await?;
+    guard_nonce(state, signed, body).await?;
 
     let dedupe_key = idempotency::fingerprint(&[inbound.dedupe_key(&raw).as_bytes()]);
     let key = IdempotencyKey::parse(&dedupe_key).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -306,7 +307,7 @@ pub async fn handle_message(
 /// message dedupe), another body is a replay and refused.
 async fn guard_nonce(
     state: &AppState,
-    signed: &Signed<'_>,
+    signed: &SignedQuery<'_>,
     body: &str,
 ) -> Result<(), CallbackError> {
     let key = format!("wechat_nonce:{}:{}", signed.timestamp, signed.nonce);

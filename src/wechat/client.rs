@@ -54,16 +54,14 @@ impl WeChatError {
 impl From<WeChatError> for AppError {
     /// 5xx bodies say only what failed; the (redacted) detail goes to the log with the error.
     fn from(error: WeChatError) -> Self {
-        if let WeChatError::Store(store_error) = error {
-            return store_error.into();
-        }
-        let (status, code, message) = match &error {
+        let (status, code, message) = match error {
+            WeChatError::Store(store_error) => return store_error.into(),
             WeChatError::Timeout => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "wechat_timeout",
                 "WeChat did not answer in time",
             ),
-            WeChatError::Transport(_) | WeChatError::Store(_) => (
+            WeChatError::Transport(_) => (
                 StatusCode::BAD_GATEWAY,
                 "wechat_unavailable",
                 "WeChat could not be reached",
@@ -100,30 +98,45 @@ fn transport(error: reqwest::Error) -> WeChatError {
     WeChatError::Transport(redact(&text))
 }
 
-/// Query parameters whose values must never reach a response or a log line.
-const SECRET_PARAMETERS: [&str; 6] = [
+/// Query parameters whose values must never reach a response or a log line (matched without regard to case).
+const SECRET_PARAMETERS: [&str; 10] = [
     "secret",
+    "appsecret",
     "access_token",
+    "refresh_token",
+    "component_access_token",
+    "component_appsecret",
     "js_code",
     "code",
     "ticket",
     "session_key",
 ];
 
-/// `text` with the value of every secret-bearing query parameter replaced by `***`, wherever it appears.
+/// `text` with the value of every secret-bearing parameter replaced by `***`, wherever it appears.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
+    let at_boundary = |out: &str| {
+        out.chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_'))
+    };
     'scan: while !rest.is_empty() {
-        for name in SECRET_PARAMETERS {
-            let starts_parameter = out.is_empty() || out.ends_with(['?', '&', ' ', '"', '\'', '(']);
-            if starts_parameter {
-                if let Some(after) = rest.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                    out.push_str(name);
+        if at_boundary(&out) {
+            for name in SECRET_PARAMETERS {
+                let named = rest
+                    .get(..name.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(name));
+                if let Some(after) = named
+                    .then(|| &rest[name.len()..])
+                    .and_then(|r| r.strip_prefix('='))
+                {
+                    out.push_str(&rest[..name.len()]);
                     out.push_str("=***");
                     let end = after
                         .find(|c: char| {
-                            c == '&' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+                            c.is_whitespace()
+                                || matches!(c, '&' | '#' | '"' | '\'' | ',' | ';' | ')')
                         })
                         .unwrap_or(after.len());
                     rest = &after[end..];
@@ -902,5 +915,9 @@ mod tests {
             "only whole parameter names"
         );
         assert_eq!(redact("普通的文字"), "普通的文字");
+        assert_eq!(
+            redact("{\"Refresh_Token=abc\", next line\nSECRET=x;y"),
+            "{\"Refresh_Token=***\", next line\nSECRET=***;y"
+        );
     }
 }

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use actix_web::cookie::time::Duration as CookieDuration;
+use actix_web::cookie::{Cookie, SameSite};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -21,11 +23,10 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::users::service::{self, Channel};
 
-pub const STATE_TTL: Duration = Duration::from_secs(600);
-/// The cookie that binds a login in progress to the browser that started it.
+const STATE_TTL: Duration = Duration::from_secs(600);
+/// The cookie that binds a login in progress to the browser that started it. A second start in the same browser
+/// replaces it, so only the latest login of a browser can finish (an older tab answers `invalid_state`).
 pub const LOGIN_COOKIE: &str = "wxc_oauth";
-/// Only the two login routes ever see the login cookie.
-pub const LOGIN_COOKIE_PATH: &str = "/h5/auth";
 const TAG_BYTES: usize = 16;
 const STATE_PURPOSE: &[u8] = b"wxcampaign-oauth-state|";
 const COOKIE_PURPOSE: &[u8] = b"wxcampaign-oauth-login|";
@@ -155,7 +156,33 @@ fn invalid_state() -> AppError {
 /// A login to start: WeChat's authorize URL to send the browser to, and the login cookie to set on it.
 pub struct StartedLogin {
     pub location: String,
-    pub cookie: String,
+    pub cookie: Cookie<'static>,
+}
+
+/// Only the two login routes ever see the login cookie: its path is theirs as the browser sees them (behind
+/// `application.base_url`, which may carry a path prefix).
+fn login_cookie_path(state: &AppState) -> String {
+    let prefix = url::Url::parse(&state.settings.application.base_url)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("{prefix}/h5/auth")
+}
+
+fn login_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(LOGIN_COOKIE, value)
+        .path(login_cookie_path(state))
+        .http_only(true)
+        .secure(state.settings.auth.session_cookie_secure)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::seconds(STATE_TTL.as_secs() as i64))
+        .finish()
+}
+
+/// Clears the login cookie once its login finished.
+pub fn spent_login_cookie(state: &AppState) -> Cookie<'static> {
+    let mut cookie = login_cookie(state, String::new());
+    cookie.make_removal();
+    cookie
 }
 
 /// WeChat's authorize page (parameters in the documented order) and the cookie that binds the login.
@@ -194,7 +221,7 @@ pub fn start(
     );
     Ok(StartedLogin {
         location,
-        cookie: pending.to_cookie(state),
+        cookie: login_cookie(state, pending.to_cookie(state)),
     })
 }
 

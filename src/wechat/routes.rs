@@ -44,7 +44,9 @@ async fn verify_callback_url(
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let now = chrono::Utc::now().timestamp();
-    match callback::verify_url(&state.official_account, &query, now) {
+    let echostr = callback::verify_query(&state.official_account, &query, now)
+        .and_then(|signed| callback::verify_url(&signed));
+    match echostr {
         Ok(echostr) => Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .body(echostr)),
@@ -52,19 +54,25 @@ async fn verify_callback_url(
     }
 }
 
+/// The query signature is checked before the body is read: junk is refused at the cost of one SHA-1.
 async fn receive_callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let signed = match callback::verify_query(&state.official_account, &query, now) {
+        Ok(signed) => signed,
+        Err(error) => return Err(refused(&state, &req, error).await),
+    };
     let body = read_body(
         &req,
         payload.into_inner(),
         state.official_account.body_limit,
     )
     .await?;
-    match callback::handle_message(&state, &query, &body).await {
+    match callback::handle_message(&state, &signed, &body).await {
         Ok(reply) => Ok(HttpResponse::Ok()
             .content_type(reply.content_type)
             .body(reply.body)),
@@ -72,8 +80,9 @@ async fn receive_callback(
     }
 }
 
-/// A refused callback spends its address's refusal budget; past it the answer is a bare 429, with no work and no
-/// log line, so junk cannot flood either. WeChat's own (valid) messages never spend it.
+/// A refused callback spends its address's refusal budget; past it the answer is 429 `rate_limited` instead of
+/// the refusal, with no warning logged, so a flood of junk neither costs more than a signature check nor fills
+/// the log. WeChat's own messages are signed and never spend it.
 async fn refused(state: &AppState, req: &HttpRequest, error: CallbackError) -> AppError {
     if error.is_refusal() {
         let rule = state.settings.rate_limit.callback_refusals_per_ip;
@@ -141,19 +150,10 @@ async fn start_h5_login(
         query.scope.unwrap_or(Scope::Base),
         state.clock.now(),
     )?;
-    let cookie = Cookie::build(oauth::LOGIN_COOKIE, started.cookie)
-        .path(oauth::LOGIN_COOKIE_PATH)
-        .http_only(true)
-        .secure(state.settings.auth.session_cookie_secure)
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            oauth::STATE_TTL.as_secs() as i64,
-        ))
-        .finish();
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, started.location))
         .insert_header(no_store())
-        .cookie(cookie)
+        .cookie(started.cookie)
         .finish())
 }
 
@@ -185,15 +185,11 @@ async fn finish_h5_login(
             token.expires_in as i64,
         ))
         .finish();
-    let mut spent = Cookie::build(oauth::LOGIN_COOKIE, "")
-        .path(oauth::LOGIN_COOKIE_PATH)
-        .finish();
-    spent.make_removal();
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, next))
         .insert_header(no_store())
         .cookie(session)
-        .cookie(spent)
+        .cookie(oauth::spent_login_cookie(&state))
         .finish())
 }
 

@@ -566,3 +566,21 @@ async fn h5_login_starts_are_limited_per_address() {
         "the callback shares the address's budget"
     );
 }
+
+#[tokio::test]
+async fn behind_a_path_prefix_the_login_cookie_follows_the_public_path() {
+    let app = spawn_app_with(&[(
+        "APP__APPLICATION__BASE_URL",
+        "https://bank.example/campaign/",
+    )])
+    .await;
+    let start = start_oauth(&app, "next=/h5/q4").await;
+    let line = set_cookie(&start, "wxc_oauth");
+    assert!(line.contains("Path=/campaign/h5/auth"), "{line}");
+    let location = start.headers()["location"].to_str().unwrap();
+    assert!(
+        location
+            .contains("redirect_uri=https%3A%2F%2Fbank.example%2Fcampaign%2Fh5%2Fauth%2Fcallback"),
+        "{location}"
+    );
+}

@@ -530,45 +530,28 @@ async fn sweep(hostility: Hostility) {
         },
     ));
 
-    // The H5 login, in one browser: start, then WeChat's redirect back.
-    let start = client
-        .get(format!(
-            "{base}/h5/auth/start?next=%2Fh5%2Fq4&scope=userinfo"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let location = start.headers()["location"].to_str().unwrap().to_owned();
-    let login_cookie = start
-        .headers()
-        .get_all("set-cookie")
+    // The H5 login in one browser, both scopes: start, then WeChat's redirect back.
+    let mut finishes = Vec::new();
+    for scope in ["userinfo", "base"] {
+        let (finish, finished) = h5_login(&client, &base, scope).await;
+        answers.push((format!("{} {}", finish.method, finish.path), finished));
+        finishes.push(finish);
+    }
+    let session_tokens: Vec<String> = answers
         .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|c| c.starts_with("wxc_oauth="))
-        .unwrap();
-    let state = url::Url::parse(&location.replace("#wechat_redirect", ""))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
-    let mut finish = call(
-        "GET",
-        format!(
-            "/h5/auth/callback?code={OAUTH_CODE}&state={}",
-            url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
-        ),
-    )
-    .wechat();
-    finish.cookie = Some(login_cookie);
-    let finished = send(&client, &base, &finish).await;
-    answers.push((format!("{} {}", finish.method, finish.path), finished));
+        .filter_map(|(_, answer)| {
+            let (_, rest) = answer.headers.split_once("wxc_session=")?;
+            Some(rest.split(';').next()?.to_owned())
+        })
+        .collect();
+    if hostility == Hostility::AnswersLoginsThenResets {
+        assert_eq!(session_tokens.len(), 1, "the base-scope login completed");
+    }
 
     // The WeChat calls failed as WeChat did, with opaque bodies; nothing else failed at all.
     let wechat_routes: Vec<String> = calls
         .iter()
-        .chain([&finish])
+        .chain(&finishes)
         .filter(|c| c.reaches_wechat)
         .map(|c| format!("{} {}", c.method, c.path))
         .collect();
@@ -624,8 +607,11 @@ async fn sweep(hostility: Hostility) {
             );
         }
     }
-    // Our own tokens are in the bodies that issue them, and nowhere in the logs.
-    for token in [&customer_token, &staff_token] {
+    // Our own tokens are in the answers that issue them, and nowhere in the logs.
+    for token in [&customer_token, &staff_token]
+        .into_iter()
+        .chain(&session_tokens)
+    {
         for line in &logs {
             assert!(
                 !line.contains(token.as_str()),
@@ -633,6 +619,43 @@ async fn sweep(hostility: Hostility) {
             );
         }
     }
+}
+
+/// Starts an H5 login of `scope` and follows WeChat's redirect back, in one browser (its login cookie).
+async fn h5_login(client: &reqwest::Client, base: &str, scope: &str) -> (Call, Answer) {
+    let start = client
+        .get(format!(
+            "{base}/h5/auth/start?next=%2Fh5%2Fq4&scope={scope}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = start.headers()["location"].to_str().unwrap().to_owned();
+    let login_cookie = start
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("wxc_oauth="))
+        .unwrap();
+    let state = url::Url::parse(&location.replace("#wechat_redirect", ""))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut finish = call(
+        "GET",
+        format!(
+            "/h5/auth/callback?code={OAUTH_CODE}&state={}",
+            url::form_urlencoded::byte_serialize(state.as_bytes()).collect::<String>()
+        ),
+    )
+    .wechat();
+    finish.cookie = Some(login_cookie);
+    let finished = send(client, base, &finish).await;
+    (finish, finished)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -112,6 +112,16 @@ async fn a_reused_adjustment_key_with_another_body_is_422_even_after_the_store_f
         .await;
     assert_eq!(other_body.status(), 422);
     assert_eq!(error_code(other_body).await, "idempotency_key_reused");
+    let other_customer = app.customer_id("oReusedKeyUser002").await;
+    let other_body = forgetful
+        .adjust_points(&operator, other_customer, &json!(50), "adjust-key-00001")
+        .await;
+    assert_eq!(
+        other_body.status(),
+        422,
+        "another customer under the same key"
+    );
+    assert_eq!(error_code(other_body).await, "idempotency_key_reused");
     let token = app.customer_token("oReusedKeyUser001").await;
     assert_eq!(app.points_balance(&token).await, 50, "adjusted once");
 }
@@ -251,7 +261,7 @@ async fn wrong_passwords_from_many_addresses_do_not_lock_a_staff_member_out() {
 }
 
 #[tokio::test]
-async fn a_slow_per_username_backstop_counts_failures_from_everywhere() {
+async fn a_slow_per_username_backstop_stops_new_addresses_but_not_known_ones() {
     let mut overrides = BEHIND_A_PROXY.to_vec();
     overrides.extend([
         ("APP__RATE_LIMIT__STAFF_LOGIN_FAILURES__LIMIT", "5"),
@@ -259,14 +269,26 @@ async fn a_slow_per_username_backstop_counts_failures_from_everywhere() {
     ]);
     let app = spawn_app_with(&overrides).await;
     app.create_staff("olivia", Role::Operator).await;
+    let office = "203.0.113.10";
+    assert_eq!(staff_login_from(&app, office, STAFF_PASSWORD).await, 200);
     for i in 1..=5 {
         let status = staff_login_from(&app, &format!("198.51.100.{i}"), "wrong password!!").await;
         assert_eq!(status, 401, "failure {i}");
     }
     assert_eq!(
-        staff_login_from(&app, "203.0.113.7", STAFF_PASSWORD).await,
+        staff_login_from(&app, "203.0.113.99", STAFF_PASSWORD).await,
         429,
-        "past the backstop the account waits, from any address"
+        "past the backstop a new address waits, whichever address failed"
+    );
+    assert_eq!(
+        staff_login_from(&app, office, STAFF_PASSWORD).await,
+        200,
+        "the attacker filled the backstop, and the office still gets in"
+    );
+    assert_eq!(
+        staff_login_from(&app, office, "wrong password!!").await,
+        401,
+        "a known address still spends its own (username, address) budget"
     );
 }
 
@@ -457,6 +479,10 @@ async fn junk_callbacks_past_the_refusal_budget_get_429_while_wechat_is_never_th
         statuses.push(sim.post(junk, "<xml/>").await.status().as_u16());
     }
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429, 429, 429]);
+    // Past the budget, junk is refused before its body is read: not even its size is looked at.
+    let oversized = "x".repeat(200_000);
+    let refused = sim.post(junk, oversized).await;
+    assert_eq!(refused.status(), 429);
     // WeChat's valid messages from the same address go through: they never spend the refusal budget.
     for i in 0..10 {
         let xml = format!(
