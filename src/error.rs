@@ -1,5 +1,6 @@
-//! `AppError`: the one type handlers return. Domain errors convert into it; it renders
-//! `{"code": "snake_case", "message": "..."}` with a stable code. 5xx bodies are opaque; the cause chain is logged.
+//! `AppError`: the one type handlers return, and `ErrorCode`: the one list of error codes the API answers, each
+//! with its HTTP status. Domain errors convert into `AppError`; it renders `{"code": "snake_case", "message":
+//! "..."}`. 5xx bodies are opaque; the cause chain is logged.
 
 use std::fmt;
 
@@ -10,9 +11,155 @@ use serde::Serialize;
 
 use crate::store::StoreError;
 
+/// Declares `ErrorCode`: each variant's wire name and HTTP status, in one place.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal => $status:ident,)*) => {
+        /// Every error code the API answers. A code has one status everywhere; clients key their messages on it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // Requests and bodies
+    InvalidQuery = "invalid_query" => BAD_REQUEST,
+    InvalidPath = "invalid_path" => BAD_REQUEST,
+    InvalidBody = "invalid_body" => BAD_REQUEST,
+    MalformedJson = "malformed_json" => BAD_REQUEST,
+    InvalidField = "invalid_field" => BAD_REQUEST,
+    InvalidInput = "invalid_input" => BAD_REQUEST,
+    NotFound = "not_found" => NOT_FOUND,
+    PayloadTooLarge = "payload_too_large" => PAYLOAD_TOO_LARGE,
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
+    RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
+    IdempotencyKeyMissing = "idempotency_key_missing" => BAD_REQUEST,
+    IdempotencyKeyInvalid = "idempotency_key_invalid" => BAD_REQUEST,
+    IdempotencyKeyReused = "idempotency_key_reused" => UNPROCESSABLE_ENTITY,
+    IdempotencyInProgress = "idempotency_in_progress" => CONFLICT,
+    ConcurrentRequest = "concurrent_request" => CONFLICT,
+    InternalError = "internal_error" => INTERNAL_SERVER_ERROR,
+    ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE,
+    // Accounts and logins
+    MissingToken = "missing_token" => UNAUTHORIZED,
+    InvalidToken = "invalid_token" => UNAUTHORIZED,
+    AccountDisabled = "account_disabled" => UNAUTHORIZED,
+    InvalidCredentials = "invalid_credentials" => UNAUTHORIZED,
+    Forbidden = "forbidden" => FORBIDDEN,
+    UsernameTaken = "username_taken" => CONFLICT,
+    UserNotFound = "user_not_found" => NOT_FOUND,
+    InvalidOpenid = "invalid_openid" => BAD_REQUEST,
+    InvalidCode = "invalid_code" => BAD_REQUEST,
+    WatermarkMismatch = "watermark_mismatch" => BAD_REQUEST,
+    RiskyUser = "risky_user" => FORBIDDEN,
+    InvalidState = "invalid_state" => BAD_REQUEST,
+    InvalidNext = "invalid_next" => BAD_REQUEST,
+    InvalidUrl = "invalid_url" => BAD_REQUEST,
+    // Calls to WeChat
+    WechatTimeout = "wechat_timeout" => GATEWAY_TIMEOUT,
+    WechatUnavailable = "wechat_unavailable" => BAD_GATEWAY,
+    WechatError = "wechat_error" => BAD_GATEWAY,
+    WechatBadResponse = "wechat_bad_response" => BAD_GATEWAY,
+    // The official-account callback
+    MissingParameters = "missing_parameters" => BAD_REQUEST,
+    InvalidEchostr = "invalid_echostr" => BAD_REQUEST,
+    InvalidSignature = "invalid_signature" => UNAUTHORIZED,
+    StaleTimestamp = "stale_timestamp" => UNAUTHORIZED,
+    ReplayedNonce = "replayed_nonce" => CONFLICT,
+    EncryptionRequired = "encryption_required" => BAD_REQUEST,
+    DecryptFailed = "decrypt_failed" => BAD_REQUEST,
+    AppidMismatch = "appid_mismatch" => BAD_REQUEST,
+    MalformedXml = "malformed_xml" => BAD_REQUEST,
+    DoctypeForbidden = "doctype_forbidden" => BAD_REQUEST,
+    InvalidMessage = "invalid_message" => BAD_REQUEST,
+    InvalidRule = "invalid_rule" => BAD_REQUEST,
+    RuleNotFound = "rule_not_found" => NOT_FOUND,
+    // Campaigns and the calendar
+    InvalidCampaign = "invalid_campaign" => BAD_REQUEST,
+    CampaignNotFound = "campaign_not_found" => NOT_FOUND,
+    SlugTaken = "slug_taken" => CONFLICT,
+    CampaignLive = "campaign_live" => CONFLICT,
+    InvalidTransition = "invalid_transition" => CONFLICT,
+    WindowOverlap = "window_overlap" => CONFLICT,
+    CampaignNotLive = "campaign_not_live" => CONFLICT,
+    CampaignPaused = "campaign_paused" => CONFLICT,
+    // Points and the catalogue
+    InvalidPoints = "invalid_points" => BAD_REQUEST,
+    InsufficientPoints = "insufficient_points" => CONFLICT,
+    SourceReused = "source_reused" => CONFLICT,
+    InvalidItem = "invalid_item" => BAD_REQUEST,
+    ItemNotFound = "item_not_found" => NOT_FOUND,
+    RedeemLimitReached = "redeem_limit_reached" => CONFLICT,
+    OutOfStock = "out_of_stock" => CONFLICT,
+    // Lotteries
+    InvalidPool = "invalid_pool" => BAD_REQUEST,
+    PoolNotFound = "pool_not_found" => NOT_FOUND,
+    PoolFrozen = "pool_frozen" => CONFLICT,
+    NoChance = "no_chance" => CONFLICT,
+    ChancesNotForSale = "chances_not_for_sale" => CONFLICT,
+    ChanceCapReached = "chance_cap_reached" => CONFLICT,
+    // Coupons
+    InvalidCoupon = "invalid_coupon" => BAD_REQUEST,
+    CouponNotFound = "coupon_not_found" => NOT_FOUND,
+    CouponLimitReached = "coupon_limit_reached" => CONFLICT,
+    CouponsSoldOut = "coupons_sold_out" => CONFLICT,
+    CouponNotUsable = "coupon_not_usable" => CONFLICT,
+    // Quizzes
+    InvalidBank = "invalid_bank" => BAD_REQUEST,
+    BankNotFound = "bank_not_found" => NOT_FOUND,
+    InvalidQuestions = "invalid_questions" => BAD_REQUEST,
+    QuizNotFound = "quiz_not_found" => NOT_FOUND,
+    QuizNotLive = "quiz_not_live" => CONFLICT,
+    QuizUnavailable = "quiz_unavailable" => SERVICE_UNAVAILABLE,
+    LevelNotFound = "level_not_found" => NOT_FOUND,
+    LevelLocked = "level_locked" => CONFLICT,
+    DailyLimitReached = "daily_limit_reached" => TOO_MANY_REQUESTS,
+    AttemptNotFound = "attempt_not_found" => NOT_FOUND,
+    AttemptExpired = "attempt_expired" => GONE,
+    AttemptFinished = "attempt_finished" => CONFLICT,
+    NotCurrentQuestion = "not_current_question" => CONFLICT,
+    AlreadyAnswered = "already_answered" => CONFLICT,
+    InvalidOption = "invalid_option" => BAD_REQUEST,
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct ErrorBody {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     /// The JSON path of the offending field, for body validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -21,7 +168,7 @@ pub struct ErrorBody {
 
 pub struct AppError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
     pub retry_after_secs: Option<u64>,
@@ -29,9 +176,10 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error answered with `code`'s status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            status: code.status(),
             code,
             message: message.into(),
             field: None,
@@ -40,55 +188,23 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, message)
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut error = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many requests, try again later",
-        );
+        let mut error = Self::new(ErrorCode::RateLimited, "too many requests, try again later");
         error.retry_after_secs = Some(retry_after_secs.max(1));
         error
     }
 
     /// A failure the client cannot fix: logged with its cause chain, answered with an opaque 500.
     pub fn unexpected(source: impl Into<anyhow::Error>) -> Self {
-        let mut error = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "internal error",
-        );
-        error.source = Some(source.into());
-        error
+        Self::new(ErrorCode::InternalError, "internal error").with_source(source)
     }
 
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
-        let mut error = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
+        Self::new(
+            ErrorCode::ServiceUnavailable,
             "service temporarily unavailable",
-        );
-        error.source = Some(source.into());
-        error
+        )
+        .with_source(source)
     }
 
     /// Keeps `source` for the log (5xx only); the body still says only `message`.
@@ -141,7 +257,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         if self.status.is_server_error() {
             // `{:?}` of anyhow prints the whole cause chain.
-            tracing::error!(code = self.code, cause = ?self.source, "request failed");
+            tracing::error!(code = self.code.as_str(), cause = ?self.source, "request failed");
         }
         let mut response = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after_secs {
@@ -163,5 +279,51 @@ impl From<StoreError> for AppError {
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
         AppError::unexpected(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_snake_case_with_an_error_status() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}"
+            );
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn the_body_is_code_message_and_field_only_when_set() {
+        let body = serde_json::to_value(
+            AppError::new(ErrorCode::InvalidField, "count: expected a number")
+                .with_field("count")
+                .body(),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "code": "invalid_field", "message": "count: expected a number", "field": "count" })
+        );
+        let body =
+            serde_json::to_value(AppError::new(ErrorCode::NoChance, "none left").body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({ "code": "no_chance", "message": "none left" })
+        );
+        let opaque = AppError::unexpected(anyhow::anyhow!("secret detail"));
+        assert_eq!(opaque.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!serde_json::to_string(&opaque.body())
+            .unwrap()
+            .contains("secret"));
     }
 }

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::store::{IdempotencyBegin, StateStore};
 
 pub const HEADER: &str = "idempotency-key";
@@ -36,8 +36,8 @@ impl IdempotencyKey {
             .headers()
             .get(HEADER)
             .ok_or_else(|| {
-                AppError::bad_request(
-                    "idempotency_key_missing",
+                AppError::new(
+                    ErrorCode::IdempotencyKeyMissing,
                     "this action needs an Idempotency-Key header",
                 )
             })?
@@ -54,8 +54,8 @@ impl IdempotencyKey {
         if ok {
             Ok(Self(value.to_owned()))
         } else {
-            Err(AppError::bad_request(
-                "idempotency_key_invalid",
+            Err(AppError::new(
+                ErrorCode::IdempotencyKeyInvalid,
                 "Idempotency-Key: 8-64 characters of letters, digits, '-' or '_'",
             ))
         }
@@ -69,11 +69,7 @@ impl IdempotencyKey {
 /// 422 for a key already used with another request. Services answer it too when their durable record of the
 /// key (a unique source reference) names another request, since the store's fingerprint can be forgotten.
 pub fn key_reused() -> AppError {
-    AppError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
-        KEY_REUSED,
-    )
+    AppError::new(ErrorCode::IdempotencyKeyReused, KEY_REUSED)
 }
 
 pub const KEY_REUSED: &str = "this Idempotency-Key was used for a different request";
@@ -172,8 +168,8 @@ where
             }
             IdempotencyBegin::Mismatch => return Err(key_reused()),
             IdempotencyBegin::InProgress if Instant::now() >= deadline => {
-                let mut error = AppError::conflict(
-                    "idempotency_in_progress",
+                let mut error = AppError::new(
+                    ErrorCode::IdempotencyInProgress,
                     "a request with this Idempotency-Key is still running",
                 );
                 error.retry_after_secs = Some(1);

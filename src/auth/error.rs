@@ -1,6 +1,4 @@
-use actix_web::http::StatusCode;
-
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -30,18 +28,16 @@ impl From<AuthError> for AppError {
     fn from(error: AuthError) -> Self {
         let message = error.to_string();
         match error {
-            AuthError::MissingToken => AppError::unauthorized("missing_token", message),
-            AuthError::InvalidToken => AppError::unauthorized("invalid_token", message),
-            AuthError::AccountDisabled => AppError::unauthorized("account_disabled", message),
+            AuthError::MissingToken => AppError::new(ErrorCode::MissingToken, message),
+            AuthError::InvalidToken => AppError::new(ErrorCode::InvalidToken, message),
+            AuthError::AccountDisabled => AppError::new(ErrorCode::AccountDisabled, message),
             AuthError::WrongAccountKind | AuthError::MissingRole { .. } => {
-                AppError::forbidden(message)
+                AppError::new(ErrorCode::Forbidden, message)
             }
-            AuthError::InvalidCredentials => AppError::unauthorized("invalid_credentials", message),
-            AuthError::DevLoginDisabled => {
-                AppError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
-            }
-            AuthError::InvalidInput(_) => AppError::bad_request("invalid_input", message),
-            AuthError::UsernameTaken => AppError::conflict("username_taken", message),
+            AuthError::InvalidCredentials => AppError::new(ErrorCode::InvalidCredentials, message),
+            AuthError::DevLoginDisabled => AppError::new(ErrorCode::NotFound, "no such route"),
+            AuthError::InvalidInput(_) => AppError::new(ErrorCode::InvalidInput, message),
+            AuthError::UsernameTaken => AppError::new(ErrorCode::UsernameTaken, message),
             AuthError::Unexpected(e) => AppError::unexpected(e),
         }
     }

@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-
 use super::IssuedToken;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::users::service::{self, Channel, UserProfile};
 use crate::wechat::client::{App, WeChatError};
@@ -24,7 +22,7 @@ pub fn validate_code(code: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(
-            AppError::bad_request("invalid_code", "code is missing or malformed")
+            AppError::new(ErrorCode::InvalidCode, "code is missing or malformed")
                 .with_field("code"),
         )
     }
@@ -33,14 +31,13 @@ pub fn validate_code(code: &str) -> Result<(), AppError> {
 /// WeChat's answers about a user-supplied code, as our stable codes.
 fn code_error(error: WeChatError) -> AppError {
     match error.errcode() {
-        Some(40029 | 40163 | 40125) => AppError::bad_request(
-            "invalid_code",
+        Some(40029 | 40163 | 40125) => AppError::new(
+            ErrorCode::InvalidCode,
             "the code is invalid, expired or already used",
         ),
         Some(45011) => AppError::too_many_requests(60),
         Some(40226) => AppError::new(
-            StatusCode::FORBIDDEN,
-            "risky_user",
+            ErrorCode::RiskyUser,
             "WeChat flagged this account; login refused",
         ),
         _ => error.into(),
@@ -87,8 +84,8 @@ pub async fn bind_phone(
     let info = state.wechat.phone_number(code).await.map_err(code_error)?;
     if info.watermark.appid != state.wechat.app_id(App::MiniProgram) {
         tracing::warn!(user_id, "phone number watermark names another appid");
-        return Err(AppError::bad_request(
-            "watermark_mismatch",
+        return Err(AppError::new(
+            ErrorCode::WatermarkMismatch,
             "the phone number was issued to another app",
         ));
     }
@@ -96,8 +93,7 @@ pub async fn bind_phone(
         || !info.pure_phone_number.chars().all(|c| c.is_ascii_digit())
     {
         return Err(AppError::new(
-            StatusCode::BAD_GATEWAY,
-            "wechat_bad_response",
+            ErrorCode::WechatBadResponse,
             "WeChat sent an unreadable phone number",
         ));
     }

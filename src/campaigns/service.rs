@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::model::{self, shanghai, status_at, CampaignInput, FieldError, Status, ValidCampaign};
 use crate::audit::{self, Actor};
 use crate::entities::{activities, campaigns};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::store::{StateStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,13 +48,13 @@ impl From<CampaignError> for AppError {
                     .collect::<Vec<_>>()
                     .join("; ");
                 let first = errors.first().map(|e| e.field.clone()).unwrap_or_default();
-                AppError::bad_request("invalid_campaign", listed).with_field(first)
+                AppError::new(ErrorCode::InvalidCampaign, listed).with_field(first)
             }
-            CampaignError::Overlap(_) => AppError::conflict("window_overlap", message),
-            CampaignError::Live => AppError::conflict("campaign_live", message),
-            CampaignError::Transition(_) => AppError::conflict("invalid_transition", message),
-            CampaignError::NotFound => AppError::not_found("campaign_not_found", message),
-            CampaignError::SlugTaken => AppError::conflict("slug_taken", message),
+            CampaignError::Overlap(_) => AppError::new(ErrorCode::WindowOverlap, message),
+            CampaignError::Live => AppError::new(ErrorCode::CampaignLive, message),
+            CampaignError::Transition(_) => AppError::new(ErrorCode::InvalidTransition, message),
+            CampaignError::NotFound => AppError::new(ErrorCode::CampaignNotFound, message),
+            CampaignError::SlugTaken => AppError::new(ErrorCode::SlugTaken, message),
             CampaignError::Store(e) => e.into(),
             CampaignError::Unexpected(e) => AppError::unexpected(e),
         }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, Actor};
 use crate::campaigns::model::is_count_limit;
 use crate::entities::{coupon_templates, user_coupons};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CouponError {
@@ -38,11 +38,11 @@ impl From<CouponError> for AppError {
     fn from(error: CouponError) -> Self {
         let message = error.to_string();
         match error {
-            CouponError::Invalid(_) => AppError::bad_request("invalid_coupon", message),
-            CouponError::NotFound => AppError::not_found("coupon_not_found", message),
-            CouponError::LimitReached => AppError::conflict("coupon_limit_reached", message),
-            CouponError::SoldOut => AppError::conflict("coupons_sold_out", message),
-            CouponError::NotUsable(_) => AppError::conflict("coupon_not_usable", message),
+            CouponError::Invalid(_) => AppError::new(ErrorCode::InvalidCoupon, message),
+            CouponError::NotFound => AppError::new(ErrorCode::CouponNotFound, message),
+            CouponError::LimitReached => AppError::new(ErrorCode::CouponLimitReached, message),
+            CouponError::SoldOut => AppError::new(ErrorCode::CouponsSoldOut, message),
+            CouponError::NotUsable(_) => AppError::new(ErrorCode::CouponNotUsable, message),
             CouponError::Unexpected(e) => AppError::unexpected(e),
         }
     }

@@ -1,13 +1,12 @@
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
-use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 /// A JSON body, read up to `application.json_body_limit` bytes. Errors are in the house format and name the
@@ -29,8 +28,7 @@ impl<T> Deref for ValidJson<T> {
 
 fn too_large(limit: usize) -> AppError {
     AppError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!("request body is larger than {limit} bytes"),
     )
 }
@@ -52,7 +50,7 @@ pub async fn read_body(
     }
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
+        let chunk = chunk.map_err(|e| AppError::new(ErrorCode::InvalidBody, e.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -84,13 +82,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
 /// `application/json` (or `+json`), in UTF-8: a body declared in another charset would be misread, so it is
 /// refused rather than guessed at.
 fn json_content_type(req: &HttpRequest) -> Result<(), AppError> {
-    let unsupported = |message: &str| {
-        Err(AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            message,
-        ))
-    };
+    let unsupported = |message: &str| Err(AppError::new(ErrorCode::UnsupportedMediaType, message));
     let Some(mime) = req.mime_type().ok().flatten() else {
         return unsupported("expected Content-Type: application/json");
     };
@@ -116,14 +108,14 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            return AppError::bad_request("malformed_json", format!("malformed JSON: {inner}"));
+            return AppError::new(ErrorCode::MalformedJson, format!("malformed JSON: {inner}"));
         }
         let field = field_name(&path, &inner.to_string());
         let message = match &field {
             Some(field) => format!("{field}: {inner}"),
             None => inner.to_string(),
         };
-        let error = AppError::bad_request("invalid_field", message);
+        let error = AppError::new(ErrorCode::InvalidField, message);
         match field {
             Some(field) => error.with_field(field),
             None => error,

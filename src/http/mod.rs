@@ -17,7 +17,7 @@ pub use metrics::{observe, Metrics};
 pub use rate_limit::{address_of, enforce, limit_customers, limit_h5, limit_staff, spend};
 pub use request_id::RequestId;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
@@ -28,11 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Query-string and path errors in the house format rather than actix's plain text.
 pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|error, _| {
-        AppError::bad_request("invalid_query", error.to_string()).into()
+        AppError::new(ErrorCode::InvalidQuery, error.to_string()).into()
     }))
     .app_data(
         web::PathConfig::default().error_handler(|error, _| {
-            AppError::bad_request("invalid_path", error.to_string()).into()
+            AppError::new(ErrorCode::InvalidPath, error.to_string()).into()
         }),
     );
 }
@@ -46,5 +46,5 @@ pub fn no_store() -> (header::HeaderName, header::HeaderValue) {
 }
 
 pub async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found("not_found", "no such route"))
+    Err(AppError::new(ErrorCode::NotFound, "no such route"))
 }

@@ -11,7 +11,7 @@ use crate::audit::{self, Actor};
 use crate::campaigns::model::{is_count_limit, is_live, status_at, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::points::service::{self as points, PointsChange};
 use crate::state::AppState;
 use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
@@ -62,15 +62,15 @@ impl From<LotteryError> for AppError {
     fn from(error: LotteryError) -> Self {
         let message = error.to_string();
         match error {
-            LotteryError::Invalid(_) => AppError::bad_request("invalid_pool", message),
-            LotteryError::NotFound => AppError::not_found("pool_not_found", message),
-            LotteryError::Frozen => AppError::conflict("pool_frozen", message),
-            LotteryError::NotLive => AppError::conflict("campaign_not_live", message),
-            LotteryError::Paused => AppError::conflict("campaign_paused", message),
-            LotteryError::NoChance => AppError::conflict("no_chance", message),
-            LotteryError::OutOfStock => AppError::conflict("out_of_stock", message),
-            LotteryError::NotForSale => AppError::conflict("chances_not_for_sale", message),
-            LotteryError::ChanceCapReached => AppError::conflict("chance_cap_reached", message),
+            LotteryError::Invalid(_) => AppError::new(ErrorCode::InvalidPool, message),
+            LotteryError::NotFound => AppError::new(ErrorCode::PoolNotFound, message),
+            LotteryError::Frozen => AppError::new(ErrorCode::PoolFrozen, message),
+            LotteryError::NotLive => AppError::new(ErrorCode::CampaignNotLive, message),
+            LotteryError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
+            LotteryError::NoChance => AppError::new(ErrorCode::NoChance, message),
+            LotteryError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
+            LotteryError::NotForSale => AppError::new(ErrorCode::ChancesNotForSale, message),
+            LotteryError::ChanceCapReached => AppError::new(ErrorCode::ChanceCapReached, message),
             LotteryError::KeyReused => crate::idempotency::key_reused(),
             LotteryError::Points(e) => e.into(),
             LotteryError::Store(e) => e.into(),
@@ -850,15 +850,15 @@ async fn record(
         };
         let factor = points::campaign_factor(&txn, &campaign.slug, state.clock.now())
             .await
-            .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
+            .map_err(|e| LotteryError::Unexpected(e.into()))?;
         let change = PointsChange {
             delta: points::multiplied(change.delta, factor)
-                .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?,
+                .map_err(|e| LotteryError::Unexpected(e.into()))?,
             ..change
         };
         points::apply(&txn, &change, factor)
             .await
-            .map_err(|e| LotteryError::Unexpected(anyhow::anyhow!("{e}")))?;
+            .map_err(|e| LotteryError::Unexpected(e.into()))?;
     }
     if let Some(template) = &prize.coupon_template {
         crate::coupons::service::issue(
@@ -872,7 +872,9 @@ async fn record(
         .map_err(|e| match e {
             // The prize's coupons are gone (or this customer holds all they may): the draw is undone.
             CouponError::SoldOut | CouponError::LimitReached => LotteryError::OutOfStock,
-            other => LotteryError::Unexpected(anyhow::anyhow!("issuing the prize coupon: {other}")),
+            other => LotteryError::Unexpected(
+                anyhow::Error::new(other).context("issuing the prize coupon"),
+            ),
         })?;
     }
     txn.commit().await?;

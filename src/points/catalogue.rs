@@ -15,7 +15,7 @@ use crate::audit::{self, Actor};
 use crate::campaigns::model::{is_count_limit, is_live, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -49,12 +49,12 @@ impl From<RedeemError> for AppError {
     fn from(error: RedeemError) -> Self {
         let message = error.to_string();
         match error {
-            RedeemError::Invalid(_) => AppError::bad_request("invalid_item", message),
-            RedeemError::NotFound => AppError::not_found("item_not_found", message),
-            RedeemError::NotLive => AppError::conflict("campaign_not_live", message),
-            RedeemError::Paused => AppError::conflict("campaign_paused", message),
-            RedeemError::OutOfStock => AppError::conflict("out_of_stock", message),
-            RedeemError::LimitReached => AppError::conflict("redeem_limit_reached", message),
+            RedeemError::Invalid(_) => AppError::new(ErrorCode::InvalidItem, message),
+            RedeemError::NotFound => AppError::new(ErrorCode::ItemNotFound, message),
+            RedeemError::NotLive => AppError::new(ErrorCode::CampaignNotLive, message),
+            RedeemError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
+            RedeemError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
+            RedeemError::LimitReached => AppError::new(ErrorCode::RedeemLimitReached, message),
             RedeemError::KeyReused => crate::idempotency::key_reused(),
             RedeemError::Points(e) => e.into(),
             RedeemError::Unexpected(e) => AppError::unexpected(e),
@@ -280,9 +280,9 @@ pub async fn redeem(
                 .map_err(|e| match e {
                     CouponError::SoldOut => RedeemError::OutOfStock,
                     CouponError::LimitReached => RedeemError::LimitReached,
-                    other => {
-                        RedeemError::Unexpected(anyhow::anyhow!("issuing the coupon: {other}"))
-                    }
+                    other => RedeemError::Unexpected(
+                        anyhow::Error::new(other).context("issuing the coupon"),
+                    ),
                 })?
                 .code,
         ),

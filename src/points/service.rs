@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::audit::{self, Actor};
 use crate::campaigns::model::ActivityKind;
 use crate::entities::{activities, campaigns, points_accounts, points_ledger};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// No multiplier.
 const NO_FACTOR: i32 = 100;
@@ -47,11 +47,13 @@ impl From<PointsError> for AppError {
     fn from(error: PointsError) -> Self {
         let message = error.to_string();
         match error {
-            PointsError::Invalid(_) => AppError::bad_request("invalid_points", message),
-            PointsError::Insufficient { .. } => AppError::conflict("insufficient_points", message),
-            PointsError::SourceReused => AppError::conflict("source_reused", message),
+            PointsError::Invalid(_) => AppError::new(ErrorCode::InvalidPoints, message),
+            PointsError::Insufficient { .. } => {
+                AppError::new(ErrorCode::InsufficientPoints, message)
+            }
+            PointsError::SourceReused => AppError::new(ErrorCode::SourceReused, message),
             PointsError::KeyReused => crate::idempotency::key_reused(),
-            PointsError::Concurrent => AppError::conflict("concurrent_request", message),
+            PointsError::Concurrent => AppError::new(ErrorCode::ConcurrentRequest, message),
             PointsError::Unexpected(e) => AppError::unexpected(e),
         }
     }

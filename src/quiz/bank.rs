@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::audit::{self, Actor};
 use crate::entities::{quiz_banks, quiz_questions};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 const OPTION_IDS: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
 /// Shown in an error response: enough to fix a file, not so many that the answer is unreadable.
@@ -40,9 +40,9 @@ impl From<BankError> for AppError {
     fn from(error: BankError) -> Self {
         let message = error.to_string();
         match error {
-            BankError::Invalid(_) => AppError::bad_request("invalid_bank", message),
-            BankError::Rows(_) => AppError::bad_request("invalid_questions", message),
-            BankError::NotFound => AppError::not_found("bank_not_found", message),
+            BankError::Invalid(_) => AppError::new(ErrorCode::InvalidBank, message),
+            BankError::Rows(_) => AppError::new(ErrorCode::InvalidQuestions, message),
+            BankError::NotFound => AppError::new(ErrorCode::BankNotFound, message),
             BankError::Unexpected(e) => AppError::unexpected(e),
         }
     }

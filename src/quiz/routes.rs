@@ -6,7 +6,7 @@ use super::bank::{self, Format};
 use super::service::{self, AnswerInput};
 use crate::audit;
 use crate::auth::{Customer, Role, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::http::{read_body, ValidJson};
 use crate::state::AppState;
 
@@ -43,7 +43,7 @@ async fn start_attempt(
     let (campaign, level) = path.into_inner();
     let level: u32 = level
         .parse()
-        .map_err(|_| AppError::not_found("level_not_found", "no such level"))?;
+        .map_err(|_| AppError::new(ErrorCode::LevelNotFound, "no such level"))?;
     let view = service::start(&state, customer.user_id, &campaign, level).await?;
     Ok(if view.resumed {
         HttpResponse::Ok().json(view)
@@ -172,8 +172,7 @@ async fn import_questions(
         Some("application/json") => Format::Json,
         _ => {
             return Err(AppError::new(
-                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send text/csv or application/json",
             ))
         }

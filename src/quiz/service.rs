@@ -21,7 +21,7 @@ use crate::campaigns::model::{is_live, read_config, shanghai, ActivityKind};
 use crate::entities::{
     activities, campaigns, prize_pools, quiz_attempts, quiz_banks, quiz_questions, users,
 };
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::lottery::service as lottery;
 use crate::points::service::{self as points, PointsChange};
 use crate::state::AppState;
@@ -94,34 +94,28 @@ impl From<points::PointsError> for QuizError {
 
 impl From<QuizError> for AppError {
     fn from(error: QuizError) -> Self {
-        use actix_web::http::StatusCode;
         let message = error.to_string();
         match error {
-            QuizError::NotFound => AppError::not_found("quiz_not_found", message),
-            QuizError::LevelNotFound => AppError::not_found("level_not_found", message),
-            QuizError::AttemptNotFound => AppError::not_found("attempt_not_found", message),
-            QuizError::NotLive => AppError::conflict("quiz_not_live", message),
-            QuizError::Paused => AppError::conflict("campaign_paused", message),
-            QuizError::Locked(_) => AppError::conflict("level_locked", message),
-            QuizError::DailyLimit(_) => AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "daily_limit_reached",
-                message,
-            ),
+            QuizError::NotFound => AppError::new(ErrorCode::QuizNotFound, message),
+            QuizError::LevelNotFound => AppError::new(ErrorCode::LevelNotFound, message),
+            QuizError::AttemptNotFound => AppError::new(ErrorCode::AttemptNotFound, message),
+            QuizError::NotLive => AppError::new(ErrorCode::QuizNotLive, message),
+            QuizError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
+            QuizError::Locked(_) => AppError::new(ErrorCode::LevelLocked, message),
+            QuizError::DailyLimit(_) => AppError::new(ErrorCode::DailyLimitReached, message),
             QuizError::Misconfigured(problem) => {
                 // The detail is for operators (in the log), not for customers.
                 tracing::error!(%problem, "quiz misconfigured");
                 AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "quiz_unavailable",
+                    ErrorCode::QuizUnavailable,
                     "the quiz cannot be played now; please try again later",
                 )
             }
-            QuizError::Expired => AppError::new(StatusCode::GONE, "attempt_expired", message),
-            QuizError::Finished => AppError::conflict("attempt_finished", message),
-            QuizError::AlreadyAnswered(_) => AppError::conflict("already_answered", message),
-            QuizError::NotCurrent(_) => AppError::conflict("not_current_question", message),
-            QuizError::InvalidOption => AppError::bad_request("invalid_option", message),
+            QuizError::Expired => AppError::new(ErrorCode::AttemptExpired, message),
+            QuizError::Finished => AppError::new(ErrorCode::AttemptFinished, message),
+            QuizError::AlreadyAnswered(_) => AppError::new(ErrorCode::AlreadyAnswered, message),
+            QuizError::NotCurrent(_) => AppError::new(ErrorCode::NotCurrentQuestion, message),
+            QuizError::InvalidOption => AppError::new(ErrorCode::InvalidOption, message),
             QuizError::Store(e) => e.into(),
             QuizError::Unexpected(e) => AppError::unexpected(e),
         }

@@ -3,7 +3,7 @@ use serde::Deserialize;
 
 use super::service;
 use crate::auth::{login, Customer, Role, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::http::ValidJson;
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ async fn set_user_disabled(
     let reason = body.reason.trim();
     if !(1..=200).contains(&reason.chars().count()) {
         return Err(
-            AppError::bad_request("invalid_input", "reason: 1-200 characters").with_field("reason"),
+            AppError::new(ErrorCode::InvalidInput, "reason: 1-200 characters").with_field("reason"),
         );
     }
     let status = service::set_disabled(

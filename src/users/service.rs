@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor};
 use crate::entities::users;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -32,11 +32,11 @@ impl From<UserError> for AppError {
     fn from(error: UserError) -> Self {
         match error {
             UserError::InvalidOpenid(message) => {
-                AppError::bad_request("invalid_openid", message).with_field("openid")
+                AppError::new(ErrorCode::InvalidOpenid, message).with_field("openid")
             }
-            UserError::NotFound => AppError::not_found("user_not_found", "no such user"),
-            UserError::Disabled => AppError::unauthorized(
-                "account_disabled",
+            UserError::NotFound => AppError::new(ErrorCode::UserNotFound, "no such user"),
+            UserError::Disabled => AppError::new(
+                ErrorCode::AccountDisabled,
                 "this account is disabled; please contact the bank",
             ),
             UserError::Unexpected(e) => AppError::unexpected(e),

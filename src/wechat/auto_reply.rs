@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::message::Reply;
 use crate::audit::{self, Actor};
 use crate::entities::auto_reply_rules;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// WeChat truncates longer passive text replies.
 const MAX_TEXT_BYTES: usize = 2048;
@@ -70,9 +70,9 @@ impl From<DbErr> for AutoReplyError {
 impl From<AutoReplyError> for AppError {
     fn from(error: AutoReplyError) -> Self {
         match error {
-            AutoReplyError::Invalid(message) => AppError::bad_request("invalid_rule", message),
+            AutoReplyError::Invalid(message) => AppError::new(ErrorCode::InvalidRule, message),
             AutoReplyError::NotFound => {
-                AppError::not_found("rule_not_found", "no such auto-reply rule")
+                AppError::new(ErrorCode::RuleNotFound, "no such auto-reply rule")
             }
             AutoReplyError::Unexpected(e) => AppError::unexpected(e),
         }

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use sea_orm::sea_query::OnConflict;
@@ -18,7 +17,7 @@ use super::message::{encrypted_envelope, Inbound, MessageError};
 use super::xml::{self, XmlError};
 use crate::config::{CallbackMode, OfficialAccountSettings};
 use crate::entities::wechat_inbox;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
 use crate::store::IdempotencyBegin;
@@ -127,29 +126,25 @@ impl From<XmlError> for CallbackError {
 impl From<CallbackError> for AppError {
     fn from(error: CallbackError) -> Self {
         let message = error.to_string();
-        let (status, code) = match &error {
-            CallbackError::MissingParameters => (StatusCode::BAD_REQUEST, "missing_parameters"),
-            CallbackError::InvalidEchostr => (StatusCode::BAD_REQUEST, "invalid_echostr"),
-            CallbackError::BadSignature => (StatusCode::UNAUTHORIZED, "invalid_signature"),
-            CallbackError::StaleTimestamp => (StatusCode::UNAUTHORIZED, "stale_timestamp"),
-            CallbackError::ReplayedNonce => (StatusCode::CONFLICT, "replayed_nonce"),
-            CallbackError::EncryptionRequired => (StatusCode::BAD_REQUEST, "encryption_required"),
-            CallbackError::NotUtf8 => (StatusCode::BAD_REQUEST, "malformed_xml"),
-            CallbackError::Crypto(CryptoError::AppIdMismatch) => {
-                (StatusCode::BAD_REQUEST, "appid_mismatch")
-            }
-            CallbackError::Crypto(_) => (StatusCode::BAD_REQUEST, "decrypt_failed"),
+        let code = match &error {
+            CallbackError::MissingParameters => ErrorCode::MissingParameters,
+            CallbackError::InvalidEchostr => ErrorCode::InvalidEchostr,
+            CallbackError::BadSignature => ErrorCode::InvalidSignature,
+            CallbackError::StaleTimestamp => ErrorCode::StaleTimestamp,
+            CallbackError::ReplayedNonce => ErrorCode::ReplayedNonce,
+            CallbackError::EncryptionRequired => ErrorCode::EncryptionRequired,
+            CallbackError::NotUtf8 => ErrorCode::MalformedXml,
+            CallbackError::Crypto(CryptoError::AppIdMismatch) => ErrorCode::AppidMismatch,
+            CallbackError::Crypto(_) => ErrorCode::DecryptFailed,
             CallbackError::Message(MessageError::Xml(XmlError::Doctype)) => {
-                (StatusCode::BAD_REQUEST, "doctype_forbidden")
+                ErrorCode::DoctypeForbidden
             }
-            CallbackError::Message(MessageError::Xml(_)) => {
-                (StatusCode::BAD_REQUEST, "malformed_xml")
-            }
-            CallbackError::Message(_) => (StatusCode::BAD_REQUEST, "invalid_message"),
+            CallbackError::Message(MessageError::Xml(_)) => ErrorCode::MalformedXml,
+            CallbackError::Message(_) => ErrorCode::InvalidMessage,
             CallbackError::Unexpected(_) => return AppError::unexpected(error),
         };
-        tracing::warn!(code, %message, "wechat callback refused");
-        AppError::new(status, code, message)
+        tracing::warn!(code = code.as_str(), %message, "wechat callback refused");
+        AppError::new(code, message)
     }
 }
 

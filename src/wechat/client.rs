@@ -7,14 +7,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::{TokenEndpoint, WeChatSettings};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::store::{SharedStore, StoreError};
 use crate::telemetry::{mask_openid, mask_phone};
 
@@ -54,30 +53,19 @@ impl WeChatError {
 impl From<WeChatError> for AppError {
     /// 5xx bodies say only what failed; the (redacted) detail goes to the log with the error.
     fn from(error: WeChatError) -> Self {
-        let (status, code, message) = match error {
+        let (code, message) = match error {
             WeChatError::Store(store_error) => return store_error.into(),
-            WeChatError::Timeout => (
-                StatusCode::GATEWAY_TIMEOUT,
-                "wechat_timeout",
-                "WeChat did not answer in time",
-            ),
-            WeChatError::Transport(_) => (
-                StatusCode::BAD_GATEWAY,
-                "wechat_unavailable",
-                "WeChat could not be reached",
-            ),
+            WeChatError::Timeout => (ErrorCode::WechatTimeout, "WeChat did not answer in time"),
+            WeChatError::Transport(_) => {
+                (ErrorCode::WechatUnavailable, "WeChat could not be reached")
+            }
             WeChatError::Decode(_) => (
-                StatusCode::BAD_GATEWAY,
-                "wechat_bad_response",
+                ErrorCode::WechatBadResponse,
                 "WeChat sent an unexpected response",
             ),
-            WeChatError::Api { .. } => (
-                StatusCode::BAD_GATEWAY,
-                "wechat_error",
-                "WeChat refused the request",
-            ),
+            WeChatError::Api { .. } => (ErrorCode::WechatError, "WeChat refused the request"),
         };
-        AppError::new(status, code, message).with_source(error)
+        AppError::new(code, message).with_source(error)
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sha1::{Digest, Sha1};
 
 use super::client::App;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -26,8 +26,8 @@ pub fn signature(ticket: &str, nonce: &str, timestamp: i64, url: &str) -> String
 /// The page URL as WeChat signs it (no fragment), if its host is allowed.
 fn page_url(state: &AppState, raw: &str) -> Result<String, AppError> {
     let invalid = || {
-        AppError::bad_request(
-            "invalid_url",
+        AppError::new(
+            ErrorCode::InvalidUrl,
             "url must be an http(s) page on an allowed domain",
         )
         .with_field("url")

@@ -19,7 +19,7 @@ use sha2::Sha256;
 
 use super::client::{App, WeChatError};
 use crate::auth::IssuedToken;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::users::service::{self, Channel};
 
@@ -118,7 +118,7 @@ pub fn validate_next(next: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(
-            AppError::bad_request("invalid_next", "next must be a path on this site")
+            AppError::new(ErrorCode::InvalidNext, "next must be a path on this site")
                 .with_field("next"),
         )
     }
@@ -147,8 +147,7 @@ fn verify_tag(state: &AppState, purpose: &[u8], data: &str, given: &str) -> Opti
 }
 
 fn invalid_state() -> AppError {
-    AppError::bad_request(
-        "invalid_state",
+    AppError::new(ErrorCode::InvalidState,
         "the login link is invalid, expired, already used or was opened in another browser: start again",
     )
 }
@@ -271,8 +270,8 @@ pub async fn finish(
 
 fn code_error(error: WeChatError) -> AppError {
     match error.errcode() {
-        Some(40029 | 40163) => AppError::bad_request(
-            "invalid_code",
+        Some(40029 | 40163) => AppError::new(
+            ErrorCode::InvalidCode,
             "the code is invalid, expired or already used",
         ),
         _ => error.into(),

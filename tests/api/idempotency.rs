@@ -3,7 +3,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use serde_json::json;
 use wxcampaign::audit::{self, Actor};
-use wxcampaign::error::AppError;
+use wxcampaign::error::{AppError, ErrorCode};
 use wxcampaign::idempotency::{fingerprint, run_once, IdempotencyKey, StoredResponse};
 
 use crate::helpers::spawn_app;
@@ -76,7 +76,7 @@ async fn a_failed_action_keeps_nothing_so_the_key_can_be_retried() {
     let key = IdempotencyKey::parse("retry-after-fail").unwrap();
     let print = fingerprint(&[b"x"]);
     let failed = run_once(app.store.as_ref(), "u:1", &key, &print, || async {
-        Err::<StoredResponse, _>(AppError::conflict("campaign_paused", "paused"))
+        Err::<StoredResponse, _>(AppError::new(ErrorCode::CampaignPaused, "paused"))
     })
     .await
     .unwrap_err();
