@@ -108,6 +108,9 @@ pub struct StoreSettings {
     pub url: SecretString,
     /// Prefix of every key, so several deployments (or test runs) can share one Redis.
     pub key_prefix: String,
+    /// Says on purpose that exactly one instance runs: the only way production accepts `memory://`, whose rate
+    /// limits, pause flags, locks and dedupe would otherwise be each instance's own.
+    pub single_instance: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -562,6 +565,13 @@ impl Settings {
         }
         if account.callback_mode != CallbackMode::Safe {
             tracing::warn!("wechat.official_account.callback_mode is not `safe` in production");
+        }
+        if self.store.url.expose_secret() == "memory://" && !self.store.single_instance {
+            return Err(ConfigError::invalid(
+                "store.url",
+                "memory:// keeps state inside one process; set a redis:// URL, or store.single_instance = true \
+                 if exactly one instance will ever run",
+            ));
         }
         Ok(())
     }

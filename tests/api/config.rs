@@ -16,8 +16,9 @@ fn load(environment: Environment, overrides: &[(&str, &str)]) -> Result<Settings
     .map_err(|e| e.to_string())
 }
 
-/// Real secrets, as an operator would set them in production.
-const PRODUCTION_SECRETS: [(&str, &str); 6] = [
+/// Real secrets (and a shared store), as an operator would set them in production.
+const PRODUCTION_SECRETS: [(&str, &str); 7] = [
+    ("APP__STORE__URL", "redis://127.0.0.1:6379/0"),
     (
         "APP__AUTH__PHONE_ENCRYPTION_SECRET",
         "c1a8f0e2b7d94f6a8e3c5b1d9f7a2e4c6b8d0f1a",
@@ -69,6 +70,19 @@ fn production_refuses_a_session_cookie_without_secure() {
     overrides.push(("APP__AUTH__SESSION_COOKIE_SECURE", "false"));
     let error = load(Environment::Production, &overrides).unwrap_err();
     assert!(error.contains("auth.session_cookie_secure"), "{error}");
+}
+
+#[test]
+fn production_refuses_the_memory_store_unless_told_one_instance_runs() {
+    let mut overrides: Vec<_> = PRODUCTION_SECRETS
+        .iter()
+        .filter(|(k, _)| *k != "APP__STORE__URL")
+        .copied()
+        .collect();
+    let error = load(Environment::Production, &overrides).unwrap_err();
+    assert!(error.contains("store.url"), "{error}");
+    overrides.push(("APP__STORE__SINGLE_INSTANCE", "true"));
+    assert!(load(Environment::Production, &overrides).is_ok());
 }
 
 #[test]
