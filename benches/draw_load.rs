@@ -14,7 +14,7 @@ use common::{env_or, fire, Request};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use wxcampaign::audit::Actor;
-use wxcampaign::campaigns::model::shanghai;
+use wxcampaign::calendar::shanghai;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

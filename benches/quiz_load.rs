@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 use common::{env_or, fire_sequences, Request};
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
-use wxcampaign::campaigns::model::shanghai;
+use wxcampaign::calendar::shanghai;
 use wxcampaign::quiz::bank;
 
 /// Questions per attempt: one answer in this many finishes an attempt.

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calendar;
 pub mod campaigns;
 pub mod config;
 pub mod coupons;

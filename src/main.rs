@@ -6,7 +6,7 @@ use secrecy::SecretString;
 
 use wxcampaign::audit::Actor;
 use wxcampaign::auth::staff::{self, NewStaff, Role};
-use wxcampaign::campaigns::{self, calendar};
+use wxcampaign::campaigns::{self, import};
 use wxcampaign::config::{ConfigSource, Settings};
 use wxcampaign::startup::Application;
 use wxcampaign::{db, telemetry};
@@ -194,7 +194,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Calendar {
             command: CalendarCommand::Import { file, apply },
         } => {
-            let inputs = match calendar::read(&file) {
+            let inputs = match import::read(&file) {
                 Ok(inputs) => inputs,
                 Err(errors) => {
                     for error in &errors {

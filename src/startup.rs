@@ -226,7 +226,7 @@ async fn seed_demo_calendar(db: &DatabaseConnection, calendar_file: &str) -> any
     }
     let path = demo_file(calendar_file);
     let inputs =
-        campaigns::calendar::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
+        campaigns::import::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let actor = crate::audit::Actor {
         staff_id: None,
         label: "demo-seed".into(),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::model::{status_at, Status};
+use crate::calendar::{status_at, Status};
 use crate::entities::campaigns;
 
 #[derive(Debug, Clone)]

@@ -1,8 +1,7 @@
 //! The yearly calendar: campaigns and their activities, the lifecycle by time, the pause switch, and the
 //! calendar file operators plan the year in.
 
-pub mod calendar;
+pub mod import;
 pub mod lifecycle;
-pub mod model;
 pub mod routes;
 pub mod service;

@@ -2,7 +2,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::model::CampaignInput;
+use super::import::CampaignInput;
 use super::service;
 use crate::auth::{Role, Staff};
 use crate::error::AppError;

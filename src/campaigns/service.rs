@@ -5,8 +5,9 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::model::{self, shanghai, status_at, CampaignInput, FieldError, Status, ValidCampaign};
+use super::import::{self, CampaignInput, FieldError, ValidCampaign};
 use crate::audit::{self, Actor};
+use crate::calendar::{shanghai, status_at, Status};
 use crate::entities::{activities, campaigns};
 use crate::error::{AppError, ErrorCode};
 use crate::store::{StateStore, StoreError};
@@ -167,7 +168,7 @@ async fn check_overlap(
 }
 
 fn validated(input: &CampaignInput) -> Result<ValidCampaign, CampaignError> {
-    model::validate(input).map_err(CampaignError::Invalid)
+    import::validate(input).map_err(CampaignError::Invalid)
 }
 
 async fn replace_activities(
@@ -660,7 +661,7 @@ pub async fn import(
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        match model::validate(input) {
+        match import::validate(input) {
             Ok(campaign) => valid.push(campaign),
             Err(found) => errors.extend(found.into_iter().map(|e| FieldError {
                 field: format!("campaigns[{i}].{}", e.field),

@@ -8,7 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Actor};
-use crate::campaigns::model::is_count_limit;
+use crate::calendar::is_count_limit;
 use crate::entities::{coupon_templates, user_coupons};
 use crate::error::{AppError, ErrorCode};
 
@@ -73,7 +73,7 @@ pub async fn create_template(
     now: DateTime<Utc>,
 ) -> Result<coupon_templates::Model, CouponError> {
     let invalid = |m: &str| Err(CouponError::Invalid(m.to_owned()));
-    let slug_ok = crate::campaigns::model::is_slug(&input.slug);
+    let slug_ok = crate::calendar::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() {
         return invalid("slug (a-z, 0-9, '-') and name are required");
     }
@@ -87,7 +87,7 @@ pub async fn create_template(
     }
     let valid_until = match &input.valid_until {
         Some(text) => Some(
-            crate::campaigns::model::parse_time(text)
+            crate::calendar::parse_time(text)
                 .ok_or_else(|| CouponError::Invalid("valid_until: not a time".into()))?,
         ),
         None => None,
@@ -250,7 +250,7 @@ pub async fn held_by(
             value_fen: template.value_fen,
             min_spend_fen: template.min_spend_fen,
             status,
-            expires_at: crate::campaigns::model::shanghai(coupon.expires_at),
+            expires_at: crate::calendar::shanghai(coupon.expires_at),
         });
     }
     Ok(held)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{is_count_limit, is_live, status_at, Status};
+use crate::calendar::{is_count_limit, is_live, status_at, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
 use crate::error::{AppError, ErrorCode};
@@ -158,7 +158,7 @@ pub struct PoolInput {
 /// Every check a pool passes before it is stored.
 pub fn validate(input: &PoolInput) -> Result<(), LotteryError> {
     let invalid = |m: String| Err(LotteryError::Invalid(m));
-    let slug_ok = crate::campaigns::model::is_slug;
+    let slug_ok = crate::calendar::is_slug;
     if !slug_ok(&input.slug) || input.name.trim().is_empty() {
         return invalid("slug and name: a slug (a-z, 0-9, '-') and a non-empty name".into());
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::service::{self as points, PointsChange, PointsError};
 use crate::audit::{self, Actor};
-use crate::campaigns::model::{is_count_limit, is_live, Status};
+use crate::calendar::{is_count_limit, is_live, Status};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::{AppError, ErrorCode};
@@ -81,7 +81,7 @@ pub async fn insert_item(
     campaign: &campaigns::Model,
     input: &ItemInput,
 ) -> Result<catalogue_items::Model, RedeemError> {
-    let slug_ok = crate::campaigns::model::is_slug(&input.slug);
+    let slug_ok = crate::calendar::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() || !(1..=10_000_000).contains(&input.cost_points) {
         return Err(RedeemError::Invalid(
             "slug, name and cost_points (1-10,000,000) are required".into(),

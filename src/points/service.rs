@@ -7,7 +7,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::audit::{self, Actor};
-use crate::campaigns::model::ActivityKind;
+use crate::calendar::ActivityKind;
 use crate::entities::{activities, campaigns, points_accounts, points_ledger};
 use crate::error::{AppError, ErrorCode};
 

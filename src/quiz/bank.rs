@@ -296,7 +296,7 @@ pub async fn create_bank(
     slug: &str,
     name: &str,
 ) -> Result<quiz_banks::Model, BankError> {
-    let slug_ok = crate::campaigns::model::is_slug(slug);
+    let slug_ok = crate::calendar::is_slug(slug);
     if !slug_ok || name.trim().is_empty() || name.chars().count() > 128 {
         return Err(BankError::Invalid(
             "slug (a-z, 0-9, '-') and a name (1-128 characters) are required".into(),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::campaigns::model::is_slug;
+use crate::calendar::is_slug;
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::levels::{LevelConfig, QuizConfig};
-use crate::campaigns::model::{is_live, read_config, shanghai, ActivityKind};
+use crate::calendar::{is_live, read_config, shanghai, ActivityKind};
 use crate::entities::{
     activities, campaigns, prize_pools, quiz_attempts, quiz_banks, quiz_questions, users,
 };

@@ -6,7 +6,8 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
 use wxcampaign::auth::staff::Role;
-use wxcampaign::campaigns::{calendar, model::shanghai, service};
+use wxcampaign::calendar::shanghai;
+use wxcampaign::campaigns::{import, service};
 use wxcampaign::entities::{campaigns, job_runs};
 use wxcampaign::jobs::clock::Clock;
 use wxcampaign::jobs::Scheduler;
@@ -45,7 +46,7 @@ async fn status_of(app: &TestApp, slug: &str) -> String {
 #[tokio::test]
 async fn the_calendar_file_imports_idempotently() {
     let app = spawn_app().await;
-    let inputs = calendar::read(&demo_file()).expect("the shipped calendar is valid");
+    let inputs = import::read(&demo_file()).expect("the shipped calendar is valid");
     assert_eq!(inputs.len(), 4);
     let now = Utc::now();
     let dry = service::import(&app.db, &Actor::cli(), &inputs, false, now)
@@ -178,10 +179,10 @@ async fn a_fresh_start_with_demo_data_lists_the_demo_calendar() {
         .map(|c| c["slug"].as_str().unwrap())
         .collect();
     // Live and upcoming only: whatever of the 2026 plan has not ended yet, soonest first.
-    let expected: Vec<String> = calendar::read(&demo_file())
+    let expected: Vec<String> = import::read(&demo_file())
         .unwrap()
         .into_iter()
-        .filter(|c| wxcampaign::campaigns::model::parse_time(&c.ends_at).unwrap() > Utc::now())
+        .filter(|c| wxcampaign::calendar::parse_time(&c.ends_at).unwrap() > Utc::now())
         .map(|c| c.slug)
         .collect();
     assert_eq!(listed, expected);
@@ -540,8 +541,8 @@ async fn bad_campaigns_and_forbidden_edits_are_refused_with_no_change() {
 /// Two instances may run one campaign's steps in either order: the later status wins, never the earlier.
 #[tokio::test]
 async fn lifecycle_steps_applied_out_of_order_never_move_a_campaign_back() {
+    use wxcampaign::calendar::Status;
     use wxcampaign::campaigns::lifecycle::{self, Transition};
-    use wxcampaign::campaigns::model::Status;
     let app = spawn_app().await;
     let token = staff(&app).await;
     create_and_schedule(
@@ -585,7 +586,7 @@ async fn lifecycle_steps_applied_out_of_order_never_move_a_campaign_back() {
 #[tokio::test]
 async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
     let app = spawn_app().await;
-    let mut inputs = calendar::read(&demo_file()).unwrap();
+    let mut inputs = import::read(&demo_file()).unwrap();
     service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
         .await
         .unwrap();

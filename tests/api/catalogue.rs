@@ -16,7 +16,7 @@ async fn live_catalogue(app: &TestApp) -> String {
     )
     .await;
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     let created = app.post_json("/admin/v1/campaigns", Some(&operator), &json!({
         "slug": "mall", "name": "积分商城", "theme": "兑换", "year": 2026, "quarter": 4, "rules_text": "规则",
         "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),

@@ -48,7 +48,7 @@ async fn a_coupon_prize_issues_a_coupon_that_is_used_once_at_the_counter() {
     let created = template(&app, &operator, json!({ "slug": "cash-20", "name": "20元立减金", "value_fen": 2000, "min_spend_fen": 10000, "valid_days": 30 })).await;
     assert_eq!(created.status(), 201);
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     app.post_json("/admin/v1/campaigns", Some(&operator), &json!({
         "slug": "coupon-test", "name": "券", "theme": "券", "year": 2026, "quarter": 4, "rules_text": "规则",
         "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
@@ -244,7 +244,7 @@ async fn an_unknown_template_or_sold_out_coupons_are_refused_cleanly() {
     let operator = app.staff_token("olivia", Role::Operator).await;
     template(&app, &operator, json!({ "slug": "just-one", "name": "限一张", "value_fen": 500, "valid_days": 7, "total_limit": 1 })).await;
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     let campaign = |template: &str| {
         json!({
             "slug": "coupon-test", "name": "券", "theme": "券", "year": 2026, "quarter": 4, "rules_text": "规则",

@@ -37,7 +37,7 @@ fn single_prize_pool(points: i64, stock: Option<u32>) -> Value {
 async fn live_campaign_with_pool(app: &TestApp, pool: &Value) -> String {
     let operator = app.staff_token("olivia", Role::Operator).await;
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     let campaign = json!({
         "slug": "lottery-test", "name": "年终感恩", "theme": "感恩", "year": 2026, "quarter": 4,
         "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
@@ -355,7 +355,7 @@ async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
     let app = spawn_app().await;
     let operator = app.staff_token("olivia", Role::Operator).await;
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     app.post_json("/admin/v1/campaigns", Some(&operator), &json!({
         "slug": "upcoming", "name": "n", "theme": "t", "year": 2026, "quarter": 4, "rules_text": "r",
         "preheat_at": at(Duration::days(1)), "starts_at": at(Duration::days(2)), "ends_at": at(Duration::days(9))

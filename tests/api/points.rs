@@ -109,7 +109,7 @@ async fn a_live_points_week_multiplies_its_campaigns_grants() {
     let (user_id, _) = user(&app, "oPointsUser01").await;
     let operator = app.staff_token("olivia", Role::Operator).await;
     let start = app.clock.now() + Duration::hours(2);
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(start + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(start + d);
     let campaign = json!({
         "slug": "points-test", "name": "积分季", "theme": "积分", "year": 2026, "quarter": 4,
         "preheat_at": at(-Duration::hours(1)), "starts_at": at(Duration::zero()), "ends_at": at(Duration::days(30)),

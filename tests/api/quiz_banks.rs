@@ -203,7 +203,7 @@ async fn the_cli_imports_a_file_or_lists_its_bad_rows() {
 /// The demo calendar's quizzes must be playable on the demo bank: every level finds at least 20 questions.
 #[test]
 fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
-    use wxcampaign::campaigns::model::{read_config, ActivityKind};
+    use wxcampaign::calendar::{read_config, ActivityKind};
     use wxcampaign::quiz::bank::{parse, Format};
     use wxcampaign::quiz::levels::QuizConfig;
 
@@ -211,7 +211,7 @@ fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
     let csv = std::fs::read(root.join("config/quiz/financial-literacy.csv")).unwrap();
     let questions = parse(Format::Csv, &csv, &|_, _| {}).expect("the demo bank imports");
     let calendar =
-        wxcampaign::campaigns::calendar::read(&root.join("config/calendar/2026.toml")).unwrap();
+        wxcampaign::campaigns::import::read(&root.join("config/calendar/2026.toml")).unwrap();
     let mut levels = 0;
     for campaign in &calendar {
         for activity in campaign

@@ -71,7 +71,7 @@ async fn live_quiz_with(app: &TestApp, config: Value) -> String {
         .unwrap();
     assert_eq!(imported.status(), 200, "{}", imported.text().await.unwrap());
     let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::campaigns::model::shanghai(base + d);
+    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
     let campaign = json!({
         "slug": CAMPAIGN, "name": "答题测试", "theme": "闯关", "year": 2026, "quarter": 4,
         "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),

@@ -1,46 +1,21 @@
-//! What a campaign is made of, as operators write it (calendar file or staff API), and the checks every one
-//! passes before it is stored: windows in order, activities inside their campaign, and each activity kind's
-//! own config.
+//! What a campaign is made of, as operators write it (the calendar file `config/calendar/2026.toml` or the
+//! staff API), and the checks every one passes before it is stored: windows in order, activities inside their
+//! campaign, and each activity kind's own config. This is the one place that knows every activity kind, so it
+//! sits above the domains. A calendar file's problems are reported as `file:line: field: message`, so an
+//! operator can fix the file before anything is applied.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeZone, Utc};
-use chrono_tz::Asia::Shanghai;
-use serde::de::DeserializeOwned;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::calendar::{is_slug, parse_time};
+pub use crate::calendar::{read_config, ActivityKind};
 
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
 use crate::quiz::levels::QuizConfig;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivityKind {
-    Quiz,
-    Lottery,
-    BlindBox,
-    Team,
-    Poster,
-    Referral,
-    PointsWeek,
-    Task,
-    Calculator,
-}
-
-impl ActivityKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ActivityKind::Quiz => "quiz",
-            ActivityKind::Lottery => "lottery",
-            ActivityKind::BlindBox => "blind_box",
-            ActivityKind::Team => "team",
-            ActivityKind::Poster => "poster",
-            ActivityKind::Referral => "referral",
-            ActivityKind::PointsWeek => "points_week",
-            ActivityKind::Task => "task",
-            ActivityKind::Calculator => "calculator",
-        }
-    }
-}
 
 /// A campaign as written by operators. Times are `YYYY-MM-DD HH:MM` in Asia/Shanghai, or RFC 3339 with an offset.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -124,43 +99,6 @@ pub struct ValidActivity {
     pub config: Value,
 }
 
-/// `2026-01-20 10:00` in Asia/Shanghai, or an RFC 3339 time with its offset. Whole seconds: the calendar needs no
-/// more, and every database then stores exactly what was given (PostgreSQL keeps microseconds, not nanoseconds).
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Some(time.with_timezone(&Utc).trunc_subsecs(0));
-    }
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
-        .ok()?;
-    Shanghai
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Shown to customers and staff in Asia/Shanghai.
-pub fn shanghai(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Shanghai).to_rfc3339()
-}
-
-/// The one slug rule of every named thing (campaigns, activities, pools, prizes, items, templates, banks):
-/// 2-64 characters of a-z, 0-9 and '-'.
-pub fn is_slug(s: &str) -> bool {
-    (2..=64).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-}
-
-/// The largest stock or limit anything may have (prizes, items, coupons): far inside the database's 32-bit
-/// columns, so no count wraps on its way in or out.
-pub const MAX_COUNT: u32 = 10_000_000;
-
-/// The one rule of an optional stock or limit: absent (none), or 1 to `MAX_COUNT`.
-pub fn is_count_limit(limit: Option<u32>) -> bool {
-    limit.is_none_or(|l| (1..=MAX_COUNT).contains(&l))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PoolConfig {
@@ -205,11 +143,6 @@ struct TaskConfig {
 #[serde(deny_unknown_fields)]
 struct CalculatorConfig {
     calculator: String,
-}
-
-/// An activity's config as its kind's type; the message names what does not fit.
-pub fn read_config<T: DeserializeOwned>(config: &Value) -> Result<T, String> {
-    serde_json::from_value(config.clone()).map_err(|e| e.to_string())
 }
 
 /// The kind's own rules on its config; the message names what is wrong.
@@ -412,95 +345,154 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
     })
 }
 
-/// Lifecycle status. Draft until staff schedule it; then it follows the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Draft,
-    Scheduled,
-    Preheat,
-    Live,
-    Ended,
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarFile {
+    campaigns: Vec<CampaignInput>,
 }
 
-impl Status {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Draft => "draft",
-            Status::Scheduled => "scheduled",
-            Status::Preheat => "preheat",
-            Status::Live => "live",
-            Status::Ended => "ended",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Status::Draft,
-            Status::Scheduled,
-            Status::Preheat,
-            Status::Live,
-            Status::Ended,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-    }
+/// Reads and checks a calendar; on failure, every problem with its line.
+pub fn read(path: &Path) -> Result<Vec<CampaignInput>, Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    parse(&path.display().to_string(), &text)
 }
 
-/// Whether customers can take part at `now`: scheduled (not a draft) and inside its live window. The pause
-/// switch is separate.
-pub fn is_live(campaign: &crate::entities::campaigns::Model, now: DateTime<Utc>) -> bool {
-    campaign.status != Status::Draft.as_str()
-        && status_at(
-            campaign.preheat_at,
-            campaign.starts_at,
-            campaign.ends_at,
-            now,
-        ) == Status::Live
-}
-
-/// Where a scheduled campaign stands at `now`.
-pub fn status_at(
-    preheat_at: DateTime<Utc>,
-    starts_at: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Status {
-    if now < preheat_at {
-        Status::Scheduled
-    } else if now < starts_at {
-        Status::Preheat
-    } else if now < ends_at {
-        Status::Live
+pub fn parse(file: &str, text: &str) -> Result<Vec<CampaignInput>, Vec<String>> {
+    let calendar: CalendarFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|span| line_of(text, span.start)).unwrap_or(1);
+        vec![format!("{file}:{line}: {}", e.message())]
+    })?;
+    let errors: Vec<String> = calendar
+        .campaigns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, campaign)| {
+            validate(campaign)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |e| (i, e))
+        })
+        .map(|(i, error)| locate(file, text, i, &error))
+        .collect();
+    if errors.is_empty() {
+        Ok(calendar.campaigns)
     } else {
-        Status::Ended
+        Err(errors)
     }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line of `field` (e.g. `activities[1].ends_at`) inside the `index`-th `[[campaigns]]` table: the key's own
+/// line when it can be found, else its table's header.
+fn locate(file: &str, text: &str, index: usize, error: &FieldError) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let headers = |name: &str, from: usize, to: usize| -> Vec<usize> {
+        (from..to).filter(|&n| lines[n].trim() == name).collect()
+    };
+    let campaigns = headers("[[campaigns]]", 0, lines.len());
+    let start = campaigns.get(index).copied().unwrap_or(0);
+    let end = campaigns.get(index + 1).copied().unwrap_or(lines.len());
+    let (mut from, mut to, mut key) = (start, end, error.field.as_str());
+    if let Some(rest) = key.strip_prefix("activities[") {
+        if let Some((n, field)) = rest.split_once("].") {
+            let activities = headers("[[campaigns.activities]]", start, end);
+            if let Some(&header) = n.parse::<usize>().ok().and_then(|n| activities.get(n)) {
+                from = header;
+                to = activities
+                    .iter()
+                    .copied()
+                    .find(|&h| h > header)
+                    .unwrap_or(end);
+            }
+            key = field;
+        }
+    } else {
+        // Campaign keys come before the first activity table.
+        to = headers("[[campaigns.activities]]", start, end)
+            .first()
+            .copied()
+            .unwrap_or(end);
+    }
+    let key = key.split('.').next().unwrap_or(key);
+    let line = (from..to)
+        .find(|&n| {
+            lines[n].trim_start().starts_with(key)
+                && lines[n][lines[n].find(key).unwrap_or(0) + key.len()..]
+                    .trim_start()
+                    .starts_with('=')
+        })
+        .unwrap_or(from);
+    format!("{file}:{}: campaigns[{index}].{error}", line + 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const GOOD: &str = r#"
+[[campaigns]]
+slug = "q1-2026"
+name = "新春财富嘉年华"
+theme = "新春"
+year = 2026
+quarter = 1
+preheat_at = "2026-01-10 10:00"
+starts_at = "2026-01-20 10:00"
+ends_at = "2026-04-01 00:00"
+rules_text = "规则"
+
+[[campaigns.activities]]
+slug = "quiz"
+kind = "quiz"
+name = "压岁钱规划"
+starts_at = "2026-01-20 10:00"
+ends_at = "2026-03-01 00:00"
+config = { bank = "demo", levels = [{ name = "压岁钱规划", questions = 5, seconds_per_question = 20, pass_score = 4 }] }
+"#;
+
     #[test]
-    fn times_are_read_in_shanghai() {
-        let t = parse_time("2026-01-20 10:00").unwrap();
-        assert_eq!(t.to_rfc3339(), "2026-01-20T02:00:00+00:00");
-        assert_eq!(parse_time("2026-01-20T10:00:00+08:00"), Some(t));
-        assert_eq!(shanghai(t), "2026-01-20T10:00:00+08:00");
-        assert!(parse_time("next tuesday").is_none());
+    fn a_good_calendar_reads() {
+        assert_eq!(parse("c.toml", GOOD).unwrap().len(), 1);
     }
 
     #[test]
-    fn status_follows_the_windows() {
-        let p = parse_time("2026-01-10 10:00").unwrap();
-        let s = parse_time("2026-01-20 10:00").unwrap();
-        let e = parse_time("2026-04-01 00:00").unwrap();
-        assert_eq!(
-            status_at(p, s, e, p - chrono::Duration::seconds(1)),
-            Status::Scheduled
+    fn errors_name_file_line_and_field() {
+        let inverted = GOOD.replace(
+            r#"ends_at = "2026-03-01 00:00""#,
+            r#"ends_at = "2026-01-01 00:00""#,
         );
-        assert_eq!(status_at(p, s, e, p), Status::Preheat);
-        assert_eq!(status_at(p, s, e, s), Status::Live);
-        assert_eq!(status_at(p, s, e, e), Status::Ended);
+        let errors = parse("c.toml", &inverted).unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["c.toml:18: campaigns[0].activities[0].ends_at: must be after starts_at"]
+        );
+
+        let bad_kind = GOOD.replace(r#"kind = "quiz""#, r#"kind = "karaoke""#);
+        let errors = parse("c.toml", &bad_kind).unwrap_err();
+        assert!(
+            errors[0].starts_with("c.toml:") && errors[0].contains("karaoke"),
+            "{errors:?}"
+        );
+
+        let bad_quarter = GOOD.replace("quarter = 1", "quarter = 7");
+        assert_eq!(
+            parse("c.toml", &bad_quarter).unwrap_err(),
+            vec!["c.toml:7: campaigns[0].quarter: must be 1, 2, 3 or 4"]
+        );
+
+        let bad_config = GOOD.replace(
+            r#"levels = [{ name = "压岁钱规划", questions = 5, seconds_per_question = 20, pass_score = 4 }]"#,
+            "levels = []",
+        );
+        let errors = parse("c.toml", &bad_config).unwrap_err();
+        assert!(
+            errors[0].starts_with("c.toml:19: campaigns[0].activities[0].config:"),
+            "{errors:?}"
+        );
     }
 }
