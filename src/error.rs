@@ -100,6 +100,7 @@ error_codes! {
     WindowOverlap = "window_overlap" => CONFLICT,
     CampaignNotLive = "campaign_not_live" => CONFLICT,
     CampaignPaused = "campaign_paused" => CONFLICT,
+    ActivityNotLive = "activity_not_live" => CONFLICT,
     // Points and the catalogue
     InvalidPoints = "invalid_points" => BAD_REQUEST,
     InsufficientPoints = "insufficient_points" => CONFLICT,
@@ -126,7 +127,6 @@ error_codes! {
     BankNotFound = "bank_not_found" => NOT_FOUND,
     InvalidQuestions = "invalid_questions" => BAD_REQUEST,
     QuizNotFound = "quiz_not_found" => NOT_FOUND,
-    QuizNotLive = "quiz_not_live" => CONFLICT,
     QuizUnavailable = "quiz_unavailable" => SERVICE_UNAVAILABLE,
     LevelNotFound = "level_not_found" => NOT_FOUND,
     LevelLocked = "level_locked" => CONFLICT,

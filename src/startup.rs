@@ -8,7 +8,7 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
-use crate::config::Settings;
+use crate::config::{DemoSettings, Settings};
 use crate::http::{self, Metrics};
 use crate::jobs::clock::{SharedClock, SystemClock};
 use crate::state::AppState;
@@ -33,8 +33,7 @@ impl Application {
             .await
             .context("connecting to the state store (store.url)")?;
         if settings.demo.seed {
-            seed_demo_banks(&db, &settings.demo.quiz_banks_file).await?;
-            seed_demo_calendar(&db, &settings.demo.calendar_file).await?;
+            seed_demo(&db, &settings.demo).await?;
         }
         // The store may have been flushed while we were down: the circuit breakers come back from the database.
         campaigns::service::sync_pause_flags(&db, store.as_ref())
@@ -151,6 +150,12 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .shutdown_timeout(shutdown_timeout)
     .run();
     Ok(server)
+}
+
+/// The demo year: its question banks (each once) and, into an empty database, its calendar.
+pub async fn seed_demo(db: &DatabaseConnection, demo: &DemoSettings) -> anyhow::Result<()> {
+    seed_demo_banks(db, &demo.quiz_banks_file).await?;
+    seed_demo_calendar(db, &demo.calendar_file).await
 }
 
 /// A demo file, relative to the working directory or else to the crate (when run by cargo from elsewhere).

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor};
-use crate::calendar::{is_count_limit, is_live, status_at, Status};
+use crate::calendar::{is_count_limit, status_at, Status};
+use crate::campaigns::gate::{self, GateError, Scope};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, chance_grants, draw_records, prize_pools, prizes};
 use crate::error::{AppError, ErrorCode};
@@ -30,8 +31,9 @@ pub enum LotteryError {
     NotFound,
     #[error("the campaign is live or over: its pools and odds are frozen")]
     Frozen,
-    #[error("the campaign is not live")]
-    NotLive,
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// The store's atomic draw step saw the pause switch.
     #[error("the campaign is paused")]
     Paused,
     #[error("no draw chance left")]
@@ -65,7 +67,7 @@ impl From<LotteryError> for AppError {
             LotteryError::Invalid(_) => AppError::new(ErrorCode::InvalidPool, message),
             LotteryError::NotFound => AppError::new(ErrorCode::PoolNotFound, message),
             LotteryError::Frozen => AppError::new(ErrorCode::PoolFrozen, message),
-            LotteryError::NotLive => AppError::new(ErrorCode::CampaignNotLive, message),
+            LotteryError::Gate(e) => e.into(),
             LotteryError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
             LotteryError::NoChance => AppError::new(ErrorCode::NoChance, message),
             LotteryError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
@@ -237,9 +239,7 @@ async fn campaign(
     conn: &impl ConnectionTrait,
     slug: &str,
 ) -> Result<campaigns::Model, LotteryError> {
-    campaigns::Entity::find()
-        .filter(campaigns::Column::Slug.eq(slug))
-        .one(conn)
+    gate::find_campaign(conn, slug)
         .await?
         .ok_or(LotteryError::NotFound)
 }
@@ -624,12 +624,14 @@ pub async fn buy_chances(
         }
         return Ok(count);
     }
-    if !is_live(&campaign, now) {
-        return Err(LotteryError::NotLive);
-    }
-    if campaign.paused {
-        return Err(LotteryError::Paused);
-    }
+    gate::check(
+        &txn,
+        state.store.as_ref(),
+        &campaign,
+        Scope::Pool(pool_slug),
+        now,
+    )
+    .await?;
     let pool = lock_pool(&txn, pool.id).await?;
     let cost = pool.chance_cost_points.ok_or(LotteryError::NotForSale)?;
     if within_caps(&txn, &pool, user_id, count, now).await? < count {
@@ -679,10 +681,15 @@ pub async fn draw(
     idempotency_key: &str,
 ) -> Result<DrawResult, LotteryError> {
     let now = state.clock.now();
-    let campaign = campaign(&state.db, campaign_slug).await?;
-    if !is_live(&campaign, now) {
-        return Err(LotteryError::NotLive);
-    }
+    let campaign = gate::admit(
+        &state.db,
+        state.store.as_ref(),
+        campaign_slug,
+        Scope::Pool(pool_slug),
+        now,
+    )
+    .await?
+    .campaign;
     let (pool, prizes) = pool_and_prizes(&state.db, &campaign, pool_slug).await?;
     let day = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
     if pool.daily_free_chances > 0 {

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::service::{self as points, PointsChange, PointsError};
 use crate::audit::{self, Actor};
-use crate::calendar::{is_count_limit, is_live, Status};
+use crate::calendar::{is_count_limit, Status};
+use crate::campaigns::gate::{self, GateError, Scope};
 use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::{AppError, ErrorCode};
+use crate::store::StateStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
@@ -23,10 +25,8 @@ pub enum RedeemError {
     Invalid(String),
     #[error("no such campaign or item")]
     NotFound,
-    #[error("the campaign is not live")]
-    NotLive,
-    #[error("the campaign is paused")]
-    Paused,
+    #[error(transparent)]
+    Gate(#[from] GateError),
     #[error("this item is sold out")]
     OutOfStock,
     #[error("you have redeemed this item as many times as allowed")]
@@ -51,8 +51,7 @@ impl From<RedeemError> for AppError {
         match error {
             RedeemError::Invalid(_) => AppError::new(ErrorCode::InvalidItem, message),
             RedeemError::NotFound => AppError::new(ErrorCode::ItemNotFound, message),
-            RedeemError::NotLive => AppError::new(ErrorCode::CampaignNotLive, message),
-            RedeemError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
+            RedeemError::Gate(e) => e.into(),
             RedeemError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
             RedeemError::LimitReached => AppError::new(ErrorCode::RedeemLimitReached, message),
             RedeemError::KeyReused => crate::idempotency::key_reused(),
@@ -135,9 +134,7 @@ async fn campaign(
     conn: &impl ConnectionTrait,
     slug: &str,
 ) -> Result<campaigns::Model, RedeemError> {
-    campaigns::Entity::find()
-        .filter(campaigns::Column::Slug.eq(slug))
-        .one(conn)
+    gate::find_campaign(conn, slug)
         .await?
         .ok_or(RedeemError::NotFound)
 }
@@ -194,6 +191,7 @@ pub struct Redeemed {
 /// Redeems `item_slug` for the customer's points, once per `request_key`.
 pub async fn redeem(
     db: &DatabaseConnection,
+    store: &dyn StateStore,
     user_id: i64,
     campaign_slug: &str,
     item_slug: &str,
@@ -229,12 +227,7 @@ pub async fn redeem(
             coupon_code: done.coupon_code,
         });
     }
-    if !is_live(&campaign, now) {
-        return Err(RedeemError::NotLive);
-    }
-    if campaign.paused {
-        return Err(RedeemError::Paused);
-    }
+    gate::check(&txn, store, &campaign, Scope::Campaign, now).await?;
     // Taking one of the stock locks the item row: per-user counts below cannot race.
     let taken = catalogue_items::Entity::update_many()
         .col_expr(

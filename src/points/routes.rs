@@ -105,6 +105,7 @@ async fn redeem_points(
             let now = state.clock.now();
             let redeemed = catalogue::redeem(
                 &state.db,
+                state.store.as_ref(),
                 customer.user_id,
                 &body.campaign,
                 &body.item,

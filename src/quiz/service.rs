@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::levels::{LevelConfig, QuizConfig};
 use crate::calendar::{is_live, read_config, shanghai, ActivityKind};
+use crate::campaigns::gate::{self, GateError, Scope};
 use crate::entities::{
     activities, campaigns, prize_pools, quiz_attempts, quiz_banks, quiz_questions, users,
 };
@@ -48,8 +49,9 @@ pub enum QuizError {
     LevelNotFound,
     #[error("no such attempt")]
     AttemptNotFound,
-    #[error("the quiz is not open now")]
-    NotLive,
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// The store's atomic answer step saw the pause switch.
     #[error("the campaign is paused")]
     Paused,
     #[error("pass level {0} first")]
@@ -99,7 +101,7 @@ impl From<QuizError> for AppError {
             QuizError::NotFound => AppError::new(ErrorCode::QuizNotFound, message),
             QuizError::LevelNotFound => AppError::new(ErrorCode::LevelNotFound, message),
             QuizError::AttemptNotFound => AppError::new(ErrorCode::AttemptNotFound, message),
-            QuizError::NotLive => AppError::new(ErrorCode::QuizNotLive, message),
+            QuizError::Gate(e) => e.into(),
             QuizError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
             QuizError::Locked(_) => AppError::new(ErrorCode::LevelLocked, message),
             QuizError::DailyLimit(_) => AppError::new(ErrorCode::DailyLimitReached, message),
@@ -134,17 +136,14 @@ impl Quiz {
         self.config.level(number).ok_or(QuizError::LevelNotFound)
     }
 
+    /// For showing progress; actions go through the gate.
     fn is_open(&self, now: DateTime<Utc>) -> bool {
-        is_live(&self.campaign, now)
-            && self.activity.starts_at <= now
-            && now < self.activity.ends_at
+        is_live(&self.campaign, now) && gate::activity_open(&self.activity, now)
     }
 }
 
 async fn load(conn: &impl ConnectionTrait, campaign_slug: &str) -> Result<Quiz, QuizError> {
-    let campaign = campaigns::Entity::find()
-        .filter(campaigns::Column::Slug.eq(campaign_slug))
-        .one(conn)
+    let campaign = gate::find_campaign(conn, campaign_slug)
         .await?
         .ok_or(QuizError::NotFound)?;
     load_activity(conn, campaign).await
@@ -255,12 +254,14 @@ async fn try_start(
     let now = state.clock.now();
     let quiz = load(&state.db, campaign_slug).await?;
     let level = quiz.level(level_number)?.clone();
-    if !quiz.is_open(now) {
-        return Err(QuizError::NotLive);
-    }
-    if quiz.campaign.paused || state.store.is_paused(&quiz.campaign.slug).await? {
-        return Err(QuizError::Paused);
-    }
+    gate::check(
+        &state.db,
+        state.store.as_ref(),
+        &quiz.campaign,
+        Scope::Kind(ActivityKind::Quiz),
+        now,
+    )
+    .await?;
     let txn = crate::db::begin_write(&state.db).await?;
     // One customer's starts go one at a time, so the daily limit and the one-active rule hold under races.
     users::Entity::find_by_id(user_id)

@@ -233,6 +233,34 @@ impl TestApp {
             .to_owned()
     }
 
+    /// The demo year (`cargo run`'s calendar and question banks), with the clock at `shanghai_time`.
+    pub async fn demo_year_at(&self, shanghai_time: &str) {
+        wxcampaign::startup::seed_demo(&self.db, &self.settings.demo)
+            .await
+            .expect("demo data loads");
+        self.clock
+            .set(wxcampaign::calendar::parse_time(shanghai_time).expect("a Shanghai time"));
+    }
+
+    /// One draw from `pool` of `campaign` under `key`.
+    pub async fn draw(
+        &self,
+        token: &str,
+        campaign: &str,
+        pool: &str,
+        key: &str,
+    ) -> reqwest::Response {
+        self.api
+            .post(self.url(&format!(
+                "/api/v1/campaigns/{campaign}/lottery/{pool}/draws"
+            )))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// The user id of the customer `openid`.
     pub async fn customer_id(&self, openid: &str) -> i64 {
         self.dev_login(openid).await["user"]["id"].as_i64().unwrap()

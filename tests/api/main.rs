@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod coupons;
 mod fake_wechat;
+mod gate;
 mod health;
 mod helpers;
 mod idempotency;

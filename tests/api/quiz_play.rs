@@ -639,7 +639,7 @@ async fn a_paused_or_unopened_quiz_starts_and_takes_nothing() {
     app.clock.advance(Duration::days(40));
     assert_eq!(
         error_code(start(&app, &other, 1).await).await,
-        "quiz_not_live"
+        "campaign_not_live"
     );
 }
 
