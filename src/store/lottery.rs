@@ -1,7 +1,10 @@
 //! The draw, as the store sees it: which prize (if any) one draw gets, given the counters. The memory backend
-//! runs `decide` under its lock; `lua/draw.lua` is the same decision on Redis. Every counter here is a count of
+//! runs `decide` under its lock; `redis/draw.lua` is the same decision on Redis. Every counter here is a count of
 //! what `draw_records` holds, so all of them can be rebuilt from the database.
 
+use async_trait::async_trait;
+
+use super::StoreError;
 /// One prize's rules, in the order the pool lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrizeRule {
@@ -215,4 +218,33 @@ pub struct CounterValue {
 /// The index of a prize in `spec.prizes`.
 pub(crate) fn index_of(spec: &DrawSpec, prize_id: i64) -> Option<usize> {
     spec.prizes.iter().position(|p| p.id == prize_id)
+}
+
+/// Lottery draws and their counters.
+#[async_trait]
+pub trait LotteryStore: Send + Sync + 'static {
+    /// One lottery draw, in one atomic step: the campaign's pause flag, the request id, a chance, the per-user
+    /// limits, the guarantee counter, a weighted pick among prizes in stock, and every counter it moves.
+    async fn draw(&self, spec: &DrawSpec) -> Result<DrawOutcome, StoreError>;
+
+    /// Compensates a draw whose database record could not be written: puts back every counter it moved.
+    async fn undo_draw(&self, spec: &DrawSpec, won: &Won) -> Result<(), StoreError>;
+
+    /// Raises each of a pool's counters to at least `values` (what the database records). Never lowers one, so
+    /// a draw in flight (counted in the store, not yet in the database) is not undone.
+    async fn restore_pool_counters(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        values: &[CounterValue],
+    ) -> Result<(), StoreError>;
+
+    /// Adds draw chances (after their grant was recorded in the database).
+    async fn add_chances(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        user_id: i64,
+        count: u32,
+    ) -> Result<(), StoreError>;
 }

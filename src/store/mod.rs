@@ -1,23 +1,38 @@
 //! The state store: hot state shared by every instance (rate limits, locks, dedupe keys, idempotency records,
 //! pause flags; later games, quotas and stock). It exposes domain operations, each atomic on its own, never raw
 //! get/set, so a caller cannot check-then-act across round trips. Two backends keep one contract: `memory`
-//! (a single instance, `cargo run`) and `redis` (production, any number of instances). Everything here can be
-//! rebuilt from the database: the store never holds the only copy of anything a customer could lose.
+//! (a single instance, `cargo run`) and `redis` (production, any number of instances). Each concern is one small
+//! trait in its own file; a new domain adds its trait and one file per backend, and `StateStore` is them all.
+//! Everything here can be rebuilt from the database: the store never holds the only copy of anything a
+//! customer could lose.
 
+mod credentials;
+mod health;
+mod idempotency;
+mod locks;
 pub mod lottery;
 mod memory;
+mod pause;
 pub mod quiz;
+mod rate_limits;
 mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use crate::config::{RateLimitRule, StoreSettings};
 
+pub use self::credentials::Credentials;
+pub use self::health::Health;
+pub use self::idempotency::Idempotency;
+pub use self::locks::Locks;
+pub use self::lottery::LotteryStore;
 pub use self::memory::MemoryStore;
+pub use self::pause::PauseFlags;
+pub use self::quiz::QuizStore;
+pub use self::rate_limits::RateLimits;
 pub use self::redis::RedisStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,157 +76,23 @@ pub enum IdempotencyBegin {
     Mismatch,
 }
 
-#[async_trait]
-pub trait StateStore: Send + Sync + 'static {
-    /// `memory` or `redis`, for logs and `/readyz`.
-    fn backend(&self) -> &'static str;
+/// Every concern in one bound: what the application holds. Each backend implements the concerns one by one
+/// (`memory/` and `redis/`, a file each); anything that implements them all is a `StateStore`.
+pub trait StateStore:
+    Health + RateLimits + Locks + Idempotency + PauseFlags + Credentials + LotteryStore + QuizStore
+{
+}
 
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// One GCRA decision for `subject` in `bucket` (a smooth sliding window: `rule.limit` requests per
-    /// `rule.window_secs`, bursts up to the limit). With `spend` the request is counted when allowed; without,
-    /// the budget is only looked at.
-    async fn rate_limit_step(
-        &self,
-        bucket: &str,
-        subject: &str,
-        rule: RateLimitRule,
-        spend: bool,
-    ) -> Result<RateDecision, StoreError>;
-
-    /// Counts one request of `subject` against `bucket`.
-    async fn rate_limit(
-        &self,
-        bucket: &str,
-        subject: &str,
-        rule: RateLimitRule,
-    ) -> Result<RateDecision, StoreError> {
-        self.rate_limit_step(bucket, subject, rule, true).await
-    }
-
-    /// What `rate_limit` would decide now, counting nothing: for budgets spent only by failures.
-    async fn rate_limit_peek(
-        &self,
-        bucket: &str,
-        subject: &str,
-        rule: RateLimitRule,
-    ) -> Result<RateDecision, StoreError> {
-        self.rate_limit_step(bucket, subject, rule, false).await
-    }
-
-    /// Takes `name` for `ttl` if nobody holds it. The lock frees itself at expiry if its holder dies.
-    async fn lock(&self, name: &str, ttl: Duration) -> Result<Option<LockToken>, StoreError>;
-
-    /// Releases `name` only if `token` still holds it (compare-and-delete). Returns whether it did.
-    async fn unlock(&self, name: &str, token: &LockToken) -> Result<bool, StoreError>;
-
-    /// Records `id` in `scope` for `ttl`; true the first time it is seen, false for a repeat.
-    async fn dedupe(&self, scope: &str, id: &str, ttl: Duration) -> Result<bool, StoreError>;
-
-    /// Claims `key` for a request whose body hashes to `fingerprint`. A claim that is neither completed nor
-    /// abandoned within `pending_ttl` (its holder died) lapses, so the key can be retried.
-    async fn idempotency_begin(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        pending_ttl: Duration,
-    ) -> Result<IdempotencyBegin, StoreError>;
-
-    /// Stores the response of a claimed key, kept for `ttl`.
-    async fn idempotency_complete(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        response: &[u8],
-        ttl: Duration,
-    ) -> Result<(), StoreError>;
-
-    /// Drops a claim that has no response (the action failed unexpectedly), so the client can retry.
-    async fn idempotency_abandon(&self, key: &str, fingerprint: &str) -> Result<(), StoreError>;
-
-    /// The campaign circuit breaker. Grant-type operations check it inside their own atomic step.
-    async fn set_paused(&self, campaign: &str, paused: bool) -> Result<(), StoreError>;
-
-    async fn is_paused(&self, campaign: &str) -> Result<bool, StoreError>;
-
-    /// A shared short-lived credential (a WeChat access token or ticket, a session key, an OAuth state).
-    async fn credential(&self, name: &str) -> Result<Option<String>, StoreError>;
-
-    async fn put_credential(
-        &self,
-        name: &str,
-        value: &str,
-        ttl: Duration,
-    ) -> Result<(), StoreError>;
-
-    /// Drops the credential only if it is still `value` (compare-and-delete), so an instance that saw a token
-    /// fail cannot throw away the fresh one another instance just fetched. Returns whether it did.
-    async fn expire_credential_if(&self, name: &str, value: &str) -> Result<bool, StoreError>;
-
-    /// Reads and deletes in one step: a single-use credential can be taken once.
-    async fn take_credential(&self, name: &str) -> Result<Option<String>, StoreError>;
-
-    /// One lottery draw, in one atomic step: the campaign's pause flag, the request id, a chance, the per-user
-    /// limits, the guarantee counter, a weighted pick among prizes in stock, and every counter it moves.
-    async fn draw(&self, spec: &lottery::DrawSpec) -> Result<lottery::DrawOutcome, StoreError>;
-
-    /// Compensates a draw whose database record could not be written: puts back every counter it moved.
-    async fn undo_draw(
-        &self,
-        spec: &lottery::DrawSpec,
-        won: &lottery::Won,
-    ) -> Result<(), StoreError>;
-
-    /// Raises each of a pool's counters to at least `values` (what the database records). Never lowers one, so
-    /// a draw in flight (counted in the store, not yet in the database) is not undone.
-    async fn restore_pool_counters(
-        &self,
-        campaign: &str,
-        pool_id: i64,
-        values: &[lottery::CounterValue],
-    ) -> Result<(), StoreError>;
-
-    /// Adds draw chances (after their grant was recorded in the database).
-    async fn add_chances(
-        &self,
-        campaign: &str,
-        pool_id: i64,
-        user_id: i64,
-        count: u32,
-    ) -> Result<(), StoreError>;
-
-    /// Writes a new quiz attempt (its questions, answers and timing), kept for `attempt.ttl`.
-    async fn start_quiz(&self, attempt: &quiz::NewAttempt) -> Result<(), StoreError>;
-
-    /// One answer, in one atomic step: the campaign's pause flag, the attempt's owner, expiry and current
-    /// question, the option labels, then the judgement (by `spec.now_ms`), recorded, and the next question.
-    async fn answer_quiz(&self, spec: &quiz::AnswerSpec)
-        -> Result<quiz::AnswerOutcome, StoreError>;
-
-    /// Where the user's attempt stands, if the store still has it.
-    async fn quiz_attempt(
-        &self,
-        campaign: &str,
-        attempt_id: &str,
-        user_id: i64,
-    ) -> Result<Option<quiz::AttemptView>, StoreError>;
-
-    /// Raises each user's leaderboard value to at least `entry.value` (never lowers one: values only improve,
-    /// so racing writers and a rebuild agree). `complete` marks the board as holding every entry (a rebuild).
-    async fn board_submit(
-        &self,
-        campaign: &str,
-        entries: &[quiz::BoardEntry],
-        complete: bool,
-    ) -> Result<(), StoreError>;
-
-    /// The top `top` entries, best first, and the user's rank, in one read.
-    async fn board_page(
-        &self,
-        campaign: &str,
-        top: u32,
-        user_id: i64,
-    ) -> Result<quiz::BoardPage, StoreError>;
+impl<T> StateStore for T where
+    T: Health
+        + RateLimits
+        + Locks
+        + Idempotency
+        + PauseFlags
+        + Credentials
+        + LotteryStore
+        + QuizStore
+{
 }
 
 pub type SharedStore = Arc<dyn StateStore>;
@@ -286,7 +167,7 @@ impl Keys {
 }
 
 /// The GCRA step, in microseconds: given the stored theoretical arrival time (if any), decide and return the new
-/// one to store. The Redis script `lua/rate_limit.lua` does the same arithmetic on the server's clock.
+/// one to store. The Redis script `redis/rate_limit.lua` does the same arithmetic on the server's clock.
 pub(crate) fn gcra(
     now_us: u64,
     stored_tat_us: Option<u64>,

@@ -1,8 +1,11 @@
 //! Quiz attempts and leaderboards in the store. An attempt's questions (what the customer sees, and what only
 //! the server knows: the right options and the explanation) are written once when it starts; each answer is then
 //! one atomic step that judges it by the caller's clock, records it and moves to the next question. The memory
-//! store and `lua/quiz_answer.lua` make the same decision, in `judge` below.
+//! store and `redis/quiz_answer.lua` make the same decision, in `judge` below.
 
+use async_trait::async_trait;
+
+use super::StoreError;
 use std::time::Duration;
 
 /// One question of an attempt, with its options already shuffled and relabelled A, B, C... for this attempt.
@@ -181,6 +184,42 @@ pub struct BoardPage {
     pub top: Vec<BoardEntry>,
     /// The caller's 1-based rank and value, if on the board.
     pub mine: Option<(u64, i64)>,
+}
+
+/// Quiz attempts and leaderboards.
+#[async_trait]
+pub trait QuizStore: Send + Sync + 'static {
+    /// Writes a new quiz attempt (its questions, answers and timing), kept for `attempt.ttl`.
+    async fn start_quiz(&self, attempt: &NewAttempt) -> Result<(), StoreError>;
+
+    /// One answer, in one atomic step: the campaign's pause flag, the attempt's owner, expiry and current
+    /// question, the option labels, then the judgement (by `spec.now_ms`), recorded, and the next question.
+    async fn answer_quiz(&self, spec: &AnswerSpec) -> Result<AnswerOutcome, StoreError>;
+
+    /// Where the user's attempt stands, if the store still has it.
+    async fn quiz_attempt(
+        &self,
+        campaign: &str,
+        attempt_id: &str,
+        user_id: i64,
+    ) -> Result<Option<AttemptView>, StoreError>;
+
+    /// Raises each user's leaderboard value to at least `entry.value` (never lowers one: values only improve,
+    /// so racing writers and a rebuild agree). `complete` marks the board as holding every entry (a rebuild).
+    async fn board_submit(
+        &self,
+        campaign: &str,
+        entries: &[BoardEntry],
+        complete: bool,
+    ) -> Result<(), StoreError>;
+
+    /// The top `top` entries, best first, and the user's rank, in one read.
+    async fn board_page(
+        &self,
+        campaign: &str,
+        top: u32,
+        user_id: i64,
+    ) -> Result<BoardPage, StoreError>;
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The StateStore contract. Runs on the memory store by default and on Redis when TEST_REDIS_URL is set:
-//! one suite, two backends.
+//! one suite, two backends, on a multi-threaded runtime so that concurrent calls really run at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +14,12 @@ async fn store() -> SharedStore {
     fresh_store(&random_prefix()).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ping_answers() {
     store().await.ping().await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limit_allows_the_limit_then_refuses_with_retry_after() {
     let store = store().await;
     let rule = RateLimitRule {
@@ -53,7 +53,7 @@ async fn rate_limit_allows_the_limit_then_refuses_with_retry_after() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_peek_at_a_budget_spends_nothing() {
     let store = store().await;
     let rule = RateLimitRule {
@@ -87,7 +87,7 @@ async fn a_peek_at_a_budget_spends_nothing() {
     assert!(spent.retry_after > Duration::ZERO);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limit_frees_capacity_as_time_passes() {
     let store = store().await;
     let rule = RateLimitRule {
@@ -101,7 +101,7 @@ async fn rate_limit_frees_capacity_as_time_passes() {
     assert!(store.rate_limit("t", "s", rule).await.unwrap().allowed);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limit_admits_exactly_the_limit_under_concurrency() {
     let store = store().await;
     let rule = RateLimitRule {
@@ -126,7 +126,7 @@ async fn rate_limit_admits_exactly_the_limit_under_concurrency() {
     assert_eq!(allowed, 25);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_is_held_by_exactly_one_of_50_contenders() {
     let store = store().await;
     let contenders = (0..50).map(|_| {
@@ -173,7 +173,7 @@ async fn a_lock_is_held_by_exactly_one_of_50_contenders() {
         .is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_frees_itself_when_it_expires() {
     let store = store().await;
     let first = store
@@ -199,7 +199,7 @@ async fn a_lock_frees_itself_when_it_expires() {
     assert!(store.unlock("short", &second).await.unwrap());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dedupe_says_first_exactly_once_under_concurrency_and_forgets_after_ttl() {
     let store = store().await;
     let calls = (0..50).map(|_| {
@@ -228,7 +228,7 @@ async fn dedupe_says_first_exactly_once_under_concurrency_and_forgets_after_ttl(
         .unwrap());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotency_records_start_complete_replay_and_refuse_other_bodies() {
     let store = store().await;
     let ttl = Duration::from_secs(30);
@@ -266,7 +266,7 @@ async fn idempotency_records_start_complete_replay_and_refuse_other_bodies() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_abandoned_or_lapsed_claim_can_be_taken_again() {
     let store = store().await;
     assert_eq!(
@@ -304,7 +304,7 @@ async fn an_abandoned_or_lapsed_claim_can_be_taken_again() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_one_of_many_concurrent_claims_starts() {
     let store = store().await;
     let calls = (0..100).map(|_| {
@@ -324,7 +324,7 @@ async fn only_one_of_many_concurrent_claims_starts() {
     assert_eq!(started, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_pause_flag_is_per_campaign_and_per_prefix() {
     let prefix = random_prefix();
     let store = fresh_store(&prefix).await;
@@ -383,7 +383,7 @@ mod quiz {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn an_attempt_takes_each_answer_once_in_turn_and_judges_it_by_the_given_time() {
         let store = store().await;
         store.start_quiz(&attempt("a1")).await.unwrap();
@@ -426,16 +426,19 @@ mod quiz {
         assert!(first.finished.is_none());
 
         // The last answer, sent ten times at once: one is judged, the rest find the attempt over.
-        let outcomes = join_all((0..10).map(|_| {
+        let outcomes: Vec<AnswerOutcome> = join_all((0..10).map(|_| {
             let store = store.clone();
-            async move {
+            tokio::spawn(async move {
                 store
                     .answer_quiz(&answer("a1", 2, "AC", 1_005_300))
                     .await
                     .unwrap()
-            }
+            })
         }))
-        .await;
+        .await
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .collect();
         let judged: Vec<_> = outcomes
             .iter()
             .filter_map(|o| match o {
@@ -470,7 +473,7 @@ mod quiz {
             .is_none());
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_late_answer_is_wrong_and_a_paused_campaign_takes_none() {
         let store = store().await;
         store.start_quiz(&attempt("a2")).await.unwrap();
@@ -498,7 +501,7 @@ mod quiz {
         assert_eq!(view.current, 2, "the paused answer changed nothing");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_board_only_raises_values_and_ranks_best_first() {
         let store = store().await;
         let entry = |user_id, value| BoardEntry { user_id, value };

@@ -45,7 +45,7 @@ async fn store() -> SharedStore {
     fresh_store(&random_prefix()).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_draw_needs_a_chance_and_a_repeat_returns_the_first_answer() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, None)];
@@ -68,7 +68,7 @@ async fn a_draw_needs_a_chance_and_a_repeat_returns_the_first_answer() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_draws_on_a_stock_of_ten_win_exactly_ten() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, Some(10))];
@@ -98,7 +98,7 @@ async fn a_thousand_concurrent_draws_on_a_stock_of_ten_win_exactly_ten() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_per_user_daily_limit_holds_under_concurrency_and_the_consolation_takes_over() {
     let store = store().await;
     let mut limited = prize(TOP, 1, 10_000, None);
@@ -134,7 +134,7 @@ async fn the_per_user_daily_limit_holds_under_concurrency_and_the_consolation_ta
     assert_eq!(prize_of(&store.draw(&tomorrow).await.unwrap()), Some(TOP));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_guarantee_fires_at_draw_n_and_then_starts_over() {
     let store = store().await;
     // The top prize is 1 in 10,000: without the guarantee these draws would (almost) never win it.
@@ -163,7 +163,7 @@ async fn the_guarantee_fires_at_draw_n_and_then_starts_over() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_back() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, Some(1))];
@@ -191,7 +191,7 @@ async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_bac
 
 /// Many draws fit the published odds: a chi-square test at p = 0.001 (df = 3, critical value 16.27), with a
 /// seeded generator so the test is repeatable.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_draws_fit_the_published_odds() {
     use rand::{Rng, SeedableRng};
     let store = store().await;
