@@ -1,0 +1,263 @@
+//! One draw: the gate, the store's atomic step, then the durable record and its grant (or the store step undone).
+
+use chrono::Utc;
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::chances::grant_chances;
+use super::model::{LotteryError, PrizeKind};
+use super::pools::{odds_of, pool_and_prizes, PublishedPrize};
+use crate::campaigns::gate::{self, Scope};
+use crate::coupons::service::CouponError;
+use crate::entities::{campaigns, draw_records, prize_pools, prizes};
+use crate::points::service::{self as points, PointsChange};
+use crate::state::AppState;
+use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
+
+/// What a customer gets from a draw.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawResult {
+    pub draw_id: i64,
+    pub prize: PublishedPrize,
+    pub guaranteed: bool,
+}
+
+/// One draw: the campaign must be live; the store decides in one atomic step (pause, chance, limits,
+/// guarantee, stock); then the record and its grant are written together, or the store step is undone.
+pub async fn draw(
+    state: &AppState,
+    user_id: i64,
+    campaign_slug: &str,
+    pool_slug: &str,
+    idempotency_key: &str,
+) -> Result<DrawResult, LotteryError> {
+    let now = state.clock.now();
+    let campaign = gate::admit(
+        &state.db,
+        state.store.as_ref(),
+        campaign_slug,
+        Scope::Pool(pool_slug),
+        now,
+    )
+    .await?
+    .campaign;
+    let (pool, prizes) = pool_and_prizes(&state.db, &campaign, pool_slug).await?;
+    let day = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    if pool.daily_free_chances > 0 {
+        let source_ref = format!("daily_free:{}:{user_id}:{day}", pool.id);
+        grant_chances(
+            state,
+            user_id,
+            campaign_slug,
+            pool.id,
+            "daily_free",
+            &source_ref,
+            pool.daily_free_chances as u32,
+        )
+        .await?;
+    }
+    let request_id =
+        hex::encode(&Sha256::digest(format!("{user_id}|{}|{idempotency_key}", pool.id))[..16]);
+    let spec = DrawSpec {
+        campaign: campaign.slug.clone(),
+        pool_id: pool.id,
+        user_id,
+        request_id: request_id.clone(),
+        day: day.clone(),
+        prizes: prizes
+            .iter()
+            .map(|p| PrizeRule {
+                id: p.id,
+                tier: p.tier,
+                weight: p.weight_bp as u32,
+                stock: p.stock_total.map(|s| s as u32),
+                per_user_total: p.per_user_total.map(|s| s as u32),
+                per_user_daily: p.per_user_daily.map(|s| s as u32),
+            })
+            .collect(),
+        guarantee: pool
+            .guarantee_after
+            .zip(pool.guarantee_tier)
+            .map(|(after, tier)| Guarantee {
+                after: after as u32,
+                tier,
+            }),
+        consolation: pool
+            .consolation_prize
+            .as_ref()
+            .and_then(|slug| prizes.iter().position(|p| &p.slug == slug)),
+        random: rand::random::<u64>() >> 11,
+    };
+    let (won, fresh) = match state.store.draw(&spec).await? {
+        DrawOutcome::Won(won) => (won, true),
+        DrawOutcome::Replayed(won) => (won, false),
+        DrawOutcome::Paused => return Err(LotteryError::Paused),
+        DrawOutcome::NoChance => return Err(LotteryError::NoChance),
+        DrawOutcome::OutOfStock => return Err(LotteryError::OutOfStock),
+    };
+    let prize = prizes
+        .iter()
+        .find(|p| p.id == won.prize_id)
+        .ok_or_else(|| {
+            LotteryError::Unexpected(anyhow::anyhow!("drawn prize is not in the pool"))
+        })?;
+    match record(
+        state,
+        user_id,
+        &campaign,
+        &pool,
+        prize,
+        &won,
+        &request_id,
+        &day,
+    )
+    .await
+    {
+        Ok(recorded) => {
+            if fresh && !recorded.created {
+                // The store lost this request (a flush) and drew again: the record already answers it.
+                state.store.undo_draw(&spec, &won).await?;
+            }
+            let odds = odds_of(&state.db, &campaign, &pool).await?;
+            let drawn = prizes
+                .iter()
+                .find(|p| p.id == recorded.prize_id)
+                .ok_or(LotteryError::NotFound)?;
+            let mut published = odds
+                .prizes
+                .into_iter()
+                .find(|p| p.slug == drawn.slug)
+                .ok_or(LotteryError::NotFound)?;
+            // Drawn, a blind box's prize is revealed.
+            published.name = drawn.name.clone();
+            Ok(DrawResult {
+                draw_id: recorded.draw_id,
+                prize: published,
+                guaranteed: recorded.guaranteed,
+            })
+        }
+        Err(error) => {
+            if fresh {
+                if let Err(undo) = state.store.undo_draw(&spec, &won).await {
+                    tracing::error!(
+                        ?undo,
+                        "could not undo a draw whose record failed; reconciliation will repair it"
+                    );
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+pub(super) struct Recorded {
+    draw_id: i64,
+    prize_id: i64,
+    guaranteed: bool,
+    /// False when the request had been recorded before: that record stands.
+    created: bool,
+}
+
+/// The draw record and what it grants, in one transaction; a repeat of the same request finds its record.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record(
+    state: &AppState,
+    user_id: i64,
+    campaign: &campaigns::Model,
+    pool: &prize_pools::Model,
+    prize: &prizes::Model,
+    won: &Won,
+    request_id: &str,
+    day: &str,
+) -> Result<Recorded, LotteryError> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    if let Some(existing) = draw_records::Entity::find()
+        .filter(draw_records::Column::RequestId.eq(request_id))
+        .one(&txn)
+        .await?
+    {
+        txn.rollback().await?;
+        return Ok(Recorded {
+            draw_id: existing.id,
+            prize_id: existing.prize_id,
+            guaranteed: existing.guaranteed,
+            created: false,
+        });
+    }
+    let record = draw_records::ActiveModel {
+        request_id: Set(request_id.to_owned()),
+        user_id: Set(user_id),
+        pool_id: Set(pool.id),
+        prize_id: Set(prize.id),
+        tier: Set(prize.tier),
+        guaranteed: Set(won.guaranteed),
+        day: Set(day.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if prize.kind == PrizeKind::Points.as_str() {
+        let source_ref = format!("draw:{request_id}");
+        let change = PointsChange {
+            user_id,
+            delta: prize.points,
+            reason: "lottery_prize",
+            source_ref: &source_ref,
+            campaign: Some(&campaign.slug),
+        };
+        let factor = points::campaign_factor(&txn, &campaign.slug, state.clock.now())
+            .await
+            .map_err(|e| LotteryError::Unexpected(e.into()))?;
+        let change = PointsChange {
+            delta: points::multiplied(change.delta, factor)
+                .map_err(|e| LotteryError::Unexpected(e.into()))?,
+            ..change
+        };
+        points::apply(&txn, &change, factor)
+            .await
+            .map_err(|e| LotteryError::Unexpected(e.into()))?;
+    }
+    if let Some(template) = &prize.coupon_template {
+        crate::coupons::service::issue(
+            &txn,
+            template,
+            user_id,
+            &format!("draw:{request_id}"),
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            // The prize's coupons are gone (or this customer holds all they may): the draw is undone.
+            CouponError::SoldOut | CouponError::LimitReached => LotteryError::OutOfStock,
+            other => LotteryError::Unexpected(
+                anyhow::Error::new(other).context("issuing the prize coupon"),
+            ),
+        })?;
+    }
+    txn.commit().await?;
+    Ok(Recorded {
+        draw_id: record.id,
+        prize_id: prize.id,
+        guaranteed: won.guaranteed,
+        created: true,
+    })
+}
+
+/// Every draw of a pool, for auditors.
+pub async fn draws(
+    db: &DatabaseConnection,
+    pool_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<draw_records::Model>, LotteryError> {
+    use sea_orm::QuerySelect;
+    let mut query = draw_records::Entity::find().order_by_desc(draw_records::Column::Id);
+    if let Some(pool_id) = pool_id {
+        query = query.filter(draw_records::Column::PoolId.eq(pool_id));
+    }
+    Ok(query.limit(limit.clamp(1, 500)).all(db).await?)
+}
