@@ -1,0 +1,134 @@
+//! Finishing: the result and the level's first-pass rewards in one transaction, once.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde_json::{json, Value};
+
+use super::board::standings;
+use super::levels::LevelConfig;
+use super::model::{load_activity, status, AttemptResult, QuizError};
+use crate::entities::{campaigns, prize_pools, quiz_attempts};
+use crate::lottery::service as lottery;
+use crate::points::service::{self as points, PointsChange};
+use crate::state::AppState;
+use crate::store::quiz::AnswerRecord;
+
+/// Records the result of a fully answered attempt and pays the level's rewards, in one transaction, once: a
+/// second call (a concurrent last answer, a retry after a failed write) finds the row finished and returns it.
+pub(super) async fn finish(
+    state: &AppState,
+    attempt_id: &str,
+    answers: &[AnswerRecord],
+) -> Result<AttemptResult, QuizError> {
+    let now = state.clock.now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = quiz_attempts::Entity::find_by_id(attempt_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(QuizError::AttemptNotFound)?;
+    let campaign = campaigns::Entity::find_by_id(row.campaign_id)
+        .one(&txn)
+        .await?
+        .ok_or(QuizError::NotFound)?;
+    let quiz = load_activity(&txn, campaign).await?;
+    let level = quiz.level(row.level as u32)?.clone();
+    if row.status != status::ACTIVE && row.status != status::LOST {
+        txn.commit().await?;
+        return Ok(recorded_result(&row, &level));
+    }
+    let score = answers.iter().filter(|a| a.correct).count() as u32;
+    let total_ms: i64 = answers.iter().map(|a| a.elapsed_ms).sum();
+    let flagged = answers.iter().any(|a| a.too_fast);
+    let passed = score >= level.pass_score;
+    let (mut points_granted, mut chances_granted) = (0i64, 0u32);
+    let mut pool_id = None;
+    if passed {
+        // The level's rewards are paid on its first pass: replays improve the leaderboard, not the balance.
+        let reward_ref = format!("quiz:{}:{}:{}", quiz.activity.id, row.level, row.user_id);
+        if level.reward_points > 0 {
+            let factor = points::campaign_factor(&txn, &quiz.campaign.slug, now).await?;
+            let change = PointsChange {
+                user_id: row.user_id,
+                delta: points::multiplied(i64::from(level.reward_points), factor)?,
+                reason: "quiz_passed",
+                source_ref: &reward_ref,
+                campaign: Some(&quiz.campaign.slug),
+            };
+            let applied = points::apply(&txn, &change, factor).await?;
+            if applied.new {
+                points_granted = applied.entry.delta;
+            }
+        }
+        if let (true, Some(pool_slug)) = (level.reward_chances > 0, &quiz.config.pool) {
+            let pool = prize_pools::Entity::find()
+                .filter(prize_pools::Column::CampaignId.eq(quiz.campaign.id))
+                .filter(prize_pools::Column::Slug.eq(pool_slug.as_str()))
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    QuizError::Misconfigured(format!("prize pool `{pool_slug}` is missing"))
+                })?;
+            chances_granted = lottery::record_grant(
+                &txn,
+                row.user_id,
+                pool.id,
+                "quiz",
+                &reward_ref,
+                level.reward_chances,
+                now,
+            )
+            .await?;
+            pool_id = Some(pool.id);
+        }
+    }
+    let answers_json: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            json!({ "chosen": a.chosen, "correct": a.correct, "late": a.late,
+                    "too_fast": a.too_fast, "elapsed_ms": a.elapsed_ms })
+        })
+        .collect();
+    let mut update: quiz_attempts::ActiveModel = row.clone().into();
+    update.status = Set(if passed {
+        status::PASSED
+    } else {
+        status::FAILED
+    }
+    .into());
+    update.finished_at = Set(Some(now));
+    update.score = Set(Some(score as i32));
+    update.total_ms = Set(Some(total_ms));
+    update.flagged = Set(flagged);
+    update.answers = Set(Some(Value::Array(answers_json)));
+    update.points_granted = Set(points_granted as i32);
+    update.chances_granted = Set(chances_granted as i32);
+    let finished = update.update(&txn).await?;
+    txn.commit().await?;
+    if let Some(pool_id) = pool_id.filter(|_| chances_granted > 0) {
+        state
+            .store
+            .add_chances(&quiz.campaign.slug, pool_id, row.user_id, chances_granted)
+            .await?;
+    }
+    if !flagged {
+        let standing = standings(&state.db, quiz.campaign.id, Some(row.user_id)).await?;
+        state
+            .store
+            .board_submit(&quiz.campaign.slug, &standing, false)
+            .await?;
+    }
+    Ok(recorded_result(&finished, &level))
+}
+
+pub(super) fn recorded_result(row: &quiz_attempts::Model, level: &LevelConfig) -> AttemptResult {
+    let score = row.score.unwrap_or(0).max(0) as u32;
+    AttemptResult {
+        score,
+        pass_score: level.pass_score,
+        passed: row.status == status::PASSED,
+        total_ms: row.total_ms.unwrap_or(0),
+        flagged: row.flagged,
+        points: i64::from(row.points_granted),
+        chances: row.chances_granted.max(0) as u32,
+    }
+}
