@@ -1,5 +1,6 @@
 //! Typed settings, loaded in layers: `config/base.toml`, then `config/{APP_ENVIRONMENT}.toml`, then `APP__SECTION__KEY`
 //! environment variables. Unknown keys and wrong types stop start-up with a message that names the key.
+//! One file past 500 lines on purpose: every setting, its meaning and its check read together, as README's table.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
