@@ -6,9 +6,11 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySe
 use serde::Serialize;
 
 use super::model::{load, status, QuizError, MAX_BOARD_TOP, REBUILD_LOCK_TTL};
+use crate::audit::{self, Actor};
 use crate::entities::{quiz_attempts, users};
 use crate::state::AppState;
 use crate::store::quiz::{board_parts, board_value, BoardEntry};
+use crate::store::StateStore;
 
 /// Each user's leaderboard value from the database: the sum over levels of their best unflagged attempt (most
 /// correct answers, then least time). For one user, or everyone in the campaign (a rebuild).
@@ -57,14 +59,36 @@ pub(super) async fn standings(
 }
 
 /// Rebuilds a campaign's leaderboard in the store from the database.
-pub async fn rebuild_board(state: &AppState, campaign_slug: &str) -> Result<usize, QuizError> {
-    let quiz = load(&state.db, campaign_slug).await?;
-    let entries = standings(&state.db, quiz.campaign.id, None).await?;
-    state
-        .store
+/// Puts every standing of the campaign back into the store's board, marked complete.
+async fn rebuild(
+    db: &DatabaseConnection,
+    store: &dyn StateStore,
+    campaign_slug: &str,
+) -> Result<usize, QuizError> {
+    let quiz = load(db, campaign_slug).await?;
+    let entries = standings(db, quiz.campaign.id, None).await?;
+    store
         .board_submit(&quiz.campaign.slug, &entries, true)
         .await?;
     Ok(entries.len())
+}
+
+/// An operator's rebuild of the board from the database, audited.
+pub async fn rebuild_board(
+    db: &DatabaseConnection,
+    store: &dyn StateStore,
+    actor: &Actor,
+    campaign_slug: &str,
+) -> Result<usize, QuizError> {
+    let entries = rebuild(db, store, campaign_slug).await?;
+    let entry = audit::Entry::new(
+        "quiz_leaderboard.rebuild",
+        "campaign",
+        campaign_slug.to_owned(),
+    )
+    .after(&serde_json::json!({ "entries": entries }));
+    audit::record(db, actor, entry).await?;
+    Ok(entries)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,7 +126,7 @@ pub async fn leaderboard(
         false => state.store.lock(&rebuild_lock, REBUILD_LOCK_TTL).await?,
     };
     if let Some(token) = lock {
-        let rebuilt = rebuild_board(state, &quiz.campaign.slug).await;
+        let rebuilt = rebuild(&state.db, state.store.as_ref(), &quiz.campaign.slug).await;
         state.store.unlock(&rebuild_lock, &token).await?;
         rebuilt?;
         page = state

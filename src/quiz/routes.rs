@@ -4,7 +4,6 @@ use serde_json::json;
 
 use super::bank::{self, Format};
 use super::service::{self, AnswerInput};
-use crate::audit;
 use crate::auth::{Customer, Role, Staff};
 use crate::error::{AppError, ErrorCode};
 use crate::http::{read_body, ValidJson};
@@ -104,12 +103,9 @@ async fn rebuild_leaderboard(
     campaign: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
-    let entries = service::rebuild_board(&state, &campaign).await?;
-    let rebuilt = json!({ "entries": entries });
-    let entry = audit::Entry::new("quiz_leaderboard.rebuild", "campaign", campaign.to_string())
-        .after(&rebuilt);
-    audit::record(&state.db, &staff.actor(), entry).await?;
-    Ok(HttpResponse::Ok().json(rebuilt))
+    let entries =
+        service::rebuild_board(&state.db, state.store.as_ref(), &staff.actor(), &campaign).await?;
+    Ok(HttpResponse::Ok().json(json!({ "entries": entries })))
 }
 
 /// Mounted at `/admin/v1`.
