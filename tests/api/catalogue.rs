@@ -37,9 +37,8 @@ async fn live_catalogue(app: &TestApp) -> String {
 }
 
 async fn customer_with_points(app: &TestApp, openid: &str, balance: i64) -> String {
-    let token = app.customer_token(openid).await;
-    app.seed_points(app.customer_id(openid).await, balance)
-        .await;
+    let (user_id, token) = app.customer(openid).await;
+    app.seed_points(user_id, balance).await;
     token
 }
 

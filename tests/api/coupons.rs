@@ -14,17 +14,6 @@ async fn template(app: &TestApp, operator: &str, body: Value) -> reqwest::Respon
         .await
 }
 
-async fn customer(app: &TestApp, openid: &str) -> (i64, String) {
-    let token = app.customer_token(openid).await;
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    (me["id"].as_i64().unwrap(), token)
-}
-
 /// Issues one coupon in its own write transaction, as a grant would.
 async fn issue(
     app: &TestApp,
@@ -63,7 +52,7 @@ async fn a_coupon_prize_issues_a_coupon_that_is_used_once_at_the_counter() {
     )
     .await;
     app.clock.advance(Duration::hours(2));
-    let (_, token) = customer(&app, "oCouponUser01").await;
+    let (_, token) = app.customer("oCouponUser01").await;
     let drawn = app
         .api
         .post(app.url("/api/v1/campaigns/coupon-test/lottery/pool/draws"))
@@ -127,7 +116,7 @@ async fn coupons_expire_and_an_expired_one_cannot_be_used() {
         json!({ "slug": "one-day", "name": "当日券", "value_fen": 500, "valid_days": 1 }),
     )
     .await;
-    let (user_id, token) = customer(&app, "oCouponUser01").await;
+    let (user_id, token) = app.customer("oCouponUser01").await;
     let coupon = issue(&app, "one-day", user_id, "test:1".into())
         .await
         .unwrap();
@@ -170,7 +159,7 @@ async fn per_user_and_total_limits_hold_under_concurrency_and_a_source_issues_on
                                       "per_user_limit": 2, "total_limit": 5 }),
     )
     .await;
-    let (alice, _) = customer(&app, "oCouponUser01").await;
+    let (alice, _) = app.customer("oCouponUser01").await;
     let tries = (0..20).map(|i| issue(&app, "limited", alice, format!("alice:{i}")));
     let issued = join_all(tries)
         .await
@@ -181,7 +170,7 @@ async fn per_user_and_total_limits_hold_under_concurrency_and_a_source_issues_on
 
     let mut users = Vec::new();
     for i in 0..20 {
-        users.push(customer(&app, &format!("oCouponUser{i:03}")).await.0);
+        users.push(app.customer(&format!("oCouponUser{i:03}")).await.0);
     }
     let tries = users
         .iter()
@@ -306,8 +295,8 @@ async fn an_unknown_template_or_sold_out_coupons_are_refused_cleanly() {
                 .unwrap()
         }
     };
-    let (_, first) = customer(&app, "oCouponUser01").await;
-    let (second_id, second) = customer(&app, "oCouponUser02").await;
+    let (_, first) = app.customer("oCouponUser01").await;
+    let (second_id, second) = app.customer("oCouponUser02").await;
     assert_eq!(draw(first.clone(), "first-draw-0001").await.status(), 200);
     let gone = draw(second.clone(), "second-draw-001").await;
     assert_eq!(

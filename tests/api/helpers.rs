@@ -263,7 +263,16 @@ impl TestApp {
 
     /// The user id of the customer `openid`.
     pub async fn customer_id(&self, openid: &str) -> i64 {
-        self.dev_login(openid).await["user"]["id"].as_i64().unwrap()
+        self.customer(openid).await.0
+    }
+
+    /// The customer `openid`, logged in: their user id and token.
+    pub async fn customer(&self, openid: &str) -> (i64, String) {
+        let login = self.dev_login(openid).await;
+        (
+            login["user"]["id"].as_i64().unwrap(),
+            login["token"]["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Gives a customer `points` (once per user: the grant's source reference is `seed:<user>`).

@@ -86,17 +86,6 @@ async fn draw(app: &TestApp, token: &str, key: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn customer(app: &TestApp, openid: &str) -> (i64, String) {
-    let token = app.customer_token(openid).await;
-    let me: Value = app
-        .get("/api/v1/me", Some(&token))
-        .await
-        .json()
-        .await
-        .unwrap();
-    (me["id"].as_i64().unwrap(), token)
-}
-
 #[tokio::test]
 async fn the_published_odds_come_from_the_pool_and_need_no_login() {
     let app = spawn_app().await;
@@ -140,7 +129,7 @@ async fn a_daily_free_chance_draws_once_a_day_and_a_points_prize_is_credited() {
         "slug": "year-end", "name": "每日抽", "kind": "lottery", "daily_free_chances": 1,
         "prizes": [{ "slug": "only", "name": "88积分", "tier": 3, "kind": "points", "points": 88, "weight_bp": 10000 }]
     })).await;
-    let (_, token) = customer(&app, "oLotteryUser01").await;
+    let (_, token) = app.customer("oLotteryUser01").await;
 
     let first = draw(&app, &token, "draw-key-0001").await;
     assert_eq!(first.status(), 200);
@@ -173,7 +162,7 @@ async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
     // Past the per-user rate limit, the 429s would be answered before idempotency is even consulted.
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000")]).await;
     live_campaign_with_pool(&app, &single_prize_pool(88, None)).await;
-    let (user_id, token) = customer(&app, "oLotteryUser01").await;
+    let (user_id, token) = app.customer("oLotteryUser01").await;
     grant_chances(
         &app.state,
         user_id,
@@ -225,7 +214,7 @@ async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() 
     let pool = pool_id(&app).await;
     let mut users = Vec::new();
     for i in 0..100 {
-        let (user_id, token) = customer(&app, &format!("oLotteryUser{i:03}")).await;
+        let (user_id, token) = app.customer(&format!("oLotteryUser{i:03}")).await;
         grant_chances(
             &app.state,
             user_id,
@@ -276,8 +265,8 @@ async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() 
 async fn a_paused_or_unstarted_campaign_draws_nothing_and_spends_no_chance() {
     let app = spawn_app().await;
     let operator = live_campaign_with_pool(&app, &single_prize_pool(5, None)).await;
-    let (_, token) = customer(&app, "oLotteryUser01").await;
-    let (user_id, _) = customer(&app, "oLotteryUser01").await;
+    let (_, token) = app.customer("oLotteryUser01").await;
+    let (user_id, _) = app.customer("oLotteryUser01").await;
     grant_chances(
         &app.state,
         user_id,
@@ -387,8 +376,8 @@ async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
     let pool = pool_id(&app).await;
-    let (alice, alice_token) = customer(&app, "oLotteryUser01").await;
-    let (bob, bob_token) = customer(&app, "oLotteryUser02").await;
+    let (alice, alice_token) = app.customer("oLotteryUser01").await;
+    let (bob, bob_token) = app.customer("oLotteryUser02").await;
     grant_chances(
         &app.state,
         alice,
@@ -464,7 +453,7 @@ async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
 async fn a_key_retried_after_a_flush_gets_its_recorded_prize_and_spends_nothing() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &single_prize_pool(5, Some(2))).await;
-    let (alice, token) = customer(&app, "oLotteryUser01").await;
+    let (alice, token) = app.customer("oLotteryUser01").await;
     grant_chances(
         &app.state,
         alice,
@@ -542,7 +531,7 @@ async fn a_blind_box_publishes_values_and_odds_but_reveals_a_prize_only_when_dra
         !published["name"].as_str().unwrap().contains("月饼"),
         "hidden before it is drawn"
     );
-    let (_, token) = customer(&app, "oLotteryUser01").await;
+    let (_, token) = app.customer("oLotteryUser01").await;
     let drawn: Value = draw(&app, &token, "open-the-box-01")
         .await
         .json()
@@ -575,7 +564,7 @@ async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &capped_pool(None)).await;
     let pool = pool_id(&app).await;
-    let (alice, _) = customer(&app, "oLotteryUser01").await;
+    let (alice, _) = app.customer("oLotteryUser01").await;
     let grant = |user, source_ref: &'static str, amount| {
         let state = app.state.clone();
         async move {
@@ -602,7 +591,7 @@ async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
     app.clock.advance(Duration::days(1));
     assert_eq!(grant(alice, "quiz:2", 5).await, 2, "the total cap of 5");
 
-    let (bob, _) = customer(&app, "oLotteryUser02").await;
+    let (bob, _) = app.customer("oLotteryUser02").await;
     let refs: Vec<String> = (0..20).map(|i| format!("share:{i}")).collect();
     let granted: u32 = join_all(refs.iter().map(|r| {
         let state = app.state.clone();
@@ -625,7 +614,7 @@ async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
 async fn points_buy_chances_once_per_key_within_the_caps() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &capped_pool(Some(50))).await;
-    let (alice, token) = customer(&app, "oLotteryUser01").await;
+    let (alice, token) = app.customer("oLotteryUser01").await;
     app.seed_points(alice, 130).await;
     let buy = |count: u32, key: &'static str| buy_chances(&app, &token, count, key);
     for _ in 0..2 {
@@ -654,7 +643,7 @@ async fn points_buy_chances_once_per_key_within_the_caps() {
 async fn a_chance_purchase_key_reused_with_another_count_is_422_even_after_the_store_forgets() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &capped_pool(Some(10))).await;
-    let (alice, token) = customer(&app, "oLotteryReuse01").await;
+    let (alice, token) = app.customer("oLotteryReuse01").await;
     app.seed_points(alice, 100).await;
     const KEY: &str = "buy-reused-key-1";
     assert_eq!(buy_chances(&app, &token, 1, KEY).await.status(), 200);
