@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor};
 use crate::calendar::ActivityKind;
-use crate::entities::{activities, campaigns, points_accounts, points_ledger};
+use crate::entities::{activities, points_accounts, points_ledger};
 use crate::error::{AppError, ErrorCode};
 
 /// No multiplier.
@@ -145,11 +145,7 @@ pub async fn campaign_factor(
     campaign: &str,
     now: DateTime<Utc>,
 ) -> Result<i32, PointsError> {
-    let Some(campaign) = campaigns::Entity::find()
-        .filter(campaigns::Column::Slug.eq(campaign))
-        .one(conn)
-        .await?
-    else {
+    let Some(campaign) = crate::campaigns::gate::find_campaign(conn, campaign).await? else {
         return Ok(NO_FACTOR);
     };
     let weeks = activities::Entity::find()

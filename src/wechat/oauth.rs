@@ -167,14 +167,44 @@ fn login_cookie_path(state: &AppState) -> String {
     format!("{prefix}/h5/auth")
 }
 
-fn login_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build(LOGIN_COOKIE, value)
-        .path(login_cookie_path(state))
+/// An H5 cookie: HttpOnly, SameSite=Lax, Secure where configured (production).
+fn h5_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: String,
+    max_age_secs: u64,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(path)
         .http_only(true)
         .secure(state.settings.auth.session_cookie_secure)
         .same_site(SameSite::Lax)
-        .max_age(CookieDuration::seconds(STATE_TTL.as_secs() as i64))
+        .max_age(CookieDuration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ))
         .finish()
+}
+
+fn login_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    h5_cookie(
+        state,
+        LOGIN_COOKIE,
+        value,
+        login_cookie_path(state),
+        STATE_TTL.as_secs(),
+    )
+}
+
+/// The customer's H5 session: the token, for every page of the site.
+pub fn session_cookie(state: &AppState, token: &IssuedToken) -> Cookie<'static> {
+    h5_cookie(
+        state,
+        crate::auth::SESSION_COOKIE,
+        token.token.clone(),
+        "/".into(),
+        token.expires_in,
+    )
 }
 
 /// Clears the login cookie once its login finished.

@@ -9,7 +9,6 @@ use crate::auth::{Role, Staff};
 use crate::error::AppError;
 use crate::http::{address_of, no_store, read_body, spend, ValidJson};
 use crate::state::AppState;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use serde::Deserialize;
 
@@ -176,15 +175,7 @@ async fn finish_h5_login(
         login_cookie.as_ref().map(|c| c.value()),
     )
     .await?;
-    let session = Cookie::build(crate::auth::SESSION_COOKIE, token.token)
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.auth.session_cookie_secure)
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            token.expires_in as i64,
-        ))
-        .finish();
+    let session = oauth::session_cookie(&state, &token);
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, next))
         .insert_header(no_store())

@@ -24,7 +24,7 @@ async fn dev_login_creates_the_user_once_and_me_shows_the_profile() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_logins_create_one_user() {
     let app = spawn_app().await;
     let logins = (0..20).map(|_| app.customer_token("oRacingUser01"));

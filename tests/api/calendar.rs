@@ -154,7 +154,7 @@ async fn the_cli_previews_applies_and_refuses_a_broken_file_whole() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fresh_start_with_demo_data_lists_the_demo_calendar() {
     let database_url = fresh_database_url().await;
     let settings = test_settings(&[
@@ -222,7 +222,7 @@ async fn create_and_schedule(app: &TestApp, token: &str, body: &Value) {
     assert_eq!(scheduled.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn moving_the_clock_moves_a_campaign_through_its_lifecycle() {
     let app = spawn_app().await;
     let token = staff(&app).await;
@@ -277,7 +277,7 @@ async fn two_instances_with_live_campaign(slug: &str) -> (TestApp, TestApp, Stri
     (first, second, token)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_fire_each_job_once_including_across_a_restart() {
     let (first, second, _) = two_instances_with_live_campaign("twin-test").await;
 

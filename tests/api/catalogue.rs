@@ -106,7 +106,7 @@ async fn redeeming_spends_points_once_takes_stock_and_issues_the_coupon() {
     assert_eq!(balance(&app, &token).await, 390);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_never_take_a_balance_below_zero_nor_sell_past_stock() {
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000")]).await;
     live_catalogue(&app).await;

@@ -148,7 +148,7 @@ async fn coupons_expire_and_an_expired_one_cannot_be_used() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn per_user_and_total_limits_hold_under_concurrency_and_a_source_issues_once() {
     let app = spawn_app().await;
     let operator = app.staff_token("olivia", Role::Operator).await;

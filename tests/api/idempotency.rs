@@ -9,7 +9,7 @@ use wxcampaign::idempotency::{fingerprint, run_once, IdempotencyKey, StoredRespo
 use crate::helpers::spawn_app;
 
 /// The action writes a row to the real database, so the row count is the number of executions.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_repeats_execute_once_and_all_get_the_same_answer() {
     let app = Arc::new(spawn_app().await);
     let before = app.count_audit_entries().await;

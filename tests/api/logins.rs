@@ -536,7 +536,7 @@ async fn starting_a_login_stores_nothing_so_any_instance_finishes_it_even_after_
     assert_eq!(app.count_users().await, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn h5_login_starts_are_limited_per_address() {
     let app = spawn_app_with(&[
         ("APP__RATE_LIMIT__H5_PER_IP__LIMIT", "3"),

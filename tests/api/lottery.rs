@@ -157,7 +157,7 @@ async fn a_daily_free_chance_draws_once_a_day_and_a_points_prize_is_credited() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
     // Past the per-user rate limit, the 429s would be answered before idempotency is even consulted.
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000")]).await;
@@ -207,7 +207,7 @@ async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
     assert_eq!(points["balance"], 88, "granted once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() {
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "100000")]).await;
     live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
@@ -370,7 +370,7 @@ async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
 
 /// A store that lost everything (a Redis flush) is rebuilt from the draw records: no stock is sold twice and no
 /// chance or record is lost.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
     use wxcampaign::lottery::service::reconcile_all;
     let app = spawn_app().await;
@@ -559,7 +559,7 @@ fn capped_pool(cost: Option<u32>) -> Value {
     })
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
     let app = spawn_app().await;
     live_campaign_with_pool(&app, &capped_pool(None)).await;

@@ -30,7 +30,7 @@ fn change<'a>(user_id: i64, delta: i64, source_ref: &'a str) -> PointsChange<'a>
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_source_reference_grants_once_even_when_sent_concurrently() {
     let app = spawn_app().await;
     let (user_id, _) = user(&app, "oPointsUser01").await;
@@ -67,7 +67,7 @@ async fn a_source_reference_grants_once_even_when_sent_concurrently() {
     assert!(matches!(reused, PointsError::SourceReused));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_spends_never_take_the_balance_below_zero() {
     let app = spawn_app().await;
     let (user_id, _) = user(&app, "oPointsUser01").await;

@@ -302,7 +302,7 @@ async fn a_failed_play_through_pays_nothing_and_keeps_the_next_level_locked() {
     assert_eq!(row.score, Some(1));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_final_answer_sent_fifty_times_at_once_finishes_and_rewards_once() {
     let app = spawn_app().await;
     live_quiz(&app).await;
@@ -556,7 +556,7 @@ async fn no_response_shows_an_answer_before_it_is_given_and_options_are_shuffled
     assert!(right_labels.len() > 1, "the right option kept its label");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn starts_race_to_one_attempt_and_the_daily_limit_holds() {
     let app = spawn_app().await;
     live_quiz(&app).await;
@@ -643,7 +643,7 @@ async fn a_paused_or_unopened_quiz_starts_and_takes_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_leaderboard_ranks_by_score_then_time_and_rebuilds_after_a_store_flush() {
     let app = spawn_app().await;
     let operator = live_quiz(&app).await;

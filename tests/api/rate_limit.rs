@@ -33,7 +33,7 @@ async fn a_customer_gets_429_with_retry_after_past_the_limit() {
     assert_eq!(app.get("/api/v1/me", Some(&other)).await.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_per_user_limit_holds_across_two_instances_under_concurrency() {
     let first = spawn_app_with(&FIVE_PER_MINUTE).await;
     let second = first.second_instance().await;

@@ -337,7 +337,7 @@ async fn plain_and_compatible_modes_answer_in_kind() {
     assert!(reply.contains("欢迎"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_retry_storm_has_one_side_effect_and_identical_replies() {
     let sim = WeChatSim::start("safe", false).await;
     keyword_rule(&sim, "理财", "contains", "稍等").await;
@@ -539,7 +539,7 @@ async fn wrong_plain_signature_is_refused() {
 
 /// Many different messages at once: every one is answered and recorded (SQLite's single writer must queue
 /// writers, never fail them with "database is locked").
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_messages_are_all_recorded() {
     let sim = WeChatSim::start("safe", false).await;
     keyword_rule(&sim, "积分", "contains", "ok").await;

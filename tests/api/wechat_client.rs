@@ -13,7 +13,7 @@ fn tags_body() -> Value {
     json!({ "tags": [{ "id": 2, "name": "星标组", "count": 3 }] })
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_calls_on_two_instances_fetch_the_token_once() {
     let first = spawn_app().await;
     let second = first.second_instance().await;
