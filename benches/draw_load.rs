@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         let (token, user_id) = bench.customer(&format!("oBenchUser{i:06}")).await?;
         let chances = (draws / users + 1) as u32;
         wxcampaign::lottery::service::grant_chances(
-            &state,
+            state.context(),
             user_id,
             "bench",
             pool_id,

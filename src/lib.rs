@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lottery;
 pub mod points;
 pub mod quiz;
+pub mod rewards;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -1,9 +1,8 @@
-use chrono::{DateTime, Duration, Utc};
-use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +17,6 @@ pub enum CouponError {
     Invalid(String),
     #[error("no such coupon or template")]
     NotFound,
-    #[error("this customer already holds as many of these coupons as allowed")]
-    LimitReached,
-    #[error("every coupon of this template has been issued")]
-    SoldOut,
     #[error("this coupon is {0} and cannot be used")]
     NotUsable(String),
     #[error(transparent)]
@@ -40,8 +35,6 @@ impl From<CouponError> for AppError {
         match error {
             CouponError::Invalid(_) => AppError::new(ErrorCode::InvalidCoupon, message),
             CouponError::NotFound => AppError::new(ErrorCode::CouponNotFound, message),
-            CouponError::LimitReached => AppError::new(ErrorCode::CouponLimitReached, message),
-            CouponError::SoldOut => AppError::new(ErrorCode::CouponsSoldOut, message),
             CouponError::NotUsable(_) => AppError::new(ErrorCode::CouponNotUsable, message),
             CouponError::Unexpected(e) => AppError::unexpected(e),
         }
@@ -137,78 +130,6 @@ pub async fn create_template(
     .await?;
     txn.commit().await?;
     Ok(template)
-}
-
-/// Issues one coupon of `template_slug` to `user_id` on the caller's transaction; the same source reference
-/// returns the coupon it issued the first time. Per-user and total limits hold under concurrency: the template
-/// row is updated (and so locked) before the user's coupons are counted.
-pub async fn issue(
-    conn: &impl ConnectionTrait,
-    template_slug: &str,
-    user_id: i64,
-    source_ref: &str,
-    now: DateTime<Utc>,
-) -> Result<user_coupons::Model, CouponError> {
-    if let Some(existing) = user_coupons::Entity::find()
-        .filter(user_coupons::Column::SourceRef.eq(source_ref))
-        .one(conn)
-        .await?
-    {
-        return Ok(existing);
-    }
-    let template = coupon_templates::Entity::find()
-        .filter(coupon_templates::Column::Slug.eq(template_slug))
-        .one(conn)
-        .await?
-        .ok_or(CouponError::NotFound)?;
-    let counted = coupon_templates::Entity::update_many()
-        .col_expr(
-            coupon_templates::Column::IssuedCount,
-            Expr::col(coupon_templates::Column::IssuedCount).add(1),
-        )
-        .filter(coupon_templates::Column::Id.eq(template.id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(coupon_templates::Column::TotalLimit.is_null())
-                .add(
-                    Expr::col(coupon_templates::Column::IssuedCount)
-                        .lt(Expr::col(coupon_templates::Column::TotalLimit)),
-                ),
-        )
-        .exec(conn)
-        .await?;
-    if counted.rows_affected == 0 {
-        return Err(CouponError::SoldOut);
-    }
-    if let Some(limit) = template.per_user_limit {
-        let held = user_coupons::Entity::find()
-            .filter(user_coupons::Column::TemplateId.eq(template.id))
-            .filter(user_coupons::Column::UserId.eq(user_id))
-            .count(conn)
-            .await?;
-        if held >= limit as u64 {
-            return Err(CouponError::LimitReached);
-        }
-    }
-    let expires_at = match (template.valid_until, template.valid_days) {
-        (Some(until), _) => until,
-        (None, Some(days)) => now + Duration::days(i64::from(days)),
-        (None, None) => now + Duration::days(30),
-    };
-    Ok(user_coupons::ActiveModel {
-        template_id: Set(template.id),
-        user_id: Set(user_id),
-        code: Set(Alphanumeric
-            .sample_string(&mut rand::rng(), 12)
-            .to_uppercase()),
-        status: Set("active".into()),
-        source_ref: Set(source_ref.to_owned()),
-        issued_at: Set(now),
-        expires_at: Set(expires_at),
-        ..Default::default()
-    }
-    .insert(conn)
-    .await?)
 }
 
 /// A coupon as its holder sees it.

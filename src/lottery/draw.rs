@@ -1,6 +1,5 @@
 //! One draw: the gate, the store's atomic step, then the durable record and its grant (or the store step undone).
 
-use chrono::Utc;
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -12,10 +11,9 @@ use super::chances::grant_chances;
 use super::model::{LotteryError, PrizeKind};
 use super::pools::{odds_of, pool_and_prizes, PublishedPrize};
 use crate::campaigns::gate::{self, Scope};
-use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, draw_records, prize_pools, prizes};
-use crate::points::service::{self as points, PointsChange};
-use crate::state::AppState;
+use crate::rewards::{Grant, Reward, RewardError, Rewards};
+use crate::state::Context;
 use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
 
 /// What a customer gets from a draw.
@@ -29,28 +27,22 @@ pub struct DrawResult {
 /// One draw: the campaign must be live; the store decides in one atomic step (pause, chance, limits,
 /// guarantee, stock); then the record and its grant are written together, or the store step is undone.
 pub async fn draw(
-    state: &AppState,
+    cx: Context<'_>,
     user_id: i64,
     campaign_slug: &str,
     pool_slug: &str,
     idempotency_key: &str,
 ) -> Result<DrawResult, LotteryError> {
-    let now = state.clock.now();
-    let campaign = gate::admit(
-        &state.db,
-        state.store.as_ref(),
-        campaign_slug,
-        Scope::Pool(pool_slug),
-        now,
-    )
-    .await?
-    .campaign;
-    let (pool, prizes) = pool_and_prizes(&state.db, &campaign, pool_slug).await?;
+    let Context { db, store, now } = cx;
+    let campaign = gate::admit(db, store, campaign_slug, Scope::Pool(pool_slug), now)
+        .await?
+        .campaign;
+    let (pool, prizes) = pool_and_prizes(db, &campaign, pool_slug).await?;
     let day = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
     if pool.daily_free_chances > 0 {
         let source_ref = format!("daily_free:{}:{user_id}:{day}", pool.id);
         grant_chances(
-            state,
+            cx,
             user_id,
             campaign_slug,
             pool.id,
@@ -92,7 +84,7 @@ pub async fn draw(
             .and_then(|slug| prizes.iter().position(|p| &p.slug == slug)),
         random: rand::random::<u64>() >> 11,
     };
-    let (won, fresh) = match state.store.draw(&spec).await? {
+    let (won, fresh) = match store.draw(&spec).await? {
         DrawOutcome::Won(won) => (won, true),
         DrawOutcome::Replayed(won) => (won, false),
         DrawOutcome::Paused => return Err(LotteryError::Paused),
@@ -105,24 +97,19 @@ pub async fn draw(
         .ok_or_else(|| {
             LotteryError::Unexpected(anyhow::anyhow!("drawn prize is not in the pool"))
         })?;
-    match record(
-        state,
-        user_id,
-        &campaign,
-        &pool,
+    let drawn = Drawn {
+        campaign: &campaign,
+        pool: &pool,
         prize,
-        &won,
-        &request_id,
-        &day,
-    )
-    .await
-    {
+        won: &won,
+    };
+    match record(cx, user_id, &drawn, &request_id, &day).await {
         Ok(recorded) => {
             if fresh && !recorded.created {
                 // The store lost this request (a flush) and drew again: the record already answers it.
-                state.store.undo_draw(&spec, &won).await?;
+                store.undo_draw(&spec, &won).await?;
             }
-            let odds = odds_of(&state.db, &campaign, &pool).await?;
+            let odds = odds_of(db, &campaign, &pool).await?;
             let drawn = prizes
                 .iter()
                 .find(|p| p.id == recorded.prize_id)
@@ -142,7 +129,7 @@ pub async fn draw(
         }
         Err(error) => {
             if fresh {
-                if let Err(undo) = state.store.undo_draw(&spec, &won).await {
+                if let Err(undo) = store.undo_draw(&spec, &won).await {
                     tracing::error!(
                         ?undo,
                         "could not undo a draw whose record failed; reconciliation will repair it"
@@ -162,19 +149,30 @@ pub(super) struct Recorded {
     created: bool,
 }
 
+/// What the store's atomic step drew.
+pub(super) struct Drawn<'a> {
+    campaign: &'a campaigns::Model,
+    pool: &'a prize_pools::Model,
+    prize: &'a prizes::Model,
+    won: &'a Won,
+}
+
 /// The draw record and what it grants, in one transaction; a repeat of the same request finds its record.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn record(
-    state: &AppState,
+    cx: Context<'_>,
     user_id: i64,
-    campaign: &campaigns::Model,
-    pool: &prize_pools::Model,
-    prize: &prizes::Model,
-    won: &Won,
+    drawn: &Drawn<'_>,
     request_id: &str,
     day: &str,
 ) -> Result<Recorded, LotteryError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let Context { db, store, now } = cx;
+    let Drawn {
+        campaign,
+        pool,
+        prize,
+        won,
+    } = drawn;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) = draw_records::Entity::find()
         .filter(draw_records::Column::RequestId.eq(request_id))
         .one(&txn)
@@ -196,56 +194,55 @@ pub(super) async fn record(
         tier: Set(prize.tier),
         guaranteed: Set(won.guaranteed),
         day: Set(day.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
+    let source_ref = format!("draw:{request_id}");
+    let mut rewards = Rewards::new(now);
     if prize.kind == PrizeKind::Points.as_str() {
-        let source_ref = format!("draw:{request_id}");
-        let change = PointsChange {
-            user_id,
-            delta: prize.points,
+        let points = Reward::Points {
+            amount: prize.points,
             reason: "lottery_prize",
-            source_ref: &source_ref,
             campaign: Some(&campaign.slug),
         };
-        let factor = points::campaign_factor(&txn, &campaign.slug, state.clock.now())
-            .await
-            .map_err(|e| LotteryError::Unexpected(e.into()))?;
-        let change = PointsChange {
-            delta: points::multiplied(change.delta, factor)
-                .map_err(|e| LotteryError::Unexpected(e.into()))?,
-            ..change
-        };
-        points::apply(&txn, &change, factor)
+        rewards
+            .grant(&txn, &grant(user_id, &source_ref, points))
             .await
             .map_err(|e| LotteryError::Unexpected(e.into()))?;
     }
     if let Some(template) = &prize.coupon_template {
-        crate::coupons::service::issue(
-            &txn,
-            template,
-            user_id,
-            &format!("draw:{request_id}"),
-            state.clock.now(),
-        )
-        .await
-        .map_err(|e| match e {
-            // The prize's coupons are gone (or this customer holds all they may): the draw is undone.
-            CouponError::SoldOut | CouponError::LimitReached => LotteryError::OutOfStock,
-            other => LotteryError::Unexpected(
-                anyhow::Error::new(other).context("issuing the prize coupon"),
-            ),
-        })?;
+        let coupon = Reward::Coupon { template };
+        rewards
+            .grant(&txn, &grant(user_id, &source_ref, coupon))
+            .await
+            .map_err(|e| match e {
+                // The prize's coupons are gone (or this customer holds all they may): the draw is undone.
+                RewardError::CouponsSoldOut | RewardError::CouponLimitReached => {
+                    LotteryError::OutOfStock
+                }
+                other => LotteryError::Unexpected(
+                    anyhow::Error::new(other).context("issuing the prize coupon"),
+                ),
+            })?;
     }
     txn.commit().await?;
+    rewards.after_commit(store).await;
     Ok(Recorded {
         draw_id: record.id,
         prize_id: prize.id,
         guaranteed: won.guaranteed,
         created: true,
     })
+}
+
+fn grant<'a>(user_id: i64, source_ref: &'a str, reward: Reward<'a>) -> Grant<'a> {
+    Grant {
+        user_id,
+        source_ref,
+        reward,
+    }
 }
 
 /// Every draw of a pool, for auditors.

@@ -37,7 +37,9 @@ pub enum LotteryError {
     #[error("{}", crate::idempotency::KEY_REUSED)]
     KeyReused,
     #[error(transparent)]
-    Points(#[from] crate::points::service::PointsError),
+    Points(#[from] crate::rewards::PointsError),
+    #[error(transparent)]
+    Reward(#[from] crate::rewards::RewardError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -65,6 +67,7 @@ impl From<LotteryError> for AppError {
             LotteryError::ChanceCapReached => AppError::new(ErrorCode::ChanceCapReached, message),
             LotteryError::KeyReused => crate::idempotency::key_reused(),
             LotteryError::Points(e) => e.into(),
+            LotteryError::Reward(e) => e.into(),
             LotteryError::Store(e) => e.into(),
             LotteryError::Unexpected(e) => AppError::unexpected(e),
         }

@@ -42,13 +42,18 @@ async fn draw_prize(
     let key = IdempotencyKey::from_request(&req)?;
     let fingerprint = idempotency::fingerprint(&[campaign.as_bytes(), pool.as_bytes()]);
     let scope = format!("draw:{}", customer.user_id);
-    let outcome =
-        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
-            let result =
-                service::draw(&state, customer.user_id, &campaign, &pool, key.as_str()).await?;
-            StoredResponse::ok(result)
-        })
+    let outcome = idempotency::run_once(state.store(), &scope, &key, &fingerprint, || async {
+        let result = service::draw(
+            state.context(),
+            customer.user_id,
+            &campaign,
+            &pool,
+            key.as_str(),
+        )
         .await?;
+        StoredResponse::ok(result)
+    })
+    .await?;
     Ok(outcome.into_http())
 }
 
@@ -68,8 +73,7 @@ async fn create_pool(
     body: ValidJson<PoolInput>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
-    let odds =
-        service::create_pool(&state.db, &staff.actor(), &slug, &body, state.clock.now()).await?;
+    let odds = service::create_pool(&state.db, &staff.actor(), &slug, &body, state.now()).await?;
     Ok(HttpResponse::Created().json(odds))
 }
 
@@ -110,19 +114,18 @@ async fn buy_chances(
     let fingerprint =
         idempotency::fingerprint(&[campaign.as_bytes(), pool.as_bytes(), &count.to_be_bytes()]);
     let scope = format!("chances:{}", customer.user_id);
-    let outcome =
-        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
-            let granted = service::buy_chances(
-                &state,
-                customer.user_id,
-                &campaign,
-                &pool,
-                count,
-                key.as_str(),
-            )
-            .await?;
-            StoredResponse::ok(json!({ "chances": granted }))
-        })
+    let outcome = idempotency::run_once(state.store(), &scope, &key, &fingerprint, || async {
+        let granted = service::buy_chances(
+            state.context(),
+            customer.user_id,
+            &campaign,
+            &pool,
+            count,
+            key.as_str(),
+        )
         .await?;
+        StoredResponse::ok(json!({ "chances": granted }))
+    })
+    .await?;
     Ok(outcome.into_http())
 }

@@ -1,6 +1,6 @@
 //! The lottery's public service functions, gathered from their use-case files for the other domains and routes.
 
-pub use super::chances::{buy_chances, grant_chances, record_grant};
+pub use super::chances::{buy_chances, grant_chances};
 pub use super::draw::{draw, draws, DrawResult};
 pub use super::model::{
     validate, GuaranteeInput, LotteryError, PoolInput, PoolKind, PrizeInput, PrizeKind,

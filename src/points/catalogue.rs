@@ -10,13 +10,13 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::service::{self as points, PointsChange, PointsError};
+use super::service::{PointsChange, PointsError};
 use crate::audit::{self, Actor};
 use crate::calendar::{is_count_limit, Status};
 use crate::campaigns::gate::{self, GateError, Scope};
-use crate::coupons::service::CouponError;
 use crate::entities::{campaigns, catalogue_items, redemptions};
 use crate::error::{AppError, ErrorCode};
+use crate::rewards::{self, Grant, Granted, Reward, RewardError, Rewards};
 use crate::store::StateStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -265,20 +265,27 @@ pub async fn redeem(
         source_ref: &source_ref,
         campaign: Some(&campaign.slug),
     };
-    let entry = points::apply(&txn, &spend, 100).await?.entry;
+    let (entry, _) = rewards::spend_points(&txn, &spend, now).await?;
+    let mut rewards = Rewards::new(now);
     let coupon_code = match &item.coupon_template {
-        Some(template) => Some(
-            crate::coupons::service::issue(&txn, template, user_id, &source_ref, now)
-                .await
-                .map_err(|e| match e {
-                    CouponError::SoldOut => RedeemError::OutOfStock,
-                    CouponError::LimitReached => RedeemError::LimitReached,
-                    other => RedeemError::Unexpected(
-                        anyhow::Error::new(other).context("issuing the coupon"),
-                    ),
-                })?
-                .code,
-        ),
+        Some(template) => {
+            let coupon = Grant {
+                user_id,
+                source_ref: &source_ref,
+                reward: Reward::Coupon { template },
+            };
+            let granted = rewards.grant(&txn, &coupon).await.map_err(|e| match e {
+                RewardError::CouponsSoldOut => RedeemError::OutOfStock,
+                RewardError::CouponLimitReached => RedeemError::LimitReached,
+                other => {
+                    RedeemError::Unexpected(anyhow::Error::new(other).context("issuing the coupon"))
+                }
+            })?;
+            match granted {
+                Granted::Coupon(coupon) => Some(coupon.code),
+                _ => None,
+            }
+        }
         None => None,
     };
     let redemption = redemptions::ActiveModel {
@@ -287,12 +294,13 @@ pub async fn redeem(
         source_ref: Set(source_ref),
         points_entry_id: Set(entry.id),
         coupon_code: Set(coupon_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    rewards.after_commit(store).await;
     Ok(Redeemed {
         redemption_id: redemption.id,
         item: item.slug,

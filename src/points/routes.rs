@@ -66,20 +66,19 @@ async fn adjust_points(
     let fingerprint =
         idempotency::fingerprint(&[&body.user_id.to_be_bytes(), &body.delta.to_be_bytes()]);
     let scope = format!("points_adjust:{}", staff.id);
-    let outcome =
-        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
-            let entry = service::adjust(
-                &state.db,
-                &staff.actor(),
-                body.user_id,
-                body.delta,
-                key.as_str(),
-                state.clock.now(),
-            )
-            .await?;
-            StoredResponse::ok(entry)
-        })
+    let outcome = idempotency::run_once(state.store(), &scope, &key, &fingerprint, || async {
+        let entry = service::adjust(
+            &state.db,
+            &staff.actor(),
+            body.user_id,
+            body.delta,
+            key.as_str(),
+            state.now(),
+        )
         .await?;
+        StoredResponse::ok(entry)
+    })
+    .await?;
     Ok(outcome.into_http())
 }
 
@@ -100,22 +99,21 @@ async fn redeem_points(
     let key = IdempotencyKey::from_request(&req)?;
     let fingerprint = idempotency::fingerprint(&[body.campaign.as_bytes(), body.item.as_bytes()]);
     let scope = format!("redeem:{}", customer.user_id);
-    let outcome =
-        idempotency::run_once(state.store.as_ref(), &scope, &key, &fingerprint, || async {
-            let now = state.clock.now();
-            let redeemed = catalogue::redeem(
-                &state.db,
-                state.store.as_ref(),
-                customer.user_id,
-                &body.campaign,
-                &body.item,
-                key.as_str(),
-                now,
-            )
-            .await?;
-            StoredResponse::ok(redeemed)
-        })
+    let outcome = idempotency::run_once(state.store(), &scope, &key, &fingerprint, || async {
+        let now = state.now();
+        let redeemed = catalogue::redeem(
+            &state.db,
+            state.store(),
+            customer.user_id,
+            &body.campaign,
+            &body.item,
+            key.as_str(),
+            now,
+        )
         .await?;
+        StoredResponse::ok(redeemed)
+    })
+    .await?;
     Ok(outcome.into_http())
 }
 

@@ -8,7 +8,7 @@ use super::finish::finish;
 use super::model::{from_millis, millis, status, AttemptResult, QuizError, LABELS};
 use crate::calendar::shanghai;
 use crate::entities::quiz_attempts;
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::quiz::{AnswerOutcome, AnswerSpec};
 
 /// An answer as the customer sends it.
@@ -56,17 +56,17 @@ pub(super) fn is_attempt_id(id: &str) -> bool {
 
 /// One answer: judged and recorded by the store in one step; the last one finishes the attempt.
 pub async fn answer(
-    state: &AppState,
+    cx: Context<'_>,
     user_id: i64,
     campaign_slug: &str,
     attempt_id: &str,
     input: &AnswerInput,
 ) -> Result<AnswerView, QuizError> {
+    let Context { db, store, now } = cx;
     if !is_attempt_id(attempt_id) {
         return Err(QuizError::AttemptNotFound);
     }
     let chosen = chosen_labels(&input.options)?;
-    let now = state.clock.now();
     let spec = AnswerSpec {
         campaign: campaign_slug.to_owned(),
         attempt_id: attempt_id.to_owned(),
@@ -75,7 +75,7 @@ pub async fn answer(
         chosen,
         now_ms: millis(now),
     };
-    let answered = match state.store.answer_quiz(&spec).await? {
+    let answered = match store.answer_quiz(&spec).await? {
         AnswerOutcome::Answered(answered) => answered,
         AnswerOutcome::Paused => return Err(QuizError::Paused),
         AnswerOutcome::Expired => return Err(QuizError::Expired),
@@ -87,20 +87,18 @@ pub async fn answer(
         AnswerOutcome::Finished(answers) => {
             // The answer that finished it normally wrote the result; only a write that failed is redone here.
             let pending = quiz_attempts::Entity::find_by_id(attempt_id)
-                .one(&state.db)
+                .one(db)
                 .await?
                 .is_some_and(|row| row.status == status::ACTIVE);
             if pending {
-                finish(state, attempt_id, &answers).await?;
+                finish(cx, attempt_id, &answers).await?;
             }
             return Err(QuizError::Finished);
         }
-        AnswerOutcome::NotFound => {
-            return Err(gone_from_store(&state.db, user_id, attempt_id).await?)
-        }
+        AnswerOutcome::NotFound => return Err(gone_from_store(db, user_id, attempt_id).await?),
     };
     let result = match &answered.finished {
-        Some(answers) => Some(finish(state, attempt_id, answers).await?),
+        Some(answers) => Some(finish(cx, attempt_id, answers).await?),
         None => None,
     };
     let next_question: Option<Value> = answered

@@ -17,23 +17,30 @@ use super::model::{
 };
 use crate::calendar::{shanghai, ActivityKind};
 use crate::campaigns::gate::{self, Scope};
+use crate::config::QuizSettings;
 use crate::entities::{prize_pools, quiz_attempts, quiz_banks, quiz_questions, users};
-use crate::state::AppState;
+use crate::state::Context;
 use crate::store::quiz::{AnswerRecord, AttemptQuestion, NewAttempt};
 
 /// Starts an attempt at `level`, or returns the one the customer already has going.
 pub async fn start(
-    state: &AppState,
+    cx: Context<'_>,
+    rules: &QuizSettings,
     user_id: i64,
     campaign_slug: &str,
     level: u32,
 ) -> Result<AttemptView, QuizError> {
+    let Context {
+        db: _,
+        store: _,
+        now: _,
+    } = cx;
     // A finished attempt whose result write is still pending gets finished first, then the start goes ahead.
     for _ in 0..2 {
-        match try_start(state, user_id, campaign_slug, level).await? {
+        match try_start(cx, rules, user_id, campaign_slug, level).await? {
             Started::View(view) => return Ok(view),
             Started::FinishFirst(attempt_id, answers) => {
-                finish(state, &attempt_id, &answers).await?;
+                finish(cx, &attempt_id, &answers).await?;
             }
         }
     }
@@ -49,23 +56,24 @@ pub(super) enum Started {
 }
 
 pub(super) async fn try_start(
-    state: &AppState,
+    cx: Context<'_>,
+    rules: &QuizSettings,
     user_id: i64,
     campaign_slug: &str,
     level_number: u32,
 ) -> Result<Started, QuizError> {
-    let now = state.clock.now();
-    let quiz = load(&state.db, campaign_slug).await?;
+    let Context { db, store, now } = cx;
+    let quiz = load(db, campaign_slug).await?;
     let level = quiz.level(level_number)?.clone();
     gate::check(
-        &state.db,
-        state.store.as_ref(),
+        db,
+        store,
         &quiz.campaign,
         Scope::Kind(ActivityKind::Quiz),
         now,
     )
     .await?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = crate::db::begin_write(db).await?;
     // One customer's starts go one at a time, so the daily limit and the one-active rule hold under races.
     users::Entity::find_by_id(user_id)
         .lock_exclusive()
@@ -82,8 +90,7 @@ pub(super) async fn try_start(
         .iter()
         .filter(|r| r.level == level_number as i32 && r.status == status::ACTIVE)
     {
-        let view = state
-            .store
+        let view = store
             .quiz_attempt(&quiz.campaign.slug, &row.id, user_id)
             .await?;
         let new_status = match view {
@@ -140,7 +147,7 @@ pub(super) async fn try_start(
         questions.push(attempt_question);
     }
     let per_question_ms = i64::from(level.seconds_per_question) * 1000;
-    let grace_ms = state.settings.quiz.answer_grace_millis as i64;
+    let grace_ms = rules.answer_grace_millis as i64;
     let expires_at = from_millis(
         (millis(now) + per_question_ms * i64::from(count) + grace_ms)
             .min(millis(quiz.activity.ends_at)),
@@ -169,8 +176,7 @@ pub(super) async fn try_start(
     let first = questions[0].public.clone();
     let ttl = (expires_at - now).to_std().unwrap_or_default() + RETAIN_AFTER_EXPIRY;
     // In the store before the commit: a racing start (waiting on the user lock) then finds it and resumes it.
-    state
-        .store
+    store
         .start_quiz(&NewAttempt {
             campaign: quiz.campaign.slug.clone(),
             attempt_id: attempt_id.clone(),
@@ -179,7 +185,7 @@ pub(super) async fn try_start(
             started_at_ms: millis(now),
             expires_at_ms: millis(expires_at),
             late_after_ms: per_question_ms + grace_ms,
-            too_fast_ms: state.settings.quiz.too_fast_millis as i64,
+            too_fast_ms: rules.too_fast_millis as i64,
             ttl,
         })
         .await?;

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::model::{load, status, QuizError, MAX_BOARD_TOP, REBUILD_LOCK_TTL};
 use crate::audit::{self, Actor};
 use crate::entities::{quiz_attempts, users};
-use crate::state::AppState;
 use crate::store::quiz::{board_parts, board_value, BoardEntry};
 use crate::store::StateStore;
 
@@ -108,31 +107,26 @@ pub struct Leaderboard {
 }
 
 pub async fn leaderboard(
-    state: &AppState,
+    db: &DatabaseConnection,
+    store: &dyn StateStore,
     user_id: i64,
     campaign_slug: &str,
     top: u32,
 ) -> Result<Leaderboard, QuizError> {
     let top = top.clamp(1, MAX_BOARD_TOP);
-    let quiz = load(&state.db, campaign_slug).await?;
-    let mut page = state
-        .store
-        .board_page(&quiz.campaign.slug, top, user_id)
-        .await?;
+    let quiz = load(db, campaign_slug).await?;
+    let mut page = store.board_page(&quiz.campaign.slug, top, user_id).await?;
     // One instance rebuilds a lost board; readers meanwhile see what the finishers have put back so far.
     let rebuild_lock = format!("quiz-board-rebuild:{}", quiz.campaign.slug);
     let lock = match page.built {
         true => None,
-        false => state.store.lock(&rebuild_lock, REBUILD_LOCK_TTL).await?,
+        false => store.lock(&rebuild_lock, REBUILD_LOCK_TTL).await?,
     };
     if let Some(token) = lock {
-        let rebuilt = rebuild(&state.db, state.store.as_ref(), &quiz.campaign.slug).await;
-        state.store.unlock(&rebuild_lock, &token).await?;
+        let rebuilt = rebuild(db, store, &quiz.campaign.slug).await;
+        store.unlock(&rebuild_lock, &token).await?;
         rebuilt?;
-        page = state
-            .store
-            .board_page(&quiz.campaign.slug, top, user_id)
-            .await?;
+        page = store.board_page(&quiz.campaign.slug, top, user_id).await?;
     }
     let ids: Vec<i64> = page.top.iter().map(|e| e.user_id).collect();
     let players: HashMap<i64, Option<String>> = users::Entity::find()
@@ -141,7 +135,7 @@ pub async fn leaderboard(
         .column(users::Column::PhoneMasked)
         .filter(users::Column::Id.is_in(ids))
         .into_tuple()
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .collect();

@@ -7,20 +7,19 @@ use super::board::standings;
 use super::levels::LevelConfig;
 use super::model::{load_activity, status, AttemptResult, QuizError};
 use crate::entities::{campaigns, prize_pools, quiz_attempts};
-use crate::lottery::service as lottery;
-use crate::points::service::{self as points, PointsChange};
-use crate::state::AppState;
+use crate::rewards::{Chances, Grant, Granted, Reward, Rewards};
+use crate::state::Context;
 use crate::store::quiz::AnswerRecord;
 
 /// Records the result of a fully answered attempt and pays the level's rewards, in one transaction, once: a
 /// second call (a concurrent last answer, a retry after a failed write) finds the row finished and returns it.
 pub(super) async fn finish(
-    state: &AppState,
+    cx: Context<'_>,
     attempt_id: &str,
     answers: &[AnswerRecord],
 ) -> Result<AttemptResult, QuizError> {
-    let now = state.clock.now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let Context { db, store, now } = cx;
+    let txn = crate::db::begin_write(db).await?;
     let row = quiz_attempts::Entity::find_by_id(attempt_id)
         .lock_exclusive()
         .one(&txn)
@@ -41,22 +40,23 @@ pub(super) async fn finish(
     let flagged = answers.iter().any(|a| a.too_fast);
     let passed = score >= level.pass_score;
     let (mut points_granted, mut chances_granted) = (0i64, 0u32);
-    let mut pool_id = None;
+    let mut rewards = Rewards::new(now);
     if passed {
         // The level's rewards are paid on its first pass: replays improve the leaderboard, not the balance.
         let reward_ref = format!("quiz:{}:{}:{}", quiz.activity.id, row.level, row.user_id);
+        let grant = |reward| Grant {
+            user_id: row.user_id,
+            source_ref: &reward_ref,
+            reward,
+        };
         if level.reward_points > 0 {
-            let factor = points::campaign_factor(&txn, &quiz.campaign.slug, now).await?;
-            let change = PointsChange {
-                user_id: row.user_id,
-                delta: points::multiplied(i64::from(level.reward_points), factor)?,
+            let points = grant(Reward::Points {
+                amount: i64::from(level.reward_points),
                 reason: "quiz_passed",
-                source_ref: &reward_ref,
                 campaign: Some(&quiz.campaign.slug),
-            };
-            let applied = points::apply(&txn, &change, factor).await?;
-            if applied.new {
-                points_granted = applied.entry.delta;
+            });
+            if let Granted::Points { entry, new: true } = rewards.grant(&txn, &points).await? {
+                points_granted = entry.delta;
             }
         }
         if let (true, Some(pool_slug)) = (level.reward_chances > 0, &quiz.config.pool) {
@@ -68,17 +68,16 @@ pub(super) async fn finish(
                 .ok_or_else(|| {
                     QuizError::Misconfigured(format!("prize pool `{pool_slug}` is missing"))
                 })?;
-            chances_granted = lottery::record_grant(
-                &txn,
-                row.user_id,
-                pool.id,
-                "quiz",
-                &reward_ref,
-                level.reward_chances,
-                now,
-            )
-            .await?;
-            pool_id = Some(pool.id);
+            let chances = grant(Reward::Chances(Chances {
+                campaign: &quiz.campaign.slug,
+                pool_id: pool.id,
+                amount: level.reward_chances,
+                source: "quiz",
+                all_or_none: false,
+            }));
+            if let Granted::Chances(granted) = rewards.grant(&txn, &chances).await? {
+                chances_granted = granted;
+            }
         }
     }
     let answers_json: Vec<Value> = answers
@@ -104,16 +103,10 @@ pub(super) async fn finish(
     update.chances_granted = Set(chances_granted as i32);
     let finished = update.update(&txn).await?;
     txn.commit().await?;
-    if let Some(pool_id) = pool_id.filter(|_| chances_granted > 0) {
-        state
-            .store
-            .add_chances(&quiz.campaign.slug, pool_id, row.user_id, chances_granted)
-            .await?;
-    }
+    rewards.after_commit(store).await;
     if !flagged {
-        let standing = standings(&state.db, quiz.campaign.id, Some(row.user_id)).await?;
-        state
-            .store
+        let standing = standings(db, quiz.campaign.id, Some(row.user_id)).await?;
+        store
             .board_submit(&quiz.campaign.slug, &standing, false)
             .await?;
     }

@@ -13,8 +13,7 @@ use crate::calendar::{is_live, read_config, ActivityKind};
 use crate::campaigns::gate::{self, GateError};
 use crate::entities::{activities, campaigns};
 use crate::error::{AppError, ErrorCode};
-use crate::lottery::service as lottery;
-use crate::points::service::{self as points};
+use crate::rewards::RewardError;
 use crate::store::StoreError;
 
 /// The store keeps an attempt this long past its expiry: answers then get `attempt_finished` or
@@ -67,15 +66,9 @@ impl From<DbErr> for QuizError {
     }
 }
 
-impl From<lottery::LotteryError> for QuizError {
-    fn from(error: lottery::LotteryError) -> Self {
-        QuizError::Unexpected(anyhow::anyhow!(error))
-    }
-}
-
-impl From<points::PointsError> for QuizError {
-    fn from(error: points::PointsError) -> Self {
-        QuizError::Unexpected(anyhow::anyhow!(error))
+impl From<RewardError> for QuizError {
+    fn from(error: RewardError) -> Self {
+        QuizError::Unexpected(anyhow::Error::new(error).context("granting a level's rewards"))
     }
 }
 

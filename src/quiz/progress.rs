@@ -1,6 +1,7 @@
 //! Each level's standing for a customer, and an attempt fetched back.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::answers::is_attempt_id;
@@ -9,7 +10,7 @@ use super::finish::{finish, recorded_result};
 use super::model::{day_of, load, status, AttemptView, QuizError};
 use crate::calendar::shanghai;
 use crate::entities::quiz_attempts;
-use crate::state::AppState;
+use crate::state::Context;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LevelProgress {
@@ -37,16 +38,16 @@ pub struct Progress {
 }
 
 pub async fn progress(
-    state: &AppState,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
     user_id: i64,
     campaign_slug: &str,
 ) -> Result<Progress, QuizError> {
-    let now = state.clock.now();
-    let quiz = load(&state.db, campaign_slug).await?;
+    let quiz = load(db, campaign_slug).await?;
     let mine = quiz_attempts::Entity::find()
         .filter(quiz_attempts::Column::UserId.eq(user_id))
         .filter(quiz_attempts::Column::ActivityId.eq(quiz.activity.id))
-        .all(&state.db)
+        .all(db)
         .await?;
     let today = day_of(now);
     let mut levels = Vec::with_capacity(quiz.config.levels.len());
@@ -94,38 +95,38 @@ pub async fn progress(
 
 /// One of the customer's attempts: the current question while it is in play, the result once it is over.
 pub async fn attempt(
-    state: &AppState,
+    cx: Context<'_>,
     user_id: i64,
     campaign_slug: &str,
     attempt_id: &str,
 ) -> Result<AttemptView, QuizError> {
+    let Context { db, store, now } = cx;
     if !is_attempt_id(attempt_id) {
         return Err(QuizError::AttemptNotFound);
     }
     let mut row = quiz_attempts::Entity::find_by_id(attempt_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .filter(|r| r.user_id == user_id)
         .ok_or(QuizError::AttemptNotFound)?;
-    let quiz = load(&state.db, campaign_slug).await?;
+    let quiz = load(db, campaign_slug).await?;
     if quiz.campaign.id != row.campaign_id {
         return Err(QuizError::AttemptNotFound);
     }
     let level = quiz.level(row.level as u32)?.clone();
     if row.status == status::ACTIVE {
-        let view = state
-            .store
+        let view = store
             .quiz_attempt(campaign_slug, attempt_id, user_id)
             .await?;
         match view {
             Some(view) if view.current > view.count => {
-                finish(state, attempt_id, &view.answers).await?;
+                finish(cx, attempt_id, &view.answers).await?;
                 row = quiz_attempts::Entity::find_by_id(attempt_id)
-                    .one(&state.db)
+                    .one(db)
                     .await?
                     .ok_or(QuizError::AttemptNotFound)?;
             }
-            Some(view) if row.expires_at > state.clock.now() => {
+            Some(view) if row.expires_at > now => {
                 return Ok(playing_view(&row, &level, &view));
             }
             _ => {}

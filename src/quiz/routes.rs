@@ -43,7 +43,14 @@ async fn start_attempt(
     let level: u32 = level
         .parse()
         .map_err(|_| AppError::new(ErrorCode::LevelNotFound, "no such level"))?;
-    let view = service::start(&state, customer.user_id, &campaign, level).await?;
+    let view = service::start(
+        state.context(),
+        &state.settings.quiz,
+        customer.user_id,
+        &campaign,
+        level,
+    )
+    .await?;
     Ok(if view.resumed {
         HttpResponse::Ok().json(view)
     } else {
@@ -57,7 +64,8 @@ async fn show_attempt(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (campaign, id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(service::attempt(&state, customer.user_id, &campaign, &id).await?))
+    Ok(HttpResponse::Ok()
+        .json(service::attempt(state.context(), customer.user_id, &campaign, &id).await?))
 }
 
 async fn answer(
@@ -67,7 +75,7 @@ async fn answer(
     body: ValidJson<AnswerInput>,
 ) -> Result<HttpResponse, AppError> {
     let (campaign, id) = path.into_inner();
-    let view = service::answer(&state, customer.user_id, &campaign, &id, &body).await?;
+    let view = service::answer(state.context(), customer.user_id, &campaign, &id, &body).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -76,7 +84,8 @@ async fn progress(
     customer: Customer,
     campaign: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(service::progress(&state, customer.user_id, &campaign).await?))
+    Ok(HttpResponse::Ok()
+        .json(service::progress(&state.db, state.now(), customer.user_id, &campaign).await?))
 }
 
 #[derive(Deserialize)]
@@ -92,7 +101,8 @@ async fn leaderboard(
     query: web::Query<BoardQuery>,
 ) -> Result<HttpResponse, AppError> {
     let top = query.top.unwrap_or(20);
-    let board = service::leaderboard(&state, customer.user_id, &campaign, top).await?;
+    let board =
+        service::leaderboard(&state.db, state.store(), customer.user_id, &campaign, top).await?;
     Ok(HttpResponse::Ok().json(board))
 }
 
@@ -104,7 +114,7 @@ async fn rebuild_leaderboard(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::Operator)?;
     let entries =
-        service::rebuild_board(&state.db, state.store.as_ref(), &staff.actor(), &campaign).await?;
+        service::rebuild_board(&state.db, state.store(), &staff.actor(), &campaign).await?;
     Ok(HttpResponse::Ok().json(json!({ "entries": entries })))
 }
 

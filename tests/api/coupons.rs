@@ -3,9 +3,10 @@ use futures::future::join_all;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
 use wxcampaign::auth::staff::Role;
-use wxcampaign::coupons::service::{self, CouponError};
+use wxcampaign::coupons::service;
 use wxcampaign::entities::user_coupons;
 use wxcampaign::jobs::clock::Clock;
+use wxcampaign::rewards::{Grant, Granted, Reward, RewardError, Rewards};
 
 use crate::helpers::{error_code, spawn_app, TestApp};
 
@@ -20,14 +21,24 @@ async fn issue(
     slug: &str,
     user_id: i64,
     source_ref: String,
-) -> Result<user_coupons::Model, CouponError> {
+) -> Result<user_coupons::Model, RewardError> {
     let txn = wxcampaign::db::begin_write(&app.db).await.unwrap();
-    let result = service::issue(&txn, slug, user_id, &source_ref, app.clock.now()).await;
+    let grant = Grant {
+        user_id,
+        source_ref: &source_ref,
+        reward: Reward::Coupon { template: slug },
+    };
+    let mut rewards = Rewards::new(app.clock.now());
+    let result = rewards.grant(&txn, &grant).await;
     match &result {
         Ok(_) => txn.commit().await.unwrap(),
         Err(_) => txn.rollback().await.unwrap(),
     }
-    result
+    rewards.after_commit(app.state.store()).await;
+    result.map(|granted| match granted {
+        Granted::Coupon(coupon) => coupon,
+        other => panic!("a coupon grant gave {other:?}"),
+    })
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::Duration;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -259,6 +260,40 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// The campaign `lottery-test` with `pool`, made while it is upcoming and then moved live by the clock. Returns the operator token.
+    pub async fn live_campaign(&self, pool: &Value) -> String {
+        let operator = self.staff_token("olivia", Role::Operator).await;
+        let base = self.clock.now();
+        let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
+        let campaign = json!({
+            "slug": "lottery-test", "name": "年终感恩", "theme": "感恩", "year": 2026, "quarter": 4,
+            "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
+            "rules_text": "抽奖规则", "prize_summary": "见抽奖页公示"
+        });
+        assert_eq!(
+            self.post_json("/admin/v1/campaigns", Some(&operator), &campaign)
+                .await
+                .status(),
+            201
+        );
+        let created = self
+            .post_json(
+                "/admin/v1/campaigns/lottery-test/pools",
+                Some(&operator),
+                pool,
+            )
+            .await;
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        self.post_json(
+            "/admin/v1/campaigns/lottery-test/schedule",
+            Some(&operator),
+            &json!({}),
+        )
+        .await;
+        self.clock.advance(Duration::hours(2));
+        operator
     }
 
     /// The user id of the customer `openid`.

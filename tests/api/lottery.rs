@@ -33,40 +33,6 @@ fn single_prize_pool(points: i64, stock: Option<u32>) -> Value {
     })
 }
 
-/// A campaign with `pool`, made while it is upcoming and then moved live by the clock. Returns the operator token.
-async fn live_campaign_with_pool(app: &TestApp, pool: &Value) -> String {
-    let operator = app.staff_token("olivia", Role::Operator).await;
-    let base = app.clock.now();
-    let at = |d: Duration| wxcampaign::calendar::shanghai(base + d);
-    let campaign = json!({
-        "slug": "lottery-test", "name": "年终感恩", "theme": "感恩", "year": 2026, "quarter": 4,
-        "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
-        "rules_text": "抽奖规则", "prize_summary": "见抽奖页公示"
-    });
-    assert_eq!(
-        app.post_json("/admin/v1/campaigns", Some(&operator), &campaign)
-            .await
-            .status(),
-        201
-    );
-    let created = app
-        .post_json(
-            "/admin/v1/campaigns/lottery-test/pools",
-            Some(&operator),
-            pool,
-        )
-        .await;
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
-    app.post_json(
-        "/admin/v1/campaigns/lottery-test/schedule",
-        Some(&operator),
-        &json!({}),
-    )
-    .await;
-    app.clock.advance(Duration::hours(2));
-    operator
-}
-
 async fn pool_id(app: &TestApp) -> i64 {
     prize_pools::Entity::find()
         .one(&app.db)
@@ -89,7 +55,7 @@ async fn draw(app: &TestApp, token: &str, key: &str) -> reqwest::Response {
 #[tokio::test]
 async fn the_published_odds_come_from_the_pool_and_need_no_login() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &year_end_pool()).await;
+    app.live_campaign(&year_end_pool()).await;
     let odds: Value = app
         .get("/api/v1/campaigns/lottery-test/lottery/year-end/odds", None)
         .await
@@ -125,7 +91,7 @@ async fn the_published_odds_come_from_the_pool_and_need_no_login() {
 #[tokio::test]
 async fn a_daily_free_chance_draws_once_a_day_and_a_points_prize_is_credited() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &json!({
+    app.live_campaign(&json!({
         "slug": "year-end", "name": "每日抽", "kind": "lottery", "daily_free_chances": 1,
         "prizes": [{ "slug": "only", "name": "88积分", "tier": 3, "kind": "points", "points": 88, "weight_bp": 10000 }]
     })).await;
@@ -161,10 +127,10 @@ async fn a_daily_free_chance_draws_once_a_day_and_a_points_prize_is_credited() {
 async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
     // Past the per-user rate limit, the 429s would be answered before idempotency is even consulted.
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "1000")]).await;
-    live_campaign_with_pool(&app, &single_prize_pool(88, None)).await;
+    app.live_campaign(&single_prize_pool(88, None)).await;
     let (user_id, token) = app.customer("oLotteryUser01").await;
     grant_chances(
-        &app.state,
+        app.state.context(),
         user_id,
         "lottery-test",
         pool_id(&app).await,
@@ -210,13 +176,13 @@ async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() {
     let app = spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_IP__LIMIT", "100000")]).await;
-    live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
+    app.live_campaign(&single_prize_pool(5, Some(10))).await;
     let pool = pool_id(&app).await;
     let mut users = Vec::new();
     for i in 0..100 {
         let (user_id, token) = app.customer(&format!("oLotteryUser{i:03}")).await;
         grant_chances(
-            &app.state,
+            app.state.context(),
             user_id,
             "lottery-test",
             pool,
@@ -264,11 +230,11 @@ async fn a_thousand_concurrent_draws_against_a_stock_of_ten_grant_exactly_ten() 
 #[tokio::test]
 async fn a_paused_or_unstarted_campaign_draws_nothing_and_spends_no_chance() {
     let app = spawn_app().await;
-    let operator = live_campaign_with_pool(&app, &single_prize_pool(5, None)).await;
+    let operator = app.live_campaign(&single_prize_pool(5, None)).await;
     let (_, token) = app.customer("oLotteryUser01").await;
     let (user_id, _) = app.customer("oLotteryUser01").await;
     grant_chances(
-        &app.state,
+        app.state.context(),
         user_id,
         "lottery-test",
         pool_id(&app).await,
@@ -325,7 +291,7 @@ async fn a_paused_or_unstarted_campaign_draws_nothing_and_spends_no_chance() {
 #[tokio::test]
 async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
     let app = spawn_app().await;
-    let operator = live_campaign_with_pool(&app, &year_end_pool()).await;
+    let operator = app.live_campaign(&year_end_pool()).await;
     let mut another = single_prize_pool(5, None);
     another["slug"] = json!("second-pool");
     let frozen = app
@@ -374,12 +340,12 @@ async fn pools_are_checked_and_frozen_once_the_campaign_is_live() {
 async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
     use wxcampaign::lottery::service::reconcile_all;
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &single_prize_pool(5, Some(10))).await;
+    app.live_campaign(&single_prize_pool(5, Some(10))).await;
     let pool = pool_id(&app).await;
     let (alice, alice_token) = app.customer("oLotteryUser01").await;
     let (bob, bob_token) = app.customer("oLotteryUser02").await;
     grant_chances(
-        &app.state,
+        app.state.context(),
         alice,
         "lottery-test",
         pool,
@@ -390,7 +356,7 @@ async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
     .await
     .unwrap();
     grant_chances(
-        &app.state,
+        app.state.context(),
         bob,
         "lottery-test",
         pool,
@@ -452,10 +418,10 @@ async fn flushing_the_store_then_reconciling_loses_no_stock_and_no_record() {
 #[tokio::test]
 async fn a_key_retried_after_a_flush_gets_its_recorded_prize_and_spends_nothing() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &single_prize_pool(5, Some(2))).await;
+    app.live_campaign(&single_prize_pool(5, Some(2))).await;
     let (alice, token) = app.customer("oLotteryUser01").await;
     grant_chances(
-        &app.state,
+        app.state.context(),
         alice,
         "lottery-test",
         pool_id(&app).await,
@@ -509,7 +475,7 @@ async fn a_key_retried_after_a_flush_gets_its_recorded_prize_and_spends_nothing(
 #[tokio::test]
 async fn a_blind_box_publishes_values_and_odds_but_reveals_a_prize_only_when_drawn() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &json!({
+    app.live_campaign(&json!({
         "slug": "year-end", "name": "中秋财富盲盒", "kind": "blind_box", "daily_free_chances": 1,
         "prizes": [{ "slug": "mooncake", "name": "中秋月饼礼盒", "tier": 1, "kind": "physical", "value_fen": 26800, "weight_bp": 10000 }]
     })).await;
@@ -562,14 +528,14 @@ fn capped_pool(cost: Option<u32>) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &capped_pool(None)).await;
+    app.live_campaign(&capped_pool(None)).await;
     let pool = pool_id(&app).await;
     let (alice, _) = app.customer("oLotteryUser01").await;
     let grant = |user, source_ref: &'static str, amount| {
         let state = app.state.clone();
         async move {
             grant_chances(
-                &state,
+                state.context(),
                 user,
                 "lottery-test",
                 pool,
@@ -596,9 +562,17 @@ async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
     let granted: u32 = join_all(refs.iter().map(|r| {
         let state = app.state.clone();
         async move {
-            grant_chances(&state, bob, "lottery-test", pool, "poster_shared", r, 1)
-                .await
-                .unwrap()
+            grant_chances(
+                state.context(),
+                bob,
+                "lottery-test",
+                pool,
+                "poster_shared",
+                r,
+                1,
+            )
+            .await
+            .unwrap()
         }
     }))
     .await
@@ -613,7 +587,7 @@ async fn chance_grants_stop_at_the_daily_and_total_caps_even_when_concurrent() {
 #[tokio::test]
 async fn points_buy_chances_once_per_key_within_the_caps() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &capped_pool(Some(50))).await;
+    app.live_campaign(&capped_pool(Some(50))).await;
     let (alice, token) = app.customer("oLotteryUser01").await;
     app.seed_points(alice, 130).await;
     let buy = |count: u32, key: &'static str| buy_chances(&app, &token, count, key);
@@ -642,7 +616,7 @@ async fn points_buy_chances_once_per_key_within_the_caps() {
 #[tokio::test]
 async fn a_chance_purchase_key_reused_with_another_count_is_422_even_after_the_store_forgets() {
     let app = spawn_app().await;
-    live_campaign_with_pool(&app, &capped_pool(Some(10))).await;
+    app.live_campaign(&capped_pool(Some(10))).await;
     let (alice, token) = app.customer("oLotteryReuse01").await;
     app.seed_points(alice, 100).await;
     const KEY: &str = "buy-reused-key-1";

@@ -19,6 +19,7 @@ mod quiz_banks;
 mod quiz_play;
 mod rate_limit;
 mod request_bodies;
+mod rewards;
 mod secrets;
 mod security;
 mod staff;
