@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         "preheat_at": at(Duration::hours(-2)), "starts_at": at(Duration::hours(-1)), "ends_at": at(Duration::days(1))
     });
     let actor = Actor::cli();
-    wxcampaign::campaigns::service::create(&state.db, &actor, &serde_json::from_value(campaign)?)
+    wxcampaign::planning::service::create(&state.db, &actor, &serde_json::from_value(campaign)?)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let pool = json!({
@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    wxcampaign::campaigns::service::schedule(&state.db, &actor, "bench", now)
+    wxcampaign::planning::service::schedule(&state.db, &actor, "bench", now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let pool_id = wxcampaign::entities::prize_pools::Entity::find()

@@ -58,10 +58,10 @@ async fn main() -> anyhow::Result<()> {
             "config": { "bank": "bench-bank", "levels": [{ "name": "全部", "questions": QUESTIONS,
                 "seconds_per_question": 300, "pass_score": 6, "daily_attempts": 50, "reward_points": 10 }] } }]
     });
-    wxcampaign::campaigns::service::create(&state.db, &actor, &serde_json::from_value(campaign)?)
+    wxcampaign::planning::service::create(&state.db, &actor, &serde_json::from_value(campaign)?)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    wxcampaign::campaigns::service::schedule(&state.db, &actor, "bench", now)
+    wxcampaign::planning::service::schedule(&state.db, &actor, "bench", now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 

@@ -171,3 +171,16 @@ mod tests {
         assert_eq!(status_at(p, s, e, e), Status::Ended);
     }
 }
+
+/// One problem, at a field path such as `activities[1].config.levels`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
 use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -467,9 +470,7 @@ impl Settings {
                 "must not be empty",
             ));
         }
-        let key_ok = |key: &SecretString| {
-            crate::wechat::crypto::MessageCipher::from_encoding_aes_key(key.expose_secret()).is_ok()
-        };
+        let key_ok = |key: &SecretString| decode_encoding_aes_key(key.expose_secret()).is_some();
         if !key_ok(&account.encoding_aes_key) {
             return Err(ConfigError::invalid(
                 "wechat.official_account.encoding_aes_key",
@@ -594,4 +595,23 @@ impl Settings {
             })
             .collect()
     }
+}
+
+/// Real EncodingAESKeys have non-zero trailing bits, which a strict base64 decoder rejects.
+const AES_KEY_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The 32-byte AES key of a 43-character EncodingAESKey (base64 without its `=`), or None. Here, below the
+/// WeChat client, so settings are checked with the same rule the message cipher uses.
+pub fn decode_encoding_aes_key(encoding_aes_key: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    if encoding_aes_key.len() != 43 {
+        return None;
+    }
+    let bytes = AES_KEY_BASE64.decode(format!("{encoding_aes_key}=")).ok()?;
+    bytes.try_into().ok()
 }

@@ -5,9 +5,10 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 
 use wxcampaign::audit::Actor;
-use wxcampaign::auth::staff::{self, NewStaff, Role};
-use wxcampaign::campaigns::{self, import};
+use wxcampaign::auth::Role;
 use wxcampaign::config::{ConfigSource, Settings};
+use wxcampaign::planning::{self, import};
+use wxcampaign::staff::{self, NewStaff};
 use wxcampaign::startup::Application;
 use wxcampaign::{db, telemetry};
 
@@ -210,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             let db = db::connect(&settings.database).await?;
             db::migrate(&db).await?;
             let changes =
-                campaigns::service::import(&db, &Actor::cli(), &inputs, apply, chrono::Utc::now())
+                planning::service::import(&db, &Actor::cli(), &inputs, apply, chrono::Utc::now())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}: nothing applied"))?;
             for change in &changes {

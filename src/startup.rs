@@ -8,20 +8,32 @@ use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::JwtKeys;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::{DemoSettings, Settings};
 use crate::http::{self, Metrics};
-use crate::jobs::clock::{SharedClock, SystemClock};
+use crate::official_account::callback::OfficialAccount;
 use crate::state::AppState;
 use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
-use crate::wechat::callback::OfficialAccount;
 use crate::wechat::client::WeChatClient;
-use crate::{audit, auth, campaigns, coupons, db, jobs, lottery, points, quiz, users, wechat};
+use crate::{
+    audit, auth, campaigns, coupons, db, jobs, lottery, official_account, planning, points, quiz,
+    staff, users,
+};
 
 pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+}
+
+/// What only some handlers need, registered beside `AppState`.
+#[derive(Clone)]
+struct Registered {
+    jwt: web::Data<JwtKeys>,
+    metrics: web::Data<Metrics>,
+    phone_cipher: web::Data<PhoneCipher>,
+    official_account: web::Data<OfficialAccount>,
 }
 
 impl Application {
@@ -61,22 +73,24 @@ impl Application {
         let listener = TcpListener::bind(&address).with_context(|| format!("binding {address}"))?;
         let port = listener.local_addr()?.port();
         let wechat = WeChatClient::new(&settings.wechat, store.clone()).context("wechat client")?;
+        let registered = Registered {
+            jwt: web::Data::new(JwtKeys::new(&settings.auth)),
+            metrics: web::Data::new(Metrics::new()),
+            phone_cipher: web::Data::new(PhoneCipher::new(&settings.auth.phone_encryption_secret)),
+            official_account: web::Data::new(
+                OfficialAccount::from_settings(&settings.wechat.official_account)
+                    .context("wechat.official_account")?,
+            ),
+        };
         let state = AppState {
             db,
             store,
             wechat: Arc::new(wechat),
-            phone_cipher: PhoneCipher::new(&settings.auth.phone_encryption_secret),
             clock,
-            jwt: Arc::new(JwtKeys::new(&settings.auth)),
-            metrics: Arc::new(Metrics::new()),
             trusted_proxies: Arc::new(settings.trusted_proxies()?),
-            official_account: Arc::new(
-                OfficialAccount::from_settings(&settings.wechat.official_account)
-                    .context("wechat.official_account")?,
-            ),
             settings: Arc::new(settings),
         };
-        let server = run(listener, state.clone())?;
+        let server = run(listener, state.clone(), registered)?;
         Ok(Self {
             port,
             server,
@@ -103,20 +117,23 @@ impl Application {
     }
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow::Result<Server> {
     let shutdown_timeout = state.settings.application.shutdown_timeout_secs;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(registered.jwt.clone())
+            .app_data(registered.metrics.clone())
+            .app_data(registered.phone_cipher.clone())
+            .app_data(registered.official_account.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
             .service(
                 web::scope("/api/v1")
-                    .wrap(from_fn(http::limit_customers))
-                    .configure(auth::routes::configure_customer)
+                    .wrap(from_fn(auth::limit_customers))
                     .configure(users::routes::configure)
-                    .configure(wechat::routes::configure_customer)
+                    .configure(official_account::routes::configure_customer)
                     .configure(campaigns::routes::configure_customer)
                     .configure(points::routes::configure_customer)
                     .configure(lottery::routes::configure_customer)
@@ -125,22 +142,23 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             )
             .service(
                 web::scope("/admin/v1")
-                    .wrap(from_fn(http::limit_staff))
-                    .configure(auth::routes::configure_staff)
+                    .wrap(from_fn(auth::limit_staff))
+                    .configure(staff::routes::configure)
                     .configure(audit::routes::configure)
                     .configure(users::routes::configure_staff)
-                    .configure(wechat::routes::configure_admin)
+                    .configure(official_account::routes::configure_admin)
                     .configure(campaigns::routes::configure_staff)
+                    .configure(planning::routes::configure_staff)
                     .configure(points::routes::configure_staff)
                     .configure(lottery::routes::configure_staff)
                     .configure(coupons::routes::configure_staff)
                     .configure(quiz::routes::configure_staff),
             )
-            .service(web::scope("/wechat").configure(wechat::routes::configure_callback))
+            .service(web::scope("/wechat").configure(official_account::routes::configure_callback))
             .service(
                 web::scope("/h5")
-                    .wrap(from_fn(http::limit_h5))
-                    .configure(wechat::routes::configure_h5),
+                    .wrap(from_fn(auth::limit_h5))
+                    .configure(official_account::routes::configure_h5),
             )
             .default_service(web::to(http::not_found))
             // Registered last, so it is the outermost layer and sees every request and response.
@@ -231,13 +249,13 @@ async fn seed_demo_calendar(db: &DatabaseConnection, calendar_file: &str) -> any
     }
     let path = demo_file(calendar_file);
     let inputs =
-        campaigns::import::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
+        planning::import::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let actor = crate::audit::Actor {
         staff_id: None,
         label: "demo-seed".into(),
         request_id: None,
     };
-    let changes = campaigns::service::import(db, &actor, &inputs, true, chrono::Utc::now())
+    let changes = planning::service::import(db, &actor, &inputs, true, chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("demo calendar: {e}"))?;
     tracing::info!(campaigns = changes.len(), file = %path.display(), "demo calendar loaded");

@@ -4,4 +4,5 @@
 pub mod routes;
 mod service;
 
-pub use service::{list, record, Actor, AuditQuery, Entry};
+pub use crate::auth::Actor;
+pub use service::{list, record, AuditQuery, Entry};

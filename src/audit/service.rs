@@ -5,26 +5,8 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::auth::Actor;
 use crate::entities::audit_log;
-
-/// Who performed a staff write.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub staff_id: Option<i64>,
-    /// The staff username, or `cli` for commands run on a server.
-    pub label: String,
-    pub request_id: Option<String>,
-}
-
-impl Actor {
-    pub fn cli() -> Self {
-        Self {
-            staff_id: None,
-            label: "cli".into(),
-            request_id: None,
-        }
-    }
-}
 
 /// One audited change.
 pub struct Entry {

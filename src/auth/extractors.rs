@@ -2,15 +2,14 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::{staff, AuthError, Claims, Role, TokenKind};
-use crate::audit::Actor;
+use super::standing::{active_staff, standing, Standing};
+use super::{Actor, AuthError, Claims, JwtKeys, Role, TokenKind};
 use crate::error::AppError;
-use crate::http::RequestId;
+use crate::http::{registered, RequestId};
 use crate::state::AppState;
-use crate::users::{self, service::Standing};
 
 /// Claims already verified earlier in this request (by the customer rate limiter), so the token is checked once.
 #[derive(Clone)]
@@ -30,18 +29,12 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
     header.or_else(|| req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()))
 }
 
-fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| AppError::unexpected(anyhow::anyhow!("AppState is not registered")))
-}
-
-fn claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AuthError> {
+fn claims(req: &HttpRequest) -> Result<Claims, AppError> {
     if let Some(VerifiedClaims(claims)) = req.extensions().get::<VerifiedClaims>() {
         return Ok(claims.clone());
     }
     let token = bearer_token(req).ok_or(AuthError::MissingToken)?;
-    state.jwt.verify(&token)
+    Ok(registered::<JwtKeys>(req)?.verify(&token)?)
 }
 
 /// A logged-in customer.
@@ -62,13 +55,13 @@ impl FromRequest for Customer {
 
 /// A valid token is not enough: its user must still exist and not be blocked by staff.
 async fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
-    let state = app_state(req)?;
-    let claims = claims(req, &state)?;
+    let state = registered::<AppState>(req)?;
+    let claims = claims(req)?;
     if claims.kind != TokenKind::Customer {
         return Err(AuthError::WrongAccountKind.into());
     }
     let user_id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
-    match users::service::standing(&state.db, user_id).await? {
+    match standing(&state.db, user_id).await? {
         Standing::Active => Ok(Customer { user_id }),
         Standing::Disabled => Err(AuthError::AccountDisabled.into()),
         Standing::Unknown => Err(AuthError::InvalidToken.into()),
@@ -126,20 +119,20 @@ impl FromRequest for Staff {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = app_state(&req)?;
-            let claims = claims(&req, &state)?;
+            let state = registered::<AppState>(&req)?;
+            let claims = claims(&req)?;
             if claims.kind != TokenKind::Staff {
                 return Err(AuthError::WrongAccountKind.into());
             }
             let staff_id: i64 = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
-            let account = staff::find_active(&state.db, staff_id)
+            let (username, role) = active_staff(&state.db, staff_id)
                 .await?
                 .ok_or(AuthError::InvalidToken)?;
             let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
             Ok(Staff {
-                id: account.id,
-                username: account.username,
-                role: account.role,
+                id: staff_id,
+                username,
+                role,
                 request_id,
             })
         })

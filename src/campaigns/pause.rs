@@ -4,9 +4,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use super::gate::find_campaign as find;
-use super::import::FieldError;
 use super::model::{view_of, CampaignError, CampaignView};
 use crate::audit::{self, Actor};
+use crate::calendar::FieldError;
 use crate::entities::campaigns;
 use crate::store::StateStore;
 

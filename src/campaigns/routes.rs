@@ -2,7 +2,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::import::CampaignInput;
 use super::service;
 use crate::auth::{Role, Staff};
 use crate::error::AppError;
@@ -18,13 +17,7 @@ pub fn configure_customer(cfg: &mut web::ServiceConfig) {
 /// Mounted at `/admin/v1`.
 pub fn configure_staff(cfg: &mut web::ServiceConfig) {
     cfg.route("/campaigns", web::get().to(list_campaigns))
-        .route("/campaigns", web::post().to(create_campaign))
         .route("/campaigns/{slug}", web::get().to(show_campaign))
-        .route("/campaigns/{slug}", web::put().to(replace_campaign))
-        .route(
-            "/campaigns/{slug}/schedule",
-            web::post().to(schedule_campaign),
-        )
         .route("/campaigns/{slug}/pause", web::post().to(pause_campaign))
         .route("/campaigns/{slug}/resume", web::post().to(resume_campaign));
 }
@@ -56,35 +49,6 @@ async fn show_campaign(
 ) -> Result<HttpResponse, AppError> {
     staff.require_any(&[Role::Operator, Role::Auditor])?;
     Ok(HttpResponse::Ok().json(service::detail(&state.db, &slug).await?))
-}
-
-async fn create_campaign(
-    state: web::Data<AppState>,
-    staff: Staff,
-    body: ValidJson<CampaignInput>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Role::Operator)?;
-    Ok(HttpResponse::Created().json(service::create(&state.db, &staff.actor(), &body).await?))
-}
-
-async fn replace_campaign(
-    state: web::Data<AppState>,
-    staff: Staff,
-    slug: web::Path<String>,
-    body: ValidJson<CampaignInput>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Role::Operator)?;
-    Ok(HttpResponse::Ok().json(service::replace(&state.db, &staff.actor(), &slug, &body).await?))
-}
-
-async fn schedule_campaign(
-    state: web::Data<AppState>,
-    staff: Staff,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Role::Operator)?;
-    Ok(HttpResponse::Ok()
-        .json(service::schedule(&state.db, &staff.actor(), &slug, state.clock.now()).await?))
 }
 
 #[derive(Deserialize)]

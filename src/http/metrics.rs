@@ -12,7 +12,6 @@ use prometheus::{
 use tracing::Instrument;
 
 use super::request_id::{RequestId, REQUEST_ID_HEADER};
-use crate::state::AppState;
 
 /// Prometheus metrics of this instance: request counts and latency by route pattern and status.
 pub struct Metrics {
@@ -80,10 +79,10 @@ impl Default for Metrics {
     }
 }
 
-pub async fn render(state: web::Data<AppState>) -> HttpResponse {
+pub async fn render(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+        .body(metrics.render())
 }
 
 /// Outermost middleware: gives the request its id and span, counts it and times it.
@@ -96,9 +95,7 @@ pub async fn observe(
     // The route pattern, not the path, keeps label cardinality bounded.
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = method_label(req.method());
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     req.extensions_mut().insert(request_id.clone());
     let span = tracing::info_span!("request", request_id = %request_id.0, method, %route);
     let result = next.call(req).instrument(span.clone()).await;

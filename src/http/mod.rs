@@ -1,11 +1,10 @@
-//! The HTTP shell shared by every domain: request ids, metrics, client addresses, customer rate limits, JSON
-//! bodies with field-level errors, health and readiness.
+//! The HTTP shell shared by every domain: request ids, metrics, client addresses, JSON bodies with field-level
+//! errors, health and readiness. Below `auth` (which keys rate limits by caller).
 
 mod client_ip;
 mod health;
 mod json;
 mod metrics;
-mod rate_limit;
 mod request_id;
 
 use actix_web::http::header;
@@ -14,7 +13,6 @@ use actix_web::{web, HttpResponse};
 pub use client_ip::{client_ip, resolve_client_ip};
 pub use json::{read_body, ValidJson};
 pub use metrics::{observe, Metrics};
-pub use rate_limit::{address_of, enforce, limit_customers, limit_h5, limit_staff, spend};
 pub use request_id::RequestId;
 
 use crate::error::{AppError, ErrorCode};
@@ -35,6 +33,16 @@ pub fn extractor_configs(cfg: &mut web::ServiceConfig) {
             AppError::new(ErrorCode::InvalidPath, error.to_string()).into()
         }),
     );
+}
+
+/// What startup registered as `web::Data<T>`, for extractors and middleware (handlers take `web::Data<T>`).
+pub fn registered<T: 'static>(req: &actix_web::HttpRequest) -> Result<web::Data<T>, AppError> {
+    req.app_data::<web::Data<T>>().cloned().ok_or_else(|| {
+        AppError::unexpected(anyhow::anyhow!(
+            "{} is not registered",
+            std::any::type_name::<T>()
+        ))
+    })
 }
 
 /// `Cache-Control: no-store`, for every response that carries a token or a session cookie.

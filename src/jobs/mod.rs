@@ -2,7 +2,6 @@
 //! `job_runs` (unique job + scheduled_for) under a store lock, so N instances fire it once, and an instance that
 //! starts after a missed firing catches it up instead of skipping it.
 
-pub mod clock;
 mod scheduler;
 
 pub use scheduler::{spawn, Scheduler};

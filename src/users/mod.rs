@@ -1,5 +1,6 @@
 //! Customers: one row per person across the mini-program and the official account.
 
+pub mod login;
 pub mod phone;
 pub mod routes;
 pub mod service;

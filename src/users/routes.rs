@@ -1,15 +1,20 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use serde_json::json;
 
-use super::service;
-use crate::auth::{login, Customer, Role, Staff};
+use super::login;
+use super::phone::PhoneCipher;
+use super::service::{self, Channel};
+use crate::auth::{AuthError, Customer, JwtKeys, Role, Staff};
 use crate::error::{AppError, ErrorCode};
-use crate::http::ValidJson;
+use crate::http::{no_store, ValidJson};
 use crate::state::AppState;
 
 /// Mounted at `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/me", web::get().to(get_profile))
+    cfg.route("/auth/dev-login", web::post().to(dev_login))
+        .route("/auth/wx-login", web::post().to(wx_login))
+        .route("/me", web::get().to(get_profile))
         .route("/me/phone", web::post().to(bind_phone));
 }
 
@@ -69,9 +74,50 @@ struct PhoneRequest {
 /// Binds the phone number behind a mini-program `getPhoneNumber` code; answers the profile with it masked.
 async fn bind_phone(
     state: web::Data<AppState>,
+    phone_cipher: web::Data<PhoneCipher>,
     customer: Customer,
     body: ValidJson<PhoneRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let profile = login::bind_phone(&state, customer.user_id, &body.code).await?;
+    let profile = login::bind_phone(&state, &phone_cipher, customer.user_id, &body.code).await?;
     Ok(HttpResponse::Ok().json(profile))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevLoginRequest {
+    openid: String,
+}
+
+/// Logs in as any mini-program openid without WeChat: for newcomers and demos, only where `auth.dev_login` is on.
+async fn dev_login(
+    state: web::Data<AppState>,
+    jwt: web::Data<JwtKeys>,
+    body: ValidJson<DevLoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    if !state.settings.auth.dev_login {
+        return Err(AuthError::DevLoginDisabled.into());
+    }
+    let user = service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
+    let token = jwt.issue_customer(user.id)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(json!({ "token": token, "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    code: String,
+}
+
+/// Mini-program login with a `wx.login` code.
+async fn wx_login(
+    state: web::Data<AppState>,
+    jwt: web::Data<JwtKeys>,
+    body: ValidJson<CodeRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (token, user) = login::mini_program_login(&state, &jwt, &body.code).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(no_store())
+        .json(json!({ "token": token, "user": user })))
 }

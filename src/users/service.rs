@@ -2,7 +2,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, Set,
 };
 use serde::Serialize;
 
@@ -172,29 +172,6 @@ pub async fn link_user(
     }
     txn.commit().await?;
     Ok(user.into())
-}
-
-/// Whether a token's user may still act: checked on every request, so blocking an account (or deleting its row)
-/// takes effect at once rather than when its tokens expire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    Active,
-    Disabled,
-    Unknown,
-}
-
-pub async fn standing(db: &DatabaseConnection, user_id: i64) -> Result<Standing, UserError> {
-    let disabled_at: Option<Option<DateTime<Utc>>> = users::Entity::find_by_id(user_id)
-        .select_only()
-        .column(users::Column::DisabledAt)
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(match disabled_at {
-        None => Standing::Unknown,
-        Some(Some(_)) => Standing::Disabled,
-        Some(None) => Standing::Active,
-    })
 }
 
 /// What staff see of an account they blocked or unblocked.

@@ -4,9 +4,7 @@
 
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
-use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
 use sha1::{Digest, Sha1};
@@ -17,14 +15,6 @@ type Decryptor = cbc::Decryptor<aes::Aes256>;
 /// WeChat pads to 32 bytes, not AES's 16.
 const PAD_BLOCK: usize = 32;
 const RANDOM_PREFIX: usize = 16;
-
-/// Real EncodingAESKeys have non-zero trailing bits, which a strict base64 decoder rejects.
-const KEY_ENGINE: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
@@ -75,13 +65,8 @@ impl std::fmt::Debug for MessageCipher {
 
 impl MessageCipher {
     pub fn from_encoding_aes_key(encoding_aes_key: &str) -> Result<Self, CryptoError> {
-        if encoding_aes_key.len() != 43 {
-            return Err(CryptoError::InvalidKey);
-        }
-        let bytes = KEY_ENGINE
-            .decode(format!("{encoding_aes_key}="))
-            .map_err(|_| CryptoError::InvalidKey)?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let key = crate::config::decode_encoding_aes_key(encoding_aes_key)
+            .ok_or(CryptoError::InvalidKey)?;
         Ok(Self { key })
     }
 

@@ -1,7 +1,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
 

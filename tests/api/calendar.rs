@@ -5,12 +5,13 @@ use futures::future::join_all;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 use wxcampaign::calendar::shanghai;
-use wxcampaign::campaigns::{import, service};
+use wxcampaign::campaigns::service;
+use wxcampaign::clock::Clock;
 use wxcampaign::entities::{campaigns, job_runs};
-use wxcampaign::jobs::clock::Clock;
 use wxcampaign::jobs::Scheduler;
+use wxcampaign::planning::import;
 
 use crate::helpers::{
     config_dir, error_code, fresh_database_url, spawn_app, test_settings, TestApp,
@@ -49,27 +50,29 @@ async fn the_calendar_file_imports_idempotently() {
     let inputs = import::read(&demo_file()).expect("the shipped calendar is valid");
     assert_eq!(inputs.len(), 4);
     let now = Utc::now();
-    let dry = service::import(&app.db, &Actor::cli(), &inputs, false, now)
+    let dry = wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, false, now)
         .await
         .unwrap();
-    assert!(dry.iter().all(|c| matches!(c, service::Change::Create(_))));
+    assert!(dry
+        .iter()
+        .all(|c| matches!(c, wxcampaign::planning::service::Change::Create(_))));
     assert_eq!(
         campaigns::Entity::find().count(&app.db).await.unwrap(),
         0,
         "a dry run applies nothing"
     );
 
-    service::import(&app.db, &Actor::cli(), &inputs, true, now)
+    wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, now)
         .await
         .unwrap();
     let audited = app.count_audit_entries().await;
-    let again = service::import(&app.db, &Actor::cli(), &inputs, true, now)
+    let again = wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, now)
         .await
         .unwrap();
     assert!(
         again
             .iter()
-            .all(|c| matches!(c, service::Change::Unchanged(_))),
+            .all(|c| matches!(c, wxcampaign::planning::service::Change::Unchanged(_))),
         "{again:?}"
     );
     assert_eq!(
@@ -587,15 +590,16 @@ async fn lifecycle_steps_applied_out_of_order_never_move_a_campaign_back() {
 async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
     let app = spawn_app().await;
     let mut inputs = import::read(&demo_file()).unwrap();
-    service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
+    wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
         .await
         .unwrap();
     let mut extra = inputs[3].pools[0].clone();
     extra.slug = "added-later".into();
     inputs[3].pools.push(extra);
-    let refused = service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
-        .await
-        .unwrap_err();
+    let refused =
+        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
+            .await
+            .unwrap_err();
     let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
         panic!("{refused:?}")
     };

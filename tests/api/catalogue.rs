@@ -1,8 +1,8 @@
 use chrono::Duration;
 use futures::future::join_all;
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
-use wxcampaign::jobs::clock::Clock;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 
 use crate::helpers::{error_code, spawn_app_with, TestApp};
 

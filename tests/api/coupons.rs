@@ -2,10 +2,10 @@ use chrono::Duration;
 use futures::future::join_all;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 use wxcampaign::coupons::service;
 use wxcampaign::entities::user_coupons;
-use wxcampaign::jobs::clock::Clock;
 use wxcampaign::rewards::{Grant, Granted, Reward, RewardError, Rewards};
 
 use crate::helpers::{error_code, spawn_app, TestApp};

@@ -2,7 +2,7 @@
 //! pause, whether the store or only the database knows of it.
 
 use serde_json::json;
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 
 use crate::helpers::{error_code, spawn_app, TestApp};
 

@@ -9,10 +9,11 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, Pagina
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use wxcampaign::audit::Actor;
-use wxcampaign::auth::staff::{self, NewStaff, Role};
+use wxcampaign::auth::Role;
+use wxcampaign::clock::{Clock, ManualClock};
 use wxcampaign::config::{ConfigSource, Environment, Settings};
-use wxcampaign::jobs::clock::{Clock, ManualClock};
 use wxcampaign::points::service::{self as points, PointsChange};
+use wxcampaign::staff::{self, NewStaff};
 use wxcampaign::startup::Application;
 use wxcampaign::store::{MemoryStore, RedisStore, SharedStore};
 use wxcampaign::{db, entities, telemetry};
@@ -88,13 +89,41 @@ pub fn random_prefix() -> String {
 
 /// A fresh store: memory, or Redis under a random key prefix when TEST_REDIS_URL is set.
 pub async fn fresh_store(prefix: &str) -> SharedStore {
+    fresh_store_on(prefix, Arc::new(wxcampaign::clock::SystemClock)).await
+}
+
+/// A fresh store whose memory backend's expiries follow `clock` (Redis keeps its own time).
+pub async fn fresh_store_on(prefix: &str, clock: wxcampaign::clock::SharedClock) -> SharedStore {
     match std::env::var("TEST_REDIS_URL") {
         Ok(url) => Arc::new(
             RedisStore::connect(&url, prefix)
                 .await
                 .expect("TEST_REDIS_URL answers"),
         ),
-        Err(_) => Arc::new(MemoryStore::new(prefix)),
+        Err(_) => Arc::new(MemoryStore::with_clock(prefix, clock)),
+    }
+}
+
+/// A fresh store and a way to let time pass for it: the memory store follows a manual clock, moved without
+/// sleeping; Redis keeps real time, so there time passes by sleeping.
+pub struct ClockedStore {
+    pub store: SharedStore,
+    clock: Option<Arc<ManualClock>>,
+}
+
+impl ClockedStore {
+    pub async fn new() -> Self {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store = fresh_store_on(&random_prefix(), clock.clone()).await;
+        let clock = std::env::var("TEST_REDIS_URL").is_err().then_some(clock);
+        Self { store, clock }
+    }
+
+    pub async fn pass(&self, time: std::time::Duration) {
+        match &self.clock {
+            Some(clock) => clock.advance(chrono::Duration::from_std(time).expect("a short time")),
+            None => tokio::time::sleep(time).await,
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 use chrono::Duration;
 use futures::future::join_all;
+use futures::StreamExt;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 use wxcampaign::entities::{draw_records, prize_pools};
-use wxcampaign::jobs::clock::Clock;
 use wxcampaign::lottery::service::grant_chances;
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
@@ -633,5 +634,64 @@ async fn a_chance_purchase_key_reused_with_another_count_is_422_even_after_the_s
         app.points_balance(&token).await,
         90,
         "one chance bought, once"
+    );
+}
+
+/// Draws through the real service, each run with fresh randomness (a new seed every run, not one fixed seed),
+/// fit the demo mid-autumn box's own published odds. One draw per customer keeps the per-customer limits and the
+/// guarantee out of it, and the stocks are far above what the draws can use. Chi-square with 2 degrees of
+/// freedom at p = 0.0001: the critical value is -2 ln(0.0001) = 18.42.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn draws_through_the_service_fit_a_demo_pools_published_odds() {
+    use wxcampaign::lottery::service::{draw, grant_chances, odds};
+    use wxcampaign::users::service::{link_user, Channel};
+
+    let app = spawn_app().await;
+    app.demo_year_at("2026-09-15 12:00").await;
+    let (campaign, pool) = ("q3-2026-autumn", "mid-autumn-box-2026");
+    let published = odds(&app.db, campaign, pool).await.unwrap().prizes;
+    let pool_id = prize_pools::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.slug == pool)
+        .unwrap()
+        .id;
+    let draws = 3_000usize;
+    let won: Vec<String> = futures::stream::iter(0..draws)
+        .map(|i| {
+            let app = &app;
+            async move {
+                let openid = format!("oOddsCustomer{i:06}");
+                let user = link_user(&app.db, Channel::MiniProgram, &openid, None)
+                    .await
+                    .unwrap();
+                let cx = app.state.context();
+                grant_chances(cx, user.id, campaign, pool_id, "test", &openid, 1)
+                    .await
+                    .unwrap();
+                draw(cx, user.id, campaign, pool, "odds-draw-1")
+                    .await
+                    .unwrap()
+                    .prize
+                    .slug
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let chi_square: f64 = published
+        .iter()
+        .map(|prize| {
+            let observed = won.iter().filter(|slug| **slug == prize.slug).count() as f64;
+            let expected = draws as f64 * f64::from(prize.weight_bp) / 10_000.0;
+            (observed - expected).powi(2) / expected
+        })
+        .sum();
+    assert_eq!(published.len(), 3);
+    assert!(
+        chi_square < 18.42,
+        "the draws do not fit the published odds (chi-square {chi_square:.2})"
     );
 }

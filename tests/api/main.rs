@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real application on port 0 with a fresh database and store.
 //! Default: SQLite temp file + memory store. With TEST_DATABASE_URL / TEST_REDIS_URL: PostgreSQL / Redis.
 
+mod architecture;
 mod auth;
 mod calendar;
 mod catalogue;

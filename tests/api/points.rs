@@ -2,9 +2,9 @@ use chrono::Duration;
 use futures::future::join_all;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 use wxcampaign::entities::points_ledger;
-use wxcampaign::jobs::clock::Clock;
 use wxcampaign::points::service::{self, PointsChange, PointsError};
 
 use crate::helpers::{error_code, spawn_app, TestApp};

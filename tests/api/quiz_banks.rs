@@ -1,7 +1,7 @@
 use std::process::Command;
 
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 
 use crate::helpers::{
     config_dir, error_code, fresh_database_url, spawn_app, spawn_app_with, TestApp,
@@ -211,7 +211,7 @@ fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
     let csv = std::fs::read(root.join("config/quiz/financial-literacy.csv")).unwrap();
     let questions = parse(Format::Csv, &csv, &|_, _| {}).expect("the demo bank imports");
     let calendar =
-        wxcampaign::campaigns::import::read(&root.join("config/calendar/2026.toml")).unwrap();
+        wxcampaign::planning::import::read(&root.join("config/calendar/2026.toml")).unwrap();
     let mut levels = 0;
     for campaign in &calendar {
         for activity in campaign

@@ -6,9 +6,9 @@ use chrono::Duration;
 use futures::future::join_all;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 use wxcampaign::entities::{chance_grants, points_ledger, quiz_attempts};
-use wxcampaign::jobs::clock::Clock;
 
 use crate::helpers::{error_code, spawn_app, TestApp};
 

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
 use wxcampaign::entities::{chance_grants, points_ledger, prize_pools, user_coupons};
-use wxcampaign::jobs::clock::Clock;
 use wxcampaign::rewards::{Chances, Grant, Granted, Reward, RewardError, Rewards};
 
 use crate::helpers::{error_code, spawn_app, TestApp};

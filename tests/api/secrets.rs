@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wxcampaign::auth::staff::{self, NewStaff, Role};
+use wxcampaign::auth::Role;
+use wxcampaign::staff::{self, NewStaff};
 use wxcampaign::wechat::crypto::MessageCipher;
 
 use crate::helpers::{config_dir, fresh_database_url, random_prefix, test_settings};

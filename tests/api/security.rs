@@ -4,7 +4,7 @@
 use reqwest::Method;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 use wxcampaign::entities::{draw_records, points_ledger};
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp, STAFF_PASSWORD};
@@ -295,7 +295,10 @@ async fn a_slow_per_username_backstop_stops_new_addresses_but_not_known_ones() {
 #[tokio::test]
 async fn a_valid_token_of_a_user_who_does_not_exist_is_refused_and_draws_nothing() {
     let app = spawn_app().await;
-    let ghost = app.state.jwt.issue_customer(424_242).unwrap().token;
+    let ghost = wxcampaign::auth::JwtKeys::new(&app.settings.auth)
+        .issue_customer(424_242)
+        .unwrap()
+        .token;
     let me = app.get("/api/v1/me", Some(&ghost)).await;
     assert_eq!(me.status(), 401);
     assert_eq!(error_code(me).await, "invalid_token");

@@ -1,5 +1,5 @@
 use serde_json::{json, Value};
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, STAFF_PASSWORD};
 

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use wxcampaign::config::RateLimitRule;
 use wxcampaign::store::{IdempotencyBegin, LockToken, SharedStore};
 
-use crate::helpers::{fresh_store, random_prefix};
+use crate::helpers::{fresh_store, random_prefix, ClockedStore};
 
 async fn store() -> SharedStore {
     fresh_store(&random_prefix()).await
@@ -89,7 +89,8 @@ async fn a_peek_at_a_budget_spends_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rate_limit_frees_capacity_as_time_passes() {
-    let store = store().await;
+    let clocked = ClockedStore::new().await;
+    let store = &clocked.store;
     let rule = RateLimitRule {
         limit: 2,
         window_secs: 1,
@@ -97,7 +98,7 @@ async fn rate_limit_frees_capacity_as_time_passes() {
     assert!(store.rate_limit("t", "s", rule).await.unwrap().allowed);
     assert!(store.rate_limit("t", "s", rule).await.unwrap().allowed);
     assert!(!store.rate_limit("t", "s", rule).await.unwrap().allowed);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clocked.pass(Duration::from_millis(600)).await;
     assert!(store.rate_limit("t", "s", rule).await.unwrap().allowed);
 }
 
@@ -175,7 +176,8 @@ async fn a_lock_is_held_by_exactly_one_of_50_contenders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_frees_itself_when_it_expires() {
-    let store = store().await;
+    let clocked = ClockedStore::new().await;
+    let store = &clocked.store;
     let first = store
         .lock("short", Duration::from_millis(150))
         .await
@@ -186,7 +188,7 @@ async fn a_lock_frees_itself_when_it_expires() {
         .await
         .unwrap()
         .is_none());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clocked.pass(Duration::from_millis(300)).await;
     let second = store
         .lock("short", Duration::from_secs(5))
         .await
@@ -201,7 +203,8 @@ async fn a_lock_frees_itself_when_it_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dedupe_says_first_exactly_once_under_concurrency_and_forgets_after_ttl() {
-    let store = store().await;
+    let clocked = ClockedStore::new().await;
+    let store = &clocked.store;
     let calls = (0..50).map(|_| {
         let store = store.clone();
         tokio::spawn(async move {
@@ -221,7 +224,7 @@ async fn dedupe_says_first_exactly_once_under_concurrency_and_forgets_after_ttl(
         .dedupe("wechat", "msg-2", Duration::from_secs(5))
         .await
         .unwrap());
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    clocked.pass(Duration::from_millis(500)).await;
     assert!(store
         .dedupe("wechat", "msg-1", Duration::from_secs(5))
         .await
@@ -268,7 +271,8 @@ async fn idempotency_records_start_complete_replay_and_refuse_other_bodies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_abandoned_or_lapsed_claim_can_be_taken_again() {
-    let store = store().await;
+    let clocked = ClockedStore::new().await;
+    let store = &clocked.store;
     assert_eq!(
         store
             .idempotency_begin("k2", "fp", Duration::from_secs(30))
@@ -293,7 +297,7 @@ async fn an_abandoned_or_lapsed_claim_can_be_taken_again() {
             .unwrap(),
         IdempotencyBegin::Started
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    clocked.pass(Duration::from_millis(300)).await;
     assert_eq!(
         store
             .idempotency_begin("k2", "fp", Duration::from_secs(30))

@@ -1,6 +1,6 @@
 use futures::future::join_all;
 use serde_json::json;
-use wxcampaign::auth::staff::Role;
+use wxcampaign::auth::Role;
 use wxcampaign::wechat::message::{Event, Inbound, InboundKind};
 
 use crate::helpers::error_code;

@@ -12,10 +12,11 @@ mod rate_limits;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::lottery::{self, Counters, Decision, DrawOutcome, DrawSpec, Won};
 use super::quiz::{
@@ -26,6 +27,7 @@ use super::{gcra, IdempotencyBegin, Keys, LockToken, RateDecision, StoreError};
 use super::{
     Credentials, Health, Idempotency, Locks, LotteryStore, PauseFlags, QuizStore, RateLimits,
 };
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::RateLimitRule;
 
 /// Expired entries are swept this often (in operations), so keys nobody reads again do not pile up.
@@ -131,21 +133,38 @@ impl Inner {
 pub struct MemoryStore {
     keys: Keys,
     epoch: Instant,
+    /// Expiries follow this clock, so tests move time instead of sleeping.
+    clock: SharedClock,
+    clock_epoch: DateTime<Utc>,
     inner: Mutex<Inner>,
 }
 
 impl MemoryStore {
     pub fn new(key_prefix: &str) -> Self {
+        Self::with_clock(key_prefix, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(key_prefix: &str, clock: SharedClock) -> Self {
         Self {
             keys: Keys::new(key_prefix),
             epoch: Instant::now(),
+            clock_epoch: clock.now(),
+            clock,
             inner: Mutex::new(Inner::default()),
         }
     }
 
+    /// The clock's time as an instant on this store's own timeline (which never runs backwards).
+    fn now(&self) -> Instant {
+        let elapsed = (self.clock.now() - self.clock_epoch)
+            .to_std()
+            .unwrap_or_default();
+        self.epoch + elapsed
+    }
+
     /// Runs `f` with the map locked: the whole of one store operation happens inside.
     fn with<T>(&self, f: impl FnOnce(&mut Inner, Instant) -> T) -> T {
-        let now = Instant::now();
+        let now = self.now();
         // A panic inside `f` cannot leave a half-applied operation (each writes at most once, last), so a
         // poisoned lock is safe to keep using.
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

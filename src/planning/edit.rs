@@ -3,13 +3,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set};
 
-use super::gate::find_campaign as find;
 use super::import::{CampaignInput, FieldError, ValidCampaign};
-use super::model::{
-    check_overlap, replace_activities, set_fields, validated, view_of, CampaignError, CampaignView,
-};
+use super::rows::{check_overlap, replace_activities, set_fields, validated};
 use crate::audit::{self, Actor};
 use crate::calendar::Status;
+use crate::campaigns::gate::find_campaign as find;
+use crate::campaigns::model::{view_of, CampaignError, CampaignView};
 use crate::entities::{activities, campaigns};
 
 /// Creates a draft.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::calendar::{is_slug, parse_time};
-pub use crate::calendar::{read_config, ActivityKind};
+pub use crate::calendar::{read_config, ActivityKind, FieldError};
 
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
@@ -56,19 +56,6 @@ pub struct ActivityInput {
 
 fn empty_object() -> Value {
     Value::Object(Default::default())
-}
-
-/// One problem, at a field path such as `activities[1].config.levels`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl std::fmt::Display for FieldError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
 }
 
 /// A campaign that passed every check, in UTC.

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::IssuedToken;
+use super::phone::PhoneCipher;
+use crate::auth::{IssuedToken, JwtKeys};
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::users::service::{self, Channel, UserProfile};
@@ -47,6 +48,7 @@ fn code_error(error: WeChatError) -> AppError {
 /// `wx.login` code -> jscode2session -> the user (linked by unionid when present) -> our token.
 pub async fn mini_program_login(
     state: &AppState,
+    jwt: &JwtKeys,
     code: &str,
 ) -> Result<(IssuedToken, UserProfile), AppError> {
     validate_code(code)?;
@@ -70,13 +72,14 @@ pub async fn mini_program_login(
             SESSION_KEY_TTL,
         )
         .await?;
-    let token = state.jwt.issue_customer(user.id)?;
+    let token = jwt.issue_customer(user.id)?;
     Ok((token, user))
 }
 
 /// `getPhoneNumber` code -> the number, accepted only if WeChat's watermark names our mini-program.
 pub async fn bind_phone(
     state: &AppState,
+    phone_cipher: &PhoneCipher,
     user_id: i64,
     code: &str,
 ) -> Result<UserProfile, AppError> {
@@ -97,11 +100,5 @@ pub async fn bind_phone(
             "WeChat sent an unreadable phone number",
         ));
     }
-    Ok(service::set_phone(
-        &state.db,
-        &state.phone_cipher,
-        user_id,
-        &info.pure_phone_number,
-    )
-    .await?)
+    Ok(service::set_phone(&state.db, phone_cipher, user_id, &info.pure_phone_number).await?)
 }

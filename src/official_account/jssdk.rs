@@ -5,9 +5,9 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 
-use super::client::App;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
+use crate::wechat::client::App;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -17,11 +17,11 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::client::{App, WeChatError};
-use crate::auth::IssuedToken;
+use crate::auth::{IssuedToken, JwtKeys};
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::users::service::{self, Channel};
+use crate::wechat::client::{App, WeChatError};
 
 const STATE_TTL: Duration = Duration::from_secs(600);
 /// The cookie that binds a login in progress to the browser that started it. A second start in the same browser
@@ -257,11 +257,12 @@ pub fn start(
 /// The customer's token and where to send them, after checking the state and exchanging the (single-use) code.
 pub async fn finish(
     state: &AppState,
+    jwt: &JwtKeys,
     code: &str,
     signed_state: &str,
     login_cookie: Option<&str>,
 ) -> Result<(IssuedToken, String), AppError> {
-    crate::auth::login::validate_code(code)?;
+    crate::users::login::validate_code(code)?;
     let (id, given_tag) = signed_state.split_once('.').ok_or_else(invalid_state)?;
     verify_tag(state, STATE_PURPOSE, id, given_tag).ok_or_else(invalid_state)?;
     let pending = login_cookie
@@ -294,7 +295,7 @@ pub async fn finish(
         unionid.as_deref(),
     )
     .await?;
-    let token = state.jwt.issue_customer(user.id)?;
+    let token = jwt.issue_customer(user.id)?;
     Ok((token, pending.next))
 }
 

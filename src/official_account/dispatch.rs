@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use sea_orm::DatabaseTransaction;
 
 use super::auto_reply;
-use super::message::{Event, Inbound, InboundKind, Reply};
 use crate::telemetry::mask_openid;
 use crate::users;
+use crate::wechat::message::{Event, Inbound, InboundKind, Reply};
 
 /// A reply chosen by a handler, and the auto-reply rule behind it, if any.
 #[derive(Debug, Clone)]

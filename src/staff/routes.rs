@@ -1,3 +1,5 @@
+//! Staff logins and the accounts admins manage. Mounted at `/admin/v1`.
+
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -5,62 +7,16 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::staff::{self, NewStaff, Role};
-use super::{AuthError, Staff};
+use super::service::{self as staff, NewStaff};
+use crate::auth::{address_of, enforce, AuthError, JwtKeys, Role, Staff};
 use crate::error::AppError;
-use crate::http::{address_of, enforce, no_store, ValidJson};
+use crate::http::{no_store, ValidJson};
 use crate::state::AppState;
-use crate::users;
-use crate::users::service::Channel;
 
-pub fn configure_customer(cfg: &mut web::ServiceConfig) {
-    cfg.route("/auth/dev-login", web::post().to(dev_login))
-        .route("/auth/wx-login", web::post().to(wx_login));
-}
-
-pub fn configure_staff(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::post().to(staff_login))
         .route("/staff", web::get().to(list_staff))
         .route("/staff", web::post().to(create_staff));
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DevLoginRequest {
-    openid: String,
-}
-
-/// Logs in as any mini-program openid without WeChat: for newcomers and demos, only where `auth.dev_login` is on.
-async fn dev_login(
-    state: web::Data<AppState>,
-    body: ValidJson<DevLoginRequest>,
-) -> Result<HttpResponse, AppError> {
-    if !state.settings.auth.dev_login {
-        return Err(AuthError::DevLoginDisabled.into());
-    }
-    let user =
-        users::service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
-    let token = state.jwt.issue_customer(user.id)?;
-    Ok(HttpResponse::Ok()
-        .insert_header(no_store())
-        .json(json!({ "token": token, "user": user })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeRequest {
-    code: String,
-}
-
-/// Mini-program login with a `wx.login` code.
-async fn wx_login(
-    state: web::Data<AppState>,
-    body: ValidJson<CodeRequest>,
-) -> Result<HttpResponse, AppError> {
-    let (token, user) = super::login::mini_program_login(&state, &body.code).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(no_store())
-        .json(json!({ "token": token, "user": user })))
 }
 
 #[derive(Deserialize)]
@@ -80,6 +36,7 @@ const KNOWN_ADDRESS_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 async fn staff_login(
     req: HttpRequest,
     state: web::Data<AppState>,
+    jwt: web::Data<JwtKeys>,
     body: ValidJson<StaffLoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     let limits = &state.settings.rate_limit;
@@ -107,7 +64,7 @@ async fn staff_login(
     if !backstop.allowed && store.credential(&known_address).await?.is_none() {
         enforce(backstop)?;
     }
-    match staff::login(&state.db, &state.jwt, &body.username, body.password).await {
+    match staff::login(&state.db, &jwt, &body.username, body.password).await {
         Ok((token, account)) => {
             store
                 .put_credential(&known_address, "1", KNOWN_ADDRESS_TTL)

@@ -5,11 +5,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde::Serialize;
 
 use super::edit::{apply_replacement, insert, only_safe_fields_differ};
-use super::gate::find_campaign as find;
 use super::import::{self, CampaignInput, FieldError, ValidCampaign};
-use super::model::{check_overlap, view_of, CampaignError};
+use super::rows::check_overlap;
 use crate::audit::{self, Actor};
 use crate::calendar::status_at;
+use crate::campaigns::gate::find_campaign as find;
+use crate::campaigns::model::{view_of, CampaignError};
 use crate::entities::campaigns;
 
 /// One line of an import's plan.

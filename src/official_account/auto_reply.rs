@@ -8,10 +8,10 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::message::Reply;
 use crate::audit::{self, Actor};
 use crate::entities::auto_reply_rules;
 use crate::error::{AppError, ErrorCode};
+use crate::wechat::message::Reply;
 
 /// WeChat truncates longer passive text replies.
 const MAX_TEXT_BYTES: usize = 2048;

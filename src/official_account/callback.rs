@@ -11,10 +11,7 @@ use sea_orm::{EntityTrait, Set};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::crypto::{sha1_signature, signatures_match, CryptoError, MessageCipher};
 use super::dispatch;
-use super::message::{encrypted_envelope, Inbound, MessageError};
-use super::xml::{self, XmlError};
 use crate::config::{CallbackMode, OfficialAccountSettings};
 use crate::entities::wechat_inbox;
 use crate::error::{AppError, ErrorCode};
@@ -22,6 +19,9 @@ use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
 use crate::store::IdempotencyBegin;
 use crate::telemetry::mask_openid;
+use crate::wechat::crypto::{sha1_signature, signatures_match, CryptoError, MessageCipher};
+use crate::wechat::message::{encrypted_envelope, Inbound, MessageError};
+use crate::wechat::xml::{self, XmlError};
 
 /// How long a processed message's reply is kept for WeChat's retries (they come within ~15 s).
 const REPLY_RETENTION: Duration = Duration::from_secs(600);
@@ -226,10 +226,10 @@ impl CallbackReply {
 /// POST: one message or event.
 pub async fn handle_message(
     state: &AppState,
+    account: &OfficialAccount,
     signed: &SignedQuery<'_>,
     body: &[u8],
 ) -> Result<CallbackReply, CallbackError> {
-    let account = &state.official_account;
     let query = signed.query;
     let body = std::str::from_utf8(body).map_err(|_| CallbackError::NotUtf8)?;
     let encrypted = query.encrypt_type.as_deref() == Some("aes");
@@ -259,7 +259,7 @@ pub async fn handle_message(
     let raw = xml::parse(&plaintext)?;
     let inbound = Inbound::from_element(&raw)?;
 
-    guard_nonce(state, signed, body).await?;
+    guard_nonce(state, account, signed, body).await?;
 
     let dedupe_key = idempotency::fingerprint(&[inbound.dedupe_key(&raw).as_bytes()]);
     let key = IdempotencyKey::parse(&dedupe_key).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -302,13 +302,13 @@ pub async fn handle_message(
 /// message dedupe), another body is a replay and refused.
 async fn guard_nonce(
     state: &AppState,
+    account: &OfficialAccount,
     signed: &SignedQuery<'_>,
     body: &str,
 ) -> Result<(), CallbackError> {
     let key = format!("wechat_nonce:{}:{}", signed.timestamp, signed.nonce);
     let body_hash = idempotency::fingerprint(&[body.as_bytes()]);
-    let remember =
-        Duration::from_secs(u64::try_from(state.official_account.window_secs * 2).unwrap_or(600));
+    let remember = Duration::from_secs(u64::try_from(account.window_secs * 2).unwrap_or(600));
     match state
         .store
         .idempotency_begin(&key, &body_hash, remember)

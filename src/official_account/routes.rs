@@ -2,12 +2,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::auto_reply::{self, RuleInput};
-use super::callback::{self, CallbackError, CallbackQuery};
+use super::callback::{self, CallbackError, CallbackQuery, OfficialAccount};
 use super::jssdk;
 use super::oauth::{self, Scope};
-use crate::auth::{Role, Staff};
+use crate::auth::{address_of, spend, JwtKeys, Role, Staff};
 use crate::error::AppError;
-use crate::http::{address_of, no_store, read_body, spend, ValidJson};
+use crate::http::{no_store, read_body, ValidJson};
 use crate::state::AppState;
 use actix_web::http::header;
 use serde::Deserialize;
@@ -40,10 +40,11 @@ pub fn configure_admin(cfg: &mut web::ServiceConfig) {
 async fn verify_callback_url(
     req: HttpRequest,
     state: web::Data<AppState>,
+    account: web::Data<OfficialAccount>,
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, AppError> {
     let now = chrono::Utc::now().timestamp();
-    let echostr = callback::verify_query(&state.official_account, &query, now)
+    let echostr = callback::verify_query(&account, &query, now)
         .and_then(|signed| callback::verify_url(&signed));
     match echostr {
         Ok(echostr) => Ok(HttpResponse::Ok()
@@ -56,22 +57,18 @@ async fn verify_callback_url(
 /// The query signature is checked before the body is read: junk is refused at the cost of one SHA-1.
 async fn receive_callback(
     state: web::Data<AppState>,
+    account: web::Data<OfficialAccount>,
     query: web::Query<CallbackQuery>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let now = chrono::Utc::now().timestamp();
-    let signed = match callback::verify_query(&state.official_account, &query, now) {
+    let signed = match callback::verify_query(&account, &query, now) {
         Ok(signed) => signed,
         Err(error) => return Err(refused(&state, &req, error).await),
     };
-    let body = read_body(
-        &req,
-        payload.into_inner(),
-        state.official_account.body_limit,
-    )
-    .await?;
-    match callback::handle_message(&state, &signed, &body).await {
+    let body = read_body(&req, payload.into_inner(), account.body_limit).await?;
+    match callback::handle_message(&state, &account, &signed, &body).await {
         Ok(reply) => Ok(HttpResponse::Ok()
             .content_type(reply.content_type)
             .body(reply.body)),
@@ -165,11 +162,13 @@ struct FinishLogin {
 async fn finish_h5_login(
     req: HttpRequest,
     state: web::Data<AppState>,
+    jwt: web::Data<JwtKeys>,
     query: web::Query<FinishLogin>,
 ) -> Result<HttpResponse, AppError> {
     let login_cookie = req.cookie(oauth::LOGIN_COOKIE);
     let (token, next) = oauth::finish(
         &state,
+        &jwt,
         &query.code,
         &query.state,
         login_cookie.as_ref().map(|c| c.value()),

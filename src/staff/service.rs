@@ -1,4 +1,4 @@
-//! Staff accounts: argon2id password hashes, roles, login, and audited creation.
+//! Staff accounts: argon2id password hashes, login, and audited creation.
 
 use std::sync::OnceLock;
 
@@ -11,50 +11,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{AuthError, IssuedToken, JwtKeys};
 use crate::audit::{self, Actor};
+use crate::auth::{AuthError, IssuedToken, JwtKeys, Role};
 use crate::entities::staff_accounts;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_USERNAME_LEN: usize = 64;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Operator,
-    CommunityManager,
-    Auditor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::CommunityManager => "community_manager",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [
-            Role::Operator,
-            Role::CommunityManager,
-            Role::Auditor,
-            Role::Admin,
-        ]
-        .into_iter()
-        .find(|role| role.as_str() == value)
-    }
-
-    /// Admin may do what every role may; the others only their own.
-    pub fn allows(&self, required: Role) -> bool {
-        *self == Role::Admin || *self == required
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StaffView {
@@ -207,16 +171,6 @@ async fn find_by_username(
         .filter(staff_accounts::Column::Username.eq(username))
         .one(conn)
         .await?)
-}
-
-pub async fn find_active(
-    db: &DatabaseConnection,
-    staff_id: i64,
-) -> Result<Option<StaffView>, AuthError> {
-    match staff_accounts::Entity::find_by_id(staff_id).one(db).await? {
-        Some(model) if !model.disabled => Ok(Some(StaffView::from_model(&model)?)),
-        _ => Ok(None),
-    }
 }
 
 pub async fn list_staff(db: &DatabaseConnection) -> Result<Vec<StaffView>, AuthError> {

@@ -8,10 +8,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, ResponseError};
 
-use super::client_ip;
-use crate::auth::{bearer_token, TokenKind, VerifiedClaims};
+use super::{bearer_token, JwtKeys, TokenKind, VerifiedClaims};
 use crate::config::RateLimitRule;
 use crate::error::AppError;
+use crate::http::client_ip;
 use crate::state::AppState;
 use crate::store::RateDecision;
 
@@ -35,7 +35,9 @@ pub async fn limit_customers(
     if let Some(refusal) = spend(&state, "customer_ip", &ip, limits.customer_per_ip).await {
         return refuse(req, refusal);
     }
-    let claims = bearer_token(req.request()).and_then(|token| state.jwt.verify(&token).ok());
+    let keys = req.app_data::<web::Data<JwtKeys>>();
+    let claims = bearer_token(req.request())
+        .and_then(|token| keys.and_then(|keys| keys.verify(&token).ok()));
     if let Some(claims) = claims.filter(|c| c.kind == TokenKind::Customer) {
         let per_user = limits.customer_per_user;
         if let Some(refusal) = spend(&state, "customer_user", &claims.sub, per_user).await {
