@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod lottery;
 pub mod official_account;
+pub mod openapi;
 pub mod planning;
 pub mod points;
 pub mod quiz;

@@ -7,6 +7,9 @@ use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
 
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
 use crate::auth::JwtKeys;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{DemoSettings, Settings};
@@ -120,6 +123,7 @@ impl Application {
 fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow::Result<Server> {
     let shutdown_timeout = state.settings.application.shutdown_timeout_secs;
     let data = web::Data::new(state);
+    let contract = crate::openapi::ApiDoc::openapi();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -129,6 +133,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.official_account.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract.clone()))
             .service(
                 web::scope("/api/v1")
                     .wrap(from_fn(auth::limit_customers))

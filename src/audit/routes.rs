@@ -10,6 +10,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list_audit_entries));
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "`{\"entries\": [...]}`, newest first", body = Object),
+    ),
+    security(("staff" = []))
+)]
 async fn list_audit_entries(
     state: web::Data<AppState>,
     staff: Staff,

@@ -66,7 +66,8 @@ pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, entry: Entry) ->
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Newest first; pass the last id seen to get the next page.

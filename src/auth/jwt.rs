@@ -32,7 +32,7 @@ pub struct Claims {
     pub jti: String,
 }
 
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     pub token: String,
     pub token_type: &'static str,

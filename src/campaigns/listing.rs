@@ -27,7 +27,7 @@ pub async fn detail(db: &DatabaseConnection, slug: &str) -> Result<CampaignView,
 }
 
 /// What customers see of a campaign: never drafts; the status as of now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicCampaign {
     pub slug: String,
     pub name: String,
@@ -80,7 +80,7 @@ pub async fn calendar(
         .collect())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicCampaignDetail {
     #[serde(flatten)]
     pub campaign: PublicCampaign,

@@ -60,7 +60,7 @@ impl From<CampaignError> for AppError {
 }
 
 /// A campaign as staff see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CampaignView {
     pub slug: String,
     pub name: String,
@@ -78,7 +78,7 @@ pub struct CampaignView {
     pub activities: Vec<ActivityView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActivityView {
     pub slug: String,
     pub kind: String,

@@ -41,7 +41,7 @@ impl From<CouponError> for AppError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub slug: String,
@@ -133,7 +133,7 @@ pub async fn create_template(
 }
 
 /// A coupon as its holder sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HeldCoupon {
     pub code: String,
     pub name: String,

@@ -2,9 +2,9 @@
 //! errors, health and readiness. Below `auth` (which keys rate limits by caller).
 
 mod client_ip;
-mod health;
+pub mod health;
 mod json;
-mod metrics;
+pub mod metrics;
 mod request_id;
 
 use actix_web::http::header;

@@ -17,7 +17,7 @@ use crate::state::Context;
 use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
 
 /// What a customer gets from a draw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DrawResult {
     pub draw_id: i64,
     pub prize: PublishedPrize,

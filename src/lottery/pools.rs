@@ -133,7 +133,7 @@ pub async fn insert_pool(
 }
 
 /// A pool's published terms, generated from the same rows the draw reads.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PoolOdds {
     pub campaign: String,
     pub pool: String,
@@ -144,7 +144,7 @@ pub struct PoolOdds {
     pub prizes: Vec<PublishedPrize>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublishedPrize {
     pub slug: String,
     pub name: String,

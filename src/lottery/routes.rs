@@ -5,6 +5,7 @@ use serde_json::json;
 use super::service::{self, PoolInput};
 use crate::auth::{Customer, Role, Staff};
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::http::ValidJson;
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
@@ -32,6 +33,21 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
 }
 
 /// One draw. The Idempotency-Key makes a retried tap draw once and answer the same.
+#[utoipa::path(
+    post,
+    path = "/api/v1/campaigns/{slug}/lottery/{pool}/draws",
+    tag = "lottery",
+    params(("slug" = String, Path, description = "the campaign"), ("pool" = String, Path, description = "the prize pool"), ("Idempotency-Key" = String, Header, description = "8-64 letters, digits, - or _; the same key answers the same")),
+    responses(
+        (status = 200, description = "the prize drawn (the same answer for the same key)", body = crate::lottery::service::DrawResult),
+        (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
+        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 409, description = "no_chance, out_of_stock, idempotency_in_progress", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+        (status = 400, description = "idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
+    ),
+    security(("customer" = []))
+)]
 async fn draw_prize(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -58,6 +74,16 @@ async fn draw_prize(
 }
 
 /// The published odds: public, no login, from the same rows the draw reads.
+#[utoipa::path(
+    get,
+    path = "/api/v1/campaigns/{slug}/lottery/{pool}/odds",
+    tag = "lottery",
+    params(("slug" = String, Path, description = "the campaign"), ("pool" = String, Path, description = "the prize pool")),
+    responses(
+        (status = 200, description = "the published odds and prize values", body = crate::lottery::service::PoolOdds),
+        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+    )
+)]
 async fn get_odds(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
@@ -66,6 +92,20 @@ async fn get_odds(
     Ok(HttpResponse::Ok().json(service::odds(&state.db, &campaign, &pool).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/campaigns/{slug}/pools",
+    tag = "lottery",
+    params(("slug" = String, Path, description = "the campaign")),
+    request_body = PoolInput,
+    responses(
+        (status = 201, description = "the pool as published", body = crate::lottery::service::PoolOdds),
+        (status = 400, description = "invalid_pool", body = ErrorBody),
+        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 409, description = "pool_frozen", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn create_pool(
     state: web::Data<AppState>,
     staff: Staff,
@@ -77,13 +117,24 @@ async fn create_pool(
     Ok(HttpResponse::Created().json(odds))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DrawQuery {
     pool_id: Option<i64>,
     limit: Option<u64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/draws",
+    tag = "lottery",
+    params(DrawQuery),
+    responses(
+        (status = 200, description = "`{\"draws\": [...]}`, newest first", body = Object),
+    ),
+    security(("staff" = []))
+)]
 async fn list_draws(
     state: web::Data<AppState>,
     staff: Staff,
@@ -94,13 +145,29 @@ async fn list_draws(
     Ok(HttpResponse::Ok().json(json!({ "draws": draws })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BuyChances {
     count: u32,
 }
 
 /// Exchanges points for draw chances; the Idempotency-Key makes a retried tap exchange once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/campaigns/{slug}/lottery/{pool}/chances",
+    tag = "lottery",
+    params(("slug" = String, Path, description = "the campaign"), ("pool" = String, Path, description = "the prize pool"), ("Idempotency-Key" = String, Header, description = "8-64 letters, digits, - or _; the same key answers the same")),
+    request_body = BuyChances,
+    responses(
+        (status = 200, description = "`{\"chances\": n}`", body = Object),
+        (status = 400, description = "invalid_pool, idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
+        (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
+        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 409, description = "chance_cap_reached, chances_not_for_sale, insufficient_points, idempotency_in_progress", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    ),
+    security(("customer" = []))
+)]
 async fn buy_chances(
     req: HttpRequest,
     state: web::Data<AppState>,

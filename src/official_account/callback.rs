@@ -75,7 +75,8 @@ impl OfficialAccount {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     pub signature: Option<String>,
     pub timestamp: Option<String>,

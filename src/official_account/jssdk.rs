@@ -9,7 +9,7 @@ use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::wechat::client::App;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JsSdkConfig {
     pub app_id: String,

@@ -31,7 +31,7 @@ const TAG_BYTES: usize = 16;
 const STATE_PURPOSE: &[u8] = b"wxcampaign-oauth-state|";
 const COOKIE_PURPOSE: &[u8] = b"wxcampaign-oauth-login|";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Silent: the openid only.

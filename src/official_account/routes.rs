@@ -7,6 +7,7 @@ use super::jssdk;
 use super::oauth::{self, Scope};
 use crate::auth::{address_of, spend, JwtKeys, Role, Staff};
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::http::{no_store, read_body, ValidJson};
 use crate::state::AppState;
 use actix_web::http::header;
@@ -37,6 +38,17 @@ pub fn configure_admin(cfg: &mut web::ServiceConfig) {
         .route("/wechat/replies/{id}", web::delete().to(delete_reply_rule));
 }
 
+#[utoipa::path(
+    get,
+    path = "/wechat/callback",
+    tag = "wechat",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "the echostr, for WeChat's URL check", body = String),
+        (status = 400, description = "invalid_signature, stale_timestamp", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    )
+)]
 async fn verify_callback_url(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -55,6 +67,19 @@ async fn verify_callback_url(
 }
 
 /// The query signature is checked before the body is read: junk is refused at the cost of one SHA-1.
+#[utoipa::path(
+    post,
+    path = "/wechat/callback",
+    tag = "wechat",
+    params(CallbackQuery),
+    request_body(content = String, content_type = "text/xml"),
+    responses(
+        (status = 200, description = "`success` or a passive reply (XML, encrypted in safe mode)", body = String),
+        (status = 400, description = "invalid_signature, stale_timestamp, replayed_nonce, malformed_xml, invalid_message", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    )
+)]
 async fn receive_callback(
     state: web::Data<AppState>,
     account: web::Data<OfficialAccount>,
@@ -90,6 +115,15 @@ async fn refused(state: &AppState, req: &HttpRequest, error: CallbackError) -> A
     error.into()
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/wechat/replies",
+    tag = "wechat",
+    responses(
+        (status = 200, description = "`{\"rules\": [...]}`", body = Object),
+    ),
+    security(("staff" = []))
+)]
 async fn list_reply_rules(
     state: web::Data<AppState>,
     staff: Staff,
@@ -99,6 +133,17 @@ async fn list_reply_rules(
     Ok(HttpResponse::Ok().json(json!({ "rules": rules })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/wechat/replies",
+    tag = "wechat",
+    request_body = RuleInput,
+    responses(
+        (status = 201, description = "the rule", body = Object),
+        (status = 400, description = "invalid_rule", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn create_reply_rule(
     state: web::Data<AppState>,
     staff: Staff,
@@ -109,6 +154,19 @@ async fn create_reply_rule(
     Ok(HttpResponse::Created().json(rule))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/wechat/replies/{id}",
+    tag = "wechat",
+    params(("id" = i64, Path, description = "the rule")),
+    request_body = RuleInput,
+    responses(
+        (status = 200, description = "the rule", body = Object),
+        (status = 400, description = "invalid_rule", body = ErrorBody),
+        (status = 404, description = "rule_not_found", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn replace_reply_rule(
     state: web::Data<AppState>,
     staff: Staff,
@@ -120,6 +178,17 @@ async fn replace_reply_rule(
     Ok(HttpResponse::Ok().json(rule))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/wechat/replies/{id}",
+    tag = "wechat",
+    params(("id" = i64, Path, description = "the rule")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "rule_not_found", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn delete_reply_rule(
     state: web::Data<AppState>,
     staff: Staff,
@@ -130,12 +199,23 @@ async fn delete_reply_rule(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StartLogin {
     next: String,
     scope: Option<Scope>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/h5/auth/start",
+    tag = "h5",
+    params(StartLogin),
+    responses(
+        (status = 302, description = "to WeChat's authorize page, with a signed state cookie"),
+        (status = 400, description = "invalid_next", body = ErrorBody),
+    )
+)]
 async fn start_h5_login(
     state: web::Data<AppState>,
     query: web::Query<StartLogin>,
@@ -153,12 +233,23 @@ async fn start_h5_login(
         .finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FinishLogin {
     code: String,
     state: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/h5/auth/callback",
+    tag = "h5",
+    params(FinishLogin),
+    responses(
+        (status = 302, description = "to `next`, with the session cookie"),
+        (status = 400, description = "invalid_state, invalid_code", body = ErrorBody),
+    )
+)]
 async fn finish_h5_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -183,11 +274,22 @@ async fn finish_h5_login(
         .finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct JsSdkQuery {
     url: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jssdk/config",
+    tag = "wechat",
+    params(JsSdkQuery),
+    responses(
+        (status = 200, description = "the JS-SDK signature for the page", body = crate::official_account::jssdk::JsSdkConfig),
+        (status = 400, description = "invalid_url", body = ErrorBody),
+    )
+)]
 async fn get_jssdk_config(
     state: web::Data<AppState>,
     query: web::Query<JsSdkQuery>,

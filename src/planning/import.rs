@@ -18,7 +18,7 @@ use crate::points::catalogue::ItemInput;
 use crate::quiz::levels::QuizConfig;
 
 /// A campaign as written by operators. Times are `YYYY-MM-DD HH:MM` in Asia/Shanghai, or RFC 3339 with an offset.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignInput {
     pub slug: String,
@@ -42,7 +42,7 @@ pub struct CampaignInput {
     pub catalogue: Vec<ItemInput>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityInput {
     pub slug: String,

@@ -4,6 +4,7 @@ use super::import::CampaignInput;
 use super::service;
 use crate::auth::{Role, Staff};
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::http::ValidJson;
 use crate::state::AppState;
 
@@ -17,6 +18,18 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
         );
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/campaigns",
+    tag = "campaigns",
+    request_body = CampaignInput,
+    responses(
+        (status = 201, description = "created as a draft", body = crate::campaigns::service::CampaignView),
+        (status = 400, description = "invalid_campaign", body = ErrorBody),
+        (status = 409, description = "slug_taken, window_overlap", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn create_campaign(
     state: web::Data<AppState>,
     staff: Staff,
@@ -26,6 +39,20 @@ async fn create_campaign(
     Ok(HttpResponse::Created().json(service::create(&state.db, &staff.actor(), &body).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/admin/v1/campaigns/{slug}",
+    tag = "campaigns",
+    params(("slug" = String, Path, description = "the campaign")),
+    request_body = CampaignInput,
+    responses(
+        (status = 200, description = "replaced", body = crate::campaigns::service::CampaignView),
+        (status = 400, description = "invalid_campaign", body = ErrorBody),
+        (status = 404, description = "campaign_not_found", body = ErrorBody),
+        (status = 409, description = "campaign_live, window_overlap", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn replace_campaign(
     state: web::Data<AppState>,
     staff: Staff,
@@ -36,6 +63,18 @@ async fn replace_campaign(
     Ok(HttpResponse::Ok().json(service::replace(&state.db, &staff.actor(), &slug, &body).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/campaigns/{slug}/schedule",
+    tag = "campaigns",
+    params(("slug" = String, Path, description = "the campaign")),
+    responses(
+        (status = 200, description = "scheduled: it goes live by the clock", body = crate::campaigns::service::CampaignView),
+        (status = 404, description = "campaign_not_found", body = ErrorBody),
+        (status = 409, description = "invalid_transition", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn schedule_campaign(
     state: web::Data<AppState>,
     staff: Staff,

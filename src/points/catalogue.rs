@@ -61,7 +61,7 @@ impl From<RedeemError> for AppError {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     pub slug: String,
@@ -179,7 +179,7 @@ pub async fn items(
         .await?)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Redeemed {
     pub redemption_id: i64,
     pub item: String,

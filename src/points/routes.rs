@@ -5,6 +5,7 @@ use super::catalogue::{self, ItemInput};
 use super::service;
 use crate::auth::{Customer, Role, Staff};
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::http::ValidJson;
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
@@ -25,13 +26,24 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct Page {
     before_id: Option<i64>,
     limit: Option<u64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/points",
+    tag = "points",
+    params(Page),
+    responses(
+        (status = 200, description = "the balance and statement, newest first", body = crate::points::service::PointsStatement),
+    ),
+    security(("customer" = []))
+)]
 async fn get_points(
     state: web::Data<AppState>,
     customer: Customer,
@@ -47,7 +59,7 @@ async fn get_points(
     Ok(HttpResponse::Ok().json(statement))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Adjustment {
     user_id: i64,
@@ -55,6 +67,20 @@ struct Adjustment {
 }
 
 /// Grants (or takes back) points by hand; the Idempotency-Key makes a repeated click adjust once.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/points/adjustments",
+    tag = "points",
+    params(("Idempotency-Key" = String, Header, description = "8-64 letters, digits, - or _; the same key answers the same")),
+    request_body = Adjustment,
+    responses(
+        (status = 200, description = "the ledger entry (audited)", body = crate::rewards::LedgerEntry),
+        (status = 400, description = "invalid_points, idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
+        (status = 409, description = "insufficient_points, idempotency_in_progress", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn adjust_points(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,7 +108,7 @@ async fn adjust_points(
     Ok(outcome.into_http())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Redeem {
     campaign: String,
@@ -90,6 +116,22 @@ struct Redeem {
 }
 
 /// Spends points on a catalogue item; the Idempotency-Key makes a retried tap redeem once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/points/redeem",
+    tag = "points",
+    params(("Idempotency-Key" = String, Header, description = "8-64 letters, digits, - or _; the same key answers the same")),
+    request_body = Redeem,
+    responses(
+        (status = 200, description = "redeemed (the same answer for the same key)", body = crate::points::catalogue::Redeemed),
+        (status = 400, description = "invalid_item, idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
+        (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
+        (status = 404, description = "item_not_found", body = ErrorBody),
+        (status = 409, description = "out_of_stock, redeem_limit_reached, insufficient_points, idempotency_in_progress", body = ErrorBody),
+        (status = 422, description = "idempotency_key_reused", body = ErrorBody),
+    ),
+    security(("customer" = []))
+)]
 async fn redeem_points(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -117,6 +159,16 @@ async fn redeem_points(
     Ok(outcome.into_http())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/campaigns/{slug}/catalogue",
+    tag = "points",
+    params(("slug" = String, Path, description = "the campaign")),
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`, cheapest first", body = Object),
+        (status = 404, description = "item_not_found", body = ErrorBody),
+    )
+)]
 async fn get_catalogue(
     state: web::Data<AppState>,
     slug: web::Path<String>,
@@ -125,6 +177,19 @@ async fn get_catalogue(
         .json(serde_json::json!({ "items": catalogue::items(&state.db, &slug).await? })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/campaigns/{slug}/catalogue",
+    tag = "points",
+    params(("slug" = String, Path, description = "the campaign")),
+    request_body = ItemInput,
+    responses(
+        (status = 201, description = "the item", body = Object),
+        (status = 400, description = "invalid_item", body = ErrorBody),
+        (status = 404, description = "item_not_found", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn create_catalogue_item(
     state: web::Data<AppState>,
     staff: Staff,

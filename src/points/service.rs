@@ -117,7 +117,7 @@ pub async fn adjust(
     Ok(entry)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PointsStatement {
     pub balance: i64,
     pub entries: Vec<LedgerEntry>,

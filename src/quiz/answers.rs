@@ -12,7 +12,7 @@ use crate::state::Context;
 use crate::store::quiz::{AnswerOutcome, AnswerSpec};
 
 /// An answer as the customer sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerInput {
     /// The number of the question answered (1-based).
@@ -21,7 +21,7 @@ pub struct AnswerInput {
     pub options: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AnswerView {
     pub question: u32,
     pub correct: bool,

@@ -327,7 +327,7 @@ pub async fn create_bank(
     Ok(bank)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BankSummary {
     pub slug: String,
     pub name: String,

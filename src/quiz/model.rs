@@ -162,7 +162,7 @@ pub(super) mod status {
 }
 
 /// An attempt as the customer sees it while playing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     pub attempt_id: String,
     /// The attempt was already in play (a start repeated, or the app reopened).
@@ -179,7 +179,7 @@ pub struct AttemptView {
     pub result: Option<AttemptResult>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AttemptResult {
     pub score: u32,
     pub pass_score: u32,

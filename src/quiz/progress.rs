@@ -12,7 +12,7 @@ use crate::calendar::shanghai;
 use crate::entities::quiz_attempts;
 use crate::state::Context;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LevelProgress {
     pub level: u32,
     pub name: String,
@@ -30,7 +30,7 @@ pub struct LevelProgress {
     pub active_attempt: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     pub quiz: String,
     pub open: bool,

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::service::{self as staff, NewStaff};
 use crate::auth::{address_of, enforce, AuthError, JwtKeys, Role, Staff};
 use crate::error::AppError;
+use crate::error::ErrorBody;
 use crate::http::{no_store, ValidJson};
 use crate::state::AppState;
 
@@ -19,10 +20,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/staff", web::post().to(create_staff));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StaffLoginRequest {
     username: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
@@ -33,6 +35,17 @@ const KNOWN_ADDRESS_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// slow per-username backstop that only failures spend. Past the backstop, only addresses the account logged in
 /// from before may still try: so nobody can lock a staff member out, from one address or many, and a successful
 /// login costs the account nothing. A store outage refuses staff logins (503) rather than lifting the limits.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/login",
+    tag = "staff",
+    request_body = StaffLoginRequest,
+    responses(
+        (status = 200, description = "`{\"token\", \"staff\"}`", body = Object),
+        (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    )
+)]
 async fn staff_login(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -84,20 +97,42 @@ async fn staff_login(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/v1/staff",
+    tag = "staff",
+    responses(
+        (status = 200, description = "`{\"staff\": [StaffView]}`", body = Object),
+    ),
+    security(("staff" = []))
+)]
 async fn list_staff(state: web::Data<AppState>, staff: Staff) -> Result<HttpResponse, AppError> {
     staff.require(Role::Admin)?;
     let accounts = staff::list_staff(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({ "staff": accounts })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateStaffRequest {
     username: String,
     role: Role,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/v1/staff",
+    tag = "staff",
+    request_body = CreateStaffRequest,
+    responses(
+        (status = 201, description = "created (audited)", body = crate::staff::service::StaffView),
+        (status = 400, description = "invalid_input", body = ErrorBody),
+        (status = 409, description = "username_taken", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn create_staff(
     state: web::Data<AppState>,
     staff: Staff,

@@ -20,7 +20,7 @@ use crate::entities::staff_accounts;
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_USERNAME_LEN: usize = 64;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffView {
     pub id: i64,
     pub username: String,

@@ -6,6 +6,7 @@ use super::login;
 use super::phone::PhoneCipher;
 use super::service::{self, Channel};
 use crate::auth::{AuthError, Customer, JwtKeys, Role, Staff};
+use crate::error::ErrorBody;
 use crate::error::{AppError, ErrorCode};
 use crate::http::{no_store, ValidJson};
 use crate::state::AppState;
@@ -23,7 +24,7 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/{id}/disabled", web::put().to(set_user_disabled));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DisabledRequest {
     disabled: bool,
@@ -32,6 +33,18 @@ struct DisabledRequest {
 }
 
 /// Blocks or unblocks a customer account (operators; audited with the reason).
+#[utoipa::path(
+    put,
+    path = "/admin/v1/users/{id}/disabled",
+    tag = "users",
+    params(("id" = i64, Path, description = "the customer")),
+    request_body = DisabledRequest,
+    responses(
+        (status = 200, description = "the account's state (audited)", body = Object),
+        (status = 404, description = "user_not_found", body = ErrorBody),
+    ),
+    security(("staff" = []))
+)]
 async fn set_user_disabled(
     state: web::Data<AppState>,
     staff: Staff,
@@ -57,6 +70,15 @@ async fn set_user_disabled(
     Ok(HttpResponse::Ok().json(status))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "users",
+    responses(
+        (status = 200, description = "the customer's profile", body = crate::users::service::UserProfile),
+    ),
+    security(("customer" = []))
+)]
 async fn get_profile(
     state: web::Data<AppState>,
     customer: Customer,
@@ -65,13 +87,26 @@ async fn get_profile(
     Ok(HttpResponse::Ok().json(profile))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PhoneRequest {
     code: String,
 }
 
 /// Binds the phone number behind a mini-program `getPhoneNumber` code; answers the profile with it masked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/phone",
+    tag = "users",
+    request_body = PhoneRequest,
+    responses(
+        (status = 200, description = "the profile with the masked phone", body = crate::users::service::UserProfile),
+        (status = 400, description = "invalid_code, watermark_mismatch", body = ErrorBody),
+        (status = 502, description = "wechat_unavailable, wechat_error, wechat_bad_response", body = ErrorBody),
+        (status = 504, description = "wechat_timeout", body = ErrorBody),
+    ),
+    security(("customer" = []))
+)]
 async fn bind_phone(
     state: web::Data<AppState>,
     phone_cipher: web::Data<PhoneCipher>,
@@ -82,13 +117,24 @@ async fn bind_phone(
     Ok(HttpResponse::Ok().json(profile))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DevLoginRequest {
     openid: String,
 }
 
 /// Logs in as any mini-program openid without WeChat: for newcomers and demos, only where `auth.dev_login` is on.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/dev-login",
+    tag = "users",
+    request_body = DevLoginRequest,
+    responses(
+        (status = 200, description = "`{\"token\", \"user\"}` (only where auth.dev_login is on)", body = Object),
+        (status = 400, description = "invalid_openid", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+    )
+)]
 async fn dev_login(
     state: web::Data<AppState>,
     jwt: web::Data<JwtKeys>,
@@ -104,13 +150,26 @@ async fn dev_login(
         .json(json!({ "token": token, "user": user })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
     code: String,
 }
 
 /// Mini-program login with a `wx.login` code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/wx-login",
+    tag = "users",
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "`{\"token\", \"user\"}`", body = Object),
+        (status = 400, description = "invalid_code", body = ErrorBody),
+        (status = 403, description = "risky_user", body = ErrorBody),
+        (status = 502, description = "wechat_unavailable, wechat_error, wechat_bad_response", body = ErrorBody),
+        (status = 504, description = "wechat_timeout", body = ErrorBody),
+    )
+)]
 async fn wx_login(
     state: web::Data<AppState>,
     jwt: web::Data<JwtKeys>,

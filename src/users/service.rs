@@ -45,7 +45,7 @@ impl From<UserError> for AppError {
 }
 
 /// What a customer sees of their own record: never the openids or the full phone number.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserProfile {
     pub id: i64,
     pub phone: Option<String>,

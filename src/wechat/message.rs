@@ -396,7 +396,7 @@ fn consent_items(root: &Element, container: &str) -> Vec<SubscribeMsgItem> {
 }
 
 /// A passive reply. News replies to a user message carry one article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Reply {
     Text {

@@ -15,6 +15,7 @@ mod helpers;
 mod idempotency;
 mod logins;
 mod lottery;
+mod openapi;
 mod points;
 mod quiz_banks;
 mod quiz_play;
