@@ -534,7 +534,8 @@ async fn sweep(hostility: Hostility) {
     // The H5 login in one browser, both scopes: start, then WeChat's redirect back.
     let mut finishes = Vec::new();
     for scope in ["userinfo", "base"] {
-        let (finish, finished) = h5_login(&client, &base, scope).await;
+        let (started, finish, finished) = h5_login(&client, &base, scope).await;
+        answers.push(started);
         answers.push((format!("{} {}", finish.method, finish.path), finished));
         finishes.push(finish);
     }
@@ -547,6 +548,30 @@ async fn sweep(hostility: Hostility) {
         .collect();
     if hostility == Hostility::AnswersLoginsThenResets {
         assert_eq!(session_tokens.len(), 1, "the base-scope login completed");
+    }
+
+    // The sweep covers the contract: every operation the OpenAPI document names was called.
+    let contract = send(&client, &base, &call("GET", "/openapi.json")).await;
+    let docs = send(&client, &base, &call("GET", "/docs/")).await;
+    assert_eq!((contract.status, docs.status), (200, 200));
+    let contract: Value = serde_json::from_str(&contract.body).unwrap();
+    // The two logins that made the sweep's tokens answer those tokens, so they are outside the secret checks.
+    let called: Vec<&str> = answers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .chain(["POST /api/v1/auth/dev-login", "POST /admin/v1/login"])
+        .collect();
+    for (template, item) in contract["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            assert!(
+                called.iter().any(|name| {
+                    let (called, path) = name.split_once(' ').unwrap();
+                    called == method && matches_template(template, path)
+                }),
+                "{hostility:?}: the sweep does not call {method} {template}"
+            );
+        }
     }
 
     // The WeChat calls failed as WeChat did, with opaque bodies; nothing else failed at all.
@@ -623,11 +648,15 @@ async fn sweep(hostility: Hostility) {
 }
 
 /// Starts an H5 login of `scope` and follows WeChat's redirect back, in one browser (its login cookie).
-async fn h5_login(client: &reqwest::Client, base: &str, scope: &str) -> (Call, Answer) {
+/// The start's answer (under its request line) and the finishing call with its answer.
+async fn h5_login(
+    client: &reqwest::Client,
+    base: &str,
+    scope: &str,
+) -> ((String, Answer), Call, Answer) {
+    let start_path = format!("/h5/auth/start?next=%2Fh5%2Fq4&scope={scope}");
     let start = client
-        .get(format!(
-            "{base}/h5/auth/start?next=%2Fh5%2Fq4&scope={scope}"
-        ))
+        .get(format!("{base}{start_path}"))
         .send()
         .await
         .unwrap();
@@ -655,8 +684,13 @@ async fn h5_login(client: &reqwest::Client, base: &str, scope: &str) -> (Call, A
     )
     .wechat();
     finish.cookie = Some(login_cookie);
+    let started = Answer {
+        status: start.status().as_u16(),
+        headers: format!("{:?}", start.headers()),
+        body: start.text().await.unwrap(),
+    };
     let finished = send(client, base, &finish).await;
-    (finish, finished)
+    ((format!("GET {start_path}"), started), finish, finished)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -677,4 +711,16 @@ async fn nothing_secret_leaks_when_wechat_resets_mid_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_secret_leaks_when_logins_succeed_and_the_next_call_resets() {
     sweep(Hostility::AnswersLoginsThenResets).await;
+}
+
+/// Whether a called path (with its query) is an instance of an OpenAPI path template (`/a/{id}/b`).
+fn matches_template(template: &str, called: &str) -> bool {
+    let path = called.split('?').next().unwrap_or_default();
+    let (wanted, given): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
+    wanted.len() == given.len()
+        && wanted
+            .iter()
+            .zip(&given)
+            .all(|(w, g)| (w.starts_with('{') && w.ends_with('}') && !g.is_empty()) || w == g)
 }
