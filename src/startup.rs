@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, StandingCache};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{DemoSettings, Settings};
 use crate::http::{self, Metrics};
@@ -37,6 +37,7 @@ struct Registered {
     metrics: web::Data<Metrics>,
     phone_cipher: web::Data<PhoneCipher>,
     official_account: web::Data<OfficialAccount>,
+    standing: web::Data<StandingCache>,
 }
 
 impl Application {
@@ -84,6 +85,7 @@ impl Application {
                 OfficialAccount::from_settings(&settings.wechat.official_account)
                     .context("wechat.official_account")?,
             ),
+            standing: web::Data::new(StandingCache::default()),
         };
         let state = AppState {
             db,
@@ -131,6 +133,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.metrics.clone())
             .app_data(registered.phone_cipher.clone())
             .app_data(registered.official_account.clone())
+            .app_data(registered.standing.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract.clone()))

@@ -2,10 +2,10 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::standing::{active_staff, standing, Standing};
+use super::standing::{active_staff, standing, Standing, StandingCache};
 use super::{Actor, AuthError, Claims, JwtKeys, Role, TokenKind};
 use crate::error::AppError;
 use crate::http::{registered, RequestId};
@@ -61,8 +61,17 @@ async fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
         return Err(AuthError::WrongAccountKind.into());
     }
     let user_id = claims.sub.parse().map_err(|_| AuthError::InvalidToken)?;
+    let cache = req.app_data::<web::Data<StandingCache>>();
+    if cache.is_some_and(|cache| cache.is_active(user_id)) {
+        return Ok(Customer { user_id });
+    }
     match standing(&state.db, user_id).await? {
-        Standing::Active => Ok(Customer { user_id }),
+        Standing::Active => {
+            if let Some(cache) = cache {
+                cache.remember_active(user_id);
+            }
+            Ok(Customer { user_id })
+        }
         Standing::Disabled => Err(AuthError::AccountDisabled.into()),
         Standing::Unknown => Err(AuthError::InvalidToken.into()),
     }

@@ -16,4 +16,4 @@ pub use extractors::{Customer, Staff, SESSION_COOKIE};
 pub use jwt::{Claims, IssuedToken, JwtKeys, TokenKind};
 pub use rate_limit::{address_of, enforce, limit_customers, limit_h5, limit_staff, spend};
 pub use role::Role;
-pub use standing::{standing, Standing};
+pub use standing::{standing, Standing, StandingCache, ACTIVE_STANDING_TTL};

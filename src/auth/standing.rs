@@ -1,6 +1,10 @@
 //! Whether a token's account may still act: the reads of the users and staff tables below the domains, because
 //! every request asks them before any domain runs.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QuerySelect};
 
@@ -28,6 +32,45 @@ pub async fn standing(db: &DatabaseConnection, user_id: i64) -> Result<Standing,
         Some(Some(_)) => Standing::Disabled,
         Some(None) => Standing::Active,
     })
+}
+
+/// How long this instance trusts a customer it has just read as active. Blocking on this instance takes
+/// effect at once (the blocking request forgets the customer); on other instances within this time. It keeps a
+/// database read off each of a playing customer's requests (a quiz answer is otherwise store-only).
+pub const ACTIVE_STANDING_TTL: Duration = Duration::from_secs(1);
+/// Past this many remembered customers the memory is emptied rather than grown.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// Customers this instance read as active in the last `ACTIVE_STANDING_TTL`.
+#[derive(Debug, Default)]
+pub struct StandingCache {
+    active: Mutex<HashMap<i64, Instant>>,
+}
+
+impl StandingCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Instant>> {
+        // Entries are plain timestamps: a panic elsewhere cannot leave one half-written.
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn is_active(&self, user_id: i64) -> bool {
+        self.map()
+            .get(&user_id)
+            .is_some_and(|seen| seen.elapsed() < ACTIVE_STANDING_TTL)
+    }
+
+    pub(super) fn remember_active(&self, user_id: i64) {
+        let mut active = self.map();
+        if active.len() >= MAX_REMEMBERED {
+            active.clear();
+        }
+        active.insert(user_id, Instant::now());
+    }
+
+    /// After staff block or unblock `user_id`: the next request reads the database.
+    pub fn forget(&self, user_id: i64) {
+        self.map().remove(&user_id);
+    }
 }
 
 /// An enabled staff account's username and current role.

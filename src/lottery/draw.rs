@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::chances::grant_chances;
 use super::model::{LotteryError, PrizeKind};
-use super::pools::{odds_of, pool_and_prizes, PublishedPrize};
+use super::pools::{pool_and_prizes, published, PublishedPrize};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::{campaigns, draw_records, prize_pools, prizes};
 use crate::rewards::{Grant, Reward, RewardError, Rewards};
@@ -109,16 +109,12 @@ pub async fn draw(
                 // The store lost this request (a flush) and drew again: the record already answers it.
                 store.undo_draw(&spec, &won).await?;
             }
-            let odds = odds_of(db, &campaign, &pool).await?;
             let drawn = prizes
                 .iter()
                 .find(|p| p.id == recorded.prize_id)
                 .ok_or(LotteryError::NotFound)?;
-            let mut published = odds
-                .prizes
-                .into_iter()
-                .find(|p| p.slug == drawn.slug)
-                .ok_or(LotteryError::NotFound)?;
+            // Built from the rows the draw read, not read again.
+            let mut published = published(&pool, drawn);
             // Drawn, a blind box's prize is revealed.
             published.name = drawn.name.clone();
             Ok(DrawResult {

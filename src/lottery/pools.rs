@@ -198,27 +198,7 @@ pub(super) async fn odds_of(
             )),
             _ => None,
         },
-        prizes: prizes
-            .iter()
-            .map(|p| PublishedPrize {
-                slug: p.slug.clone(),
-                // A blind box publishes each prize's tier, value and odds, but not what it is until drawn.
-                name: match pool.kind.as_str() {
-                    "blind_box" => format!("{} 等奖（开启后揭晓）", p.tier),
-                    _ => p.name.clone(),
-                },
-                tier: p.tier,
-                kind: p.kind.clone(),
-                value_fen: p.value_fen,
-                points: p.points,
-                weight_bp: p.weight_bp,
-                probability: format!("{}.{:02}%", p.weight_bp / 100, p.weight_bp % 100),
-                stock_total: p.stock_total,
-                per_user_total: p.per_user_total,
-                per_user_daily: p.per_user_daily,
-                consolation: pool.consolation_prize.as_deref() == Some(p.slug.as_str()),
-            })
-            .collect(),
+        prizes: prizes.iter().map(|p| published(&pool, p)).collect(),
     })
 }
 
@@ -233,4 +213,26 @@ pub async fn odds(
     }
     let (pool, _) = pool_and_prizes(db, &campaign, pool_slug).await?;
     odds_of(db, &campaign, &pool).await
+}
+
+/// A prize as customers read it, from the pool and prize rows in hand.
+pub(super) fn published(pool: &prize_pools::Model, p: &prizes::Model) -> PublishedPrize {
+    PublishedPrize {
+        slug: p.slug.clone(),
+        // A blind box publishes each prize's tier, value and odds, but not what it is until drawn.
+        name: match pool.kind.as_str() {
+            "blind_box" => format!("{} 等奖（开启后揭晓）", p.tier),
+            _ => p.name.clone(),
+        },
+        tier: p.tier,
+        kind: p.kind.clone(),
+        value_fen: p.value_fen,
+        points: p.points,
+        weight_bp: p.weight_bp,
+        probability: format!("{}.{:02}%", p.weight_bp / 100, p.weight_bp % 100),
+        stock_total: p.stock_total,
+        per_user_total: p.per_user_total,
+        per_user_daily: p.per_user_daily,
+        consolation: pool.consolation_prize.as_deref() == Some(p.slug.as_str()),
+    }
 }

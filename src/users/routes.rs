@@ -5,7 +5,7 @@ use serde_json::json;
 use super::login;
 use super::phone::PhoneCipher;
 use super::service::{self, Channel};
-use crate::auth::{AuthError, Customer, JwtKeys, Role, Staff};
+use crate::auth::{AuthError, Customer, JwtKeys, Role, Staff, StandingCache};
 use crate::error::ErrorBody;
 use crate::error::{AppError, ErrorCode};
 use crate::http::{no_store, ValidJson};
@@ -47,6 +47,7 @@ struct DisabledRequest {
 )]
 async fn set_user_disabled(
     state: web::Data<AppState>,
+    standing: web::Data<StandingCache>,
     staff: Staff,
     id: web::Path<i64>,
     body: ValidJson<DisabledRequest>,
@@ -58,15 +59,17 @@ async fn set_user_disabled(
             AppError::new(ErrorCode::InvalidInput, "reason: 1-200 characters").with_field("reason"),
         );
     }
+    let user_id = id.into_inner();
     let status = service::set_disabled(
         &state.db,
         &staff.actor(),
-        id.into_inner(),
+        user_id,
         body.disabled,
         reason,
         state.clock.now(),
     )
     .await?;
+    standing.forget(user_id);
     Ok(HttpResponse::Ok().json(status))
 }
 

@@ -495,3 +495,32 @@ async fn junk_callbacks_past_the_refusal_budget_get_429_while_wechat_is_never_th
         assert_eq!(sim.send_plain(&xml).await.status(), 200, "message {i}");
     }
 }
+
+/// Another instance trusts a customer it has just seen active for at most `ACTIVE_STANDING_TTL` (so a playing
+/// customer's requests skip a database read); after that a block made elsewhere refuses there too.
+#[tokio::test]
+async fn a_block_reaches_every_instance_within_the_standing_ttl() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let operator = app.staff_token("olivia", Role::Operator).await;
+    let token = app.customer_token("oBlockedUser00002").await;
+    let user_id = app.customer_id("oBlockedUser00002").await;
+    assert_eq!(other.get("/api/v1/me", Some(&token)).await.status(), 200);
+
+    let blocked = app
+        .api
+        .put(app.url(&format!("/admin/v1/users/{user_id}/disabled")))
+        .bearer_auth(&operator)
+        .json(&json!({ "disabled": true, "reason": "case 2026-1202" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blocked.status(), 200);
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 401);
+    tokio::time::sleep(
+        wxcampaign::auth::ACTIVE_STANDING_TTL + std::time::Duration::from_millis(100),
+    )
+    .await;
+    let me = other.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(error_code(me).await, "account_disabled");
+}
