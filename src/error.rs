@@ -23,6 +23,11 @@ macro_rules! error_codes {
         impl ErrorCode {
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
+            /// The code with this wire name.
+            pub fn parse(name: &str) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|code| code.as_str() == name)
+            }
+
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(ErrorCode::$variant => $code,)*

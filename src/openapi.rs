@@ -2,14 +2,17 @@
 //! response schemas and the error codes it answers. The top of the house: it names every folder's routes.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorCode;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "wxcampaign",
-        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, points, coupons."
+        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, points, coupons.",
+        license(name = "Proprietary")
     ),
     paths(
         crate::http::health::healthz,
@@ -73,25 +76,52 @@ pub struct ApiDoc;
 /// What every route may answer besides its own codes, and the two token kinds.
 struct Shared;
 
-/// Adds `status` with these codes, or the codes to the route's own answer of that status.
-fn add_error(operation: &mut utoipa::openapi::path::Operation, status: u16, codes: &[&str]) {
-    let key = status.to_string();
-    if let Some(existing) = operation.responses.responses.get_mut(&key) {
-        if let utoipa::openapi::RefOr::T(response) = existing {
-            response.description = format!("{}, {}", response.description, codes.join(", "));
+/// Adds these codes to the operation, each under its own HTTP status (merged into an answer of that status
+/// the operation already has). The status comes from `ErrorCode`, so the document cannot disagree with it.
+fn add_codes(operation: &mut utoipa::openapi::path::Operation, codes: &[ErrorCode]) {
+    for code in codes {
+        let key = code.status().as_u16().to_string();
+        if let Some(RefOr::T(existing)) = operation.responses.responses.get_mut(&key) {
+            let listed: Vec<&str> = existing.description.split(", ").collect();
+            if !listed.contains(&code.as_str()) {
+                existing.description = format!("{}, {}", existing.description, code.as_str());
+            }
+            continue;
         }
-        return;
+        let response = ResponseBuilder::new()
+            .description(code.as_str())
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        operation.responses.responses.insert(key, response.into());
     }
-    let response = ResponseBuilder::new()
-        .description(codes.join(", "))
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .build(),
-        )
-        .build();
-    operation.responses.responses.insert(key, response.into());
+}
+
+/// The codes a handler's annotation lists, taken out of its error answers to be filed again by their real status.
+fn take_listed_codes(operation: &mut utoipa::openapi::path::Operation) -> Vec<ErrorCode> {
+    let mut codes = Vec::new();
+    operation.responses.responses.retain(|status, response| {
+        let listed: Option<Vec<ErrorCode>> = match response {
+            RefOr::T(response) if status.as_str() >= "400" => response
+                .description
+                .split(", ")
+                .map(ErrorCode::parse)
+                .collect(),
+            _ => None,
+        };
+        match listed {
+            Some(listed) => {
+                codes.extend(listed);
+                false
+            }
+            None => true,
+        }
+    });
+    codes
 }
 
 impl Modify for Shared {
@@ -124,31 +154,32 @@ impl Modify for Shared {
             {
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let staff = path.starts_with("/admin/") && secured;
-                add_error(operation, 400, &["invalid_path", "invalid_query"]);
+                let mut codes = take_listed_codes(operation);
+                codes.extend([ErrorCode::InvalidPath, ErrorCode::InvalidQuery]);
                 if operation.request_body.is_some() {
-                    add_error(
-                        operation,
-                        400,
-                        &["invalid_body", "malformed_json", "invalid_field"],
-                    );
-                    add_error(operation, 413, &["payload_too_large"]);
-                    add_error(operation, 415, &["unsupported_media_type"]);
+                    codes.extend([
+                        ErrorCode::InvalidBody,
+                        ErrorCode::MalformedJson,
+                        ErrorCode::InvalidField,
+                        ErrorCode::PayloadTooLarge,
+                        ErrorCode::UnsupportedMediaType,
+                    ]);
                 }
                 if secured {
-                    add_error(
-                        operation,
-                        401,
-                        &["missing_token", "invalid_token", "account_disabled"],
-                    );
+                    codes.extend([
+                        ErrorCode::MissingToken,
+                        ErrorCode::InvalidToken,
+                        ErrorCode::AccountDisabled,
+                    ]);
                 }
                 if staff {
-                    add_error(operation, 403, &["forbidden"]);
+                    codes.push(ErrorCode::Forbidden);
                 }
                 if limited {
-                    add_error(operation, 429, &["rate_limited"]);
+                    codes.push(ErrorCode::RateLimited);
                 }
-                add_error(operation, 500, &["internal_error"]);
-                add_error(operation, 503, &["service_unavailable"]);
+                codes.extend([ErrorCode::InternalError, ErrorCode::ServiceUnavailable]);
+                add_codes(operation, &codes);
             }
         }
     }

@@ -65,10 +65,11 @@ async fn customer(req: &HttpRequest) -> Result<Customer, AppError> {
     if cache.is_some_and(|cache| cache.is_active(user_id)) {
         return Ok(Customer { user_id });
     }
+    let generation = cache.map(|cache| cache.generation());
     match standing(&state.db, user_id).await? {
         Standing::Active => {
-            if let Some(cache) = cache {
-                cache.remember_active(user_id);
+            if let (Some(cache), Some(generation)) = (cache, generation) {
+                cache.remember_active(user_id, generation);
             }
             Ok(Customer { user_id })
         }

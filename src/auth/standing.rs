@@ -2,6 +2,7 @@
 //! every request asks them before any domain runs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,8 @@ const MAX_REMEMBERED: usize = 100_000;
 #[derive(Debug, Default)]
 pub struct StandingCache {
     active: Mutex<HashMap<i64, Instant>>,
+    /// Moved by every `forget`: a read that began before a block may not remember what it read.
+    generation: AtomicU64,
 }
 
 impl StandingCache {
@@ -59,8 +62,17 @@ impl StandingCache {
             .is_some_and(|seen| seen.elapsed() < ACTIVE_STANDING_TTL)
     }
 
-    pub(super) fn remember_active(&self, user_id: i64) {
+    /// Taken before reading the database; `remember_active` needs it unchanged.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn remember_active(&self, user_id: i64, read_at_generation: u64) {
         let mut active = self.map();
+        // Under the map's lock, so a `forget` cannot slip between this check and the insert.
+        if self.generation() != read_at_generation {
+            return;
+        }
         if active.len() >= MAX_REMEMBERED {
             active.clear();
         }
@@ -69,7 +81,9 @@ impl StandingCache {
 
     /// After staff block or unblock `user_id`: the next request reads the database.
     pub fn forget(&self, user_id: i64) {
-        self.map().remove(&user_id);
+        let mut active = self.map();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        active.remove(&user_id);
     }
 }
 

@@ -32,8 +32,6 @@ pub enum LotteryError {
     OutOfStock,
     #[error("chances of this pool are not for sale")]
     NotForSale,
-    #[error("this would take you past the pool's chance limit")]
-    ChanceCapReached,
     #[error("{}", crate::idempotency::KEY_REUSED)]
     KeyReused,
     #[error(transparent)]
@@ -64,7 +62,6 @@ impl From<LotteryError> for AppError {
             LotteryError::NoChance => AppError::new(ErrorCode::NoChance, message),
             LotteryError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
             LotteryError::NotForSale => AppError::new(ErrorCode::ChancesNotForSale, message),
-            LotteryError::ChanceCapReached => AppError::new(ErrorCode::ChanceCapReached, message),
             LotteryError::KeyReused => crate::idempotency::key_reused(),
             LotteryError::Points(e) => e.into(),
             LotteryError::Reward(e) => e.into(),

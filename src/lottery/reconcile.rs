@@ -9,7 +9,7 @@ use crate::entities::{campaigns, chance_grants, draw_records, prize_pools};
 
 /// Rebuilds one pool's store counters from `draw_records` and `chance_grants`: after a store flush nothing is
 /// lost, and a counter that fell behind the database is repaired. Counters are only ever raised (see
-/// `StateStore::restore_pool_counters`).
+/// `LotteryStore::restore_pool_counters`).
 pub async fn reconcile_pool(
     db: &DatabaseConnection,
     store: &dyn crate::store::StateStore,

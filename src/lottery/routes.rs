@@ -81,7 +81,7 @@ async fn draw_prize(
     params(("slug" = String, Path, description = "the campaign"), ("pool" = String, Path, description = "the prize pool")),
     responses(
         (status = 200, description = "the published odds and prize values", body = crate::lottery::service::PoolOdds),
-        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 404, description = "pool_not_found", body = ErrorBody),
     )
 )]
 async fn get_odds(
@@ -101,7 +101,7 @@ async fn get_odds(
     responses(
         (status = 201, description = "the pool as published", body = crate::lottery::service::PoolOdds),
         (status = 400, description = "invalid_pool", body = ErrorBody),
-        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 404, description = "pool_not_found", body = ErrorBody),
         (status = 409, description = "pool_frozen", body = ErrorBody),
     ),
     security(("staff" = []))
@@ -162,7 +162,7 @@ struct BuyChances {
         (status = 200, description = "`{\"chances\": n}`", body = Object),
         (status = 400, description = "invalid_pool, idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
         (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
-        (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
+        (status = 404, description = "pool_not_found", body = ErrorBody),
         (status = 409, description = "chance_cap_reached, chances_not_for_sale, insufficient_points, idempotency_in_progress", body = ErrorBody),
         (status = 422, description = "idempotency_key_reused", body = ErrorBody),
     ),

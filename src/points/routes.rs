@@ -125,7 +125,7 @@ struct Redeem {
     responses(
         (status = 200, description = "redeemed (the same answer for the same key)", body = crate::points::catalogue::Redeemed),
         (status = 400, description = "invalid_item, idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
-        (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
+        (status = 403, description = "campaign_not_live, campaign_paused", body = ErrorBody),
         (status = 404, description = "item_not_found", body = ErrorBody),
         (status = 409, description = "out_of_stock, redeem_limit_reached, insufficient_points, idempotency_in_progress", body = ErrorBody),
         (status = 422, description = "idempotency_key_reused", body = ErrorBody),

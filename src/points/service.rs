@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Actor};
 use crate::entities::{points_accounts, points_ledger};
-pub use crate::rewards::points::{multiplied, LedgerEntry, PointsChange, PointsError, MAX_DELTA};
+pub use crate::rewards::points::{LedgerEntry, PointsChange, PointsError};
 use crate::rewards::{self, Grant, Granted, Reward, Rewards};
 
 /// Grants `change.delta` points (multiplied by its campaign's live points week) or spends them, in its own

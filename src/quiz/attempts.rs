@@ -30,11 +30,6 @@ pub async fn start(
     campaign_slug: &str,
     level: u32,
 ) -> Result<AttemptView, QuizError> {
-    let Context {
-        db: _,
-        store: _,
-        now: _,
-    } = cx;
     // A finished attempt whose result write is still pending gets finished first, then the start goes ahead.
     for _ in 0..2 {
         match try_start(cx, rules, user_id, campaign_slug, level).await? {

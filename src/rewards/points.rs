@@ -163,7 +163,7 @@ pub async fn campaign_factor(
         .unwrap_or(NO_FACTOR))
 }
 
-/// What `apply` did: recorded a new entry, or found the one this source reference recorded before.
+/// What `write` did: recorded a new entry, or found the one this source reference recorded before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     pub entry: LedgerEntry,
@@ -176,7 +176,7 @@ pub(super) async fn grant(
     change: &PointsChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<Applied, PointsError> {
-    if change.delta <= 0 {
+    if change.delta < 0 {
         return Err(PointsError::Invalid("a grant must be positive".into()));
     }
     let factor = match change.campaign {
@@ -196,7 +196,7 @@ pub(super) async fn spend(
     change: &PointsChange<'_>,
     now: DateTime<Utc>,
 ) -> Result<Applied, PointsError> {
-    if change.delta >= 0 {
+    if change.delta > 0 {
         return Err(PointsError::Invalid("a spend must be negative".into()));
     }
     write(conn, change, NO_FACTOR, now).await

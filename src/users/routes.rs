@@ -1,11 +1,10 @@
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::login;
 use super::phone::PhoneCipher;
 use super::service::{self, Channel};
-use crate::auth::{AuthError, Customer, JwtKeys, Role, Staff, StandingCache};
+use crate::auth::{AuthError, Customer, IssuedToken, JwtKeys, Role, Staff, StandingCache};
 use crate::error::ErrorBody;
 use crate::error::{AppError, ErrorCode};
 use crate::http::{no_store, ValidJson};
@@ -120,6 +119,13 @@ async fn bind_phone(
     Ok(HttpResponse::Ok().json(profile))
 }
 
+/// A customer login's answer: our token, and who it is for.
+#[derive(Serialize, utoipa::ToSchema)]
+struct CustomerLogin {
+    token: IssuedToken,
+    user: service::UserProfile,
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DevLoginRequest {
@@ -133,7 +139,7 @@ struct DevLoginRequest {
     tag = "users",
     request_body = DevLoginRequest,
     responses(
-        (status = 200, description = "`{\"token\", \"user\"}` (only where auth.dev_login is on)", body = Object),
+        (status = 200, description = "the token and the customer (only where auth.dev_login is on)", body = CustomerLogin),
         (status = 400, description = "invalid_openid", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
     )
@@ -150,7 +156,7 @@ async fn dev_login(
     let token = jwt.issue_customer(user.id)?;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
-        .json(json!({ "token": token, "user": user })))
+        .json(CustomerLogin { token, user }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -166,7 +172,7 @@ struct CodeRequest {
     tag = "users",
     request_body = CodeRequest,
     responses(
-        (status = 200, description = "`{\"token\", \"user\"}`", body = Object),
+        (status = 200, description = "the token and the customer", body = CustomerLogin),
         (status = 400, description = "invalid_code", body = ErrorBody),
         (status = 403, description = "risky_user", body = ErrorBody),
         (status = 502, description = "wechat_unavailable, wechat_error, wechat_bad_response", body = ErrorBody),
@@ -181,5 +187,5 @@ async fn wx_login(
     let (token, user) = login::mini_program_login(&state, &jwt, &body.code).await?;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
-        .json(json!({ "token": token, "user": user })))
+        .json(CustomerLogin { token, user }))
 }

@@ -333,7 +333,7 @@ async fn two_instances_fire_each_job_once_including_across_a_restart() {
     assert!(runs.iter().all(|r| r.status == "succeeded"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pause_reaches_another_instance_at_once_and_resume_restores() {
     let (first, second, token) = two_instances_with_live_campaign("pause-test").await;
 

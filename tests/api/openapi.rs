@@ -150,3 +150,27 @@ async fn the_docs_page_renders_from_vendored_assets() {
     assert_eq!(script.status(), 200, "the UI's assets are served locally");
     assert!(script.text().await.unwrap().len() > 10_000);
 }
+
+#[tokio::test]
+async fn every_listed_error_code_is_under_its_own_status() {
+    let app = spawn_app().await;
+    let document: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.as_str() < "400" {
+                    continue;
+                }
+                for name in response["description"].as_str().unwrap().split(", ") {
+                    let code = ErrorCode::parse(name)
+                        .unwrap_or_else(|| panic!("{method} {path} {status}: `{name}` is no code"));
+                    assert_eq!(
+                        code.status().as_str(),
+                        status,
+                        "{method} {path}: `{name}` listed under the wrong status"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -325,7 +325,7 @@ async fn a_valid_token_of_a_user_who_does_not_exist_is_refused_and_draws_nothing
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_blocked_customer_is_refused_at_once_and_cannot_log_in_until_unblocked() {
     let app = spawn_app().await;
     let operator = app.staff_token("olivia", Role::Operator).await;
@@ -498,7 +498,7 @@ async fn junk_callbacks_past_the_refusal_budget_get_429_while_wechat_is_never_th
 
 /// Another instance trusts a customer it has just seen active for at most `ACTIVE_STANDING_TTL` (so a playing
 /// customer's requests skip a database read); after that a block made elsewhere refuses there too.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_block_reaches_every_instance_within_the_standing_ttl() {
     let app = spawn_app().await;
     let other = app.second_instance().await;

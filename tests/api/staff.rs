@@ -152,7 +152,7 @@ async fn a_duplicate_username_or_weak_password_is_refused() {
     assert_eq!(app.count_audit_entries().await, before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_disabled_account_loses_access_at_once() {
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     use wxcampaign::entities::staff_accounts;

@@ -154,7 +154,8 @@ impl MemoryStore {
         }
     }
 
-    /// The clock's time as an instant on this store's own timeline (which never runs backwards).
+    /// The clock's time as an instant on this store's own timeline (a clock set before the store's start reads as
+    /// its start).
     fn now(&self) -> Instant {
         let elapsed = (self.clock.now() - self.clock_epoch)
             .to_std()
