@@ -115,6 +115,12 @@ pub struct StoreSettings {
     /// Says on purpose that exactly one instance runs: the only way production accepts `memory://`, whose rate
     /// limits, pause flags, locks and dedupe would otherwise be each instance's own.
     pub single_instance: bool,
+    /// How long connecting to Redis may take before a request answers 503.
+    pub connect_timeout_ms: u64,
+    /// How long one Redis command may take before a request answers 503 (no hang to the client's timeout).
+    pub response_timeout_ms: u64,
+    /// Reconnect attempts per failed command before it answers 503.
+    pub retries: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -374,6 +380,17 @@ impl Settings {
                 "database.max_connections",
                 "must be at least 1",
             ));
+        }
+        for (key, millis) in [
+            ("store.connect_timeout_ms", self.store.connect_timeout_ms),
+            ("store.response_timeout_ms", self.store.response_timeout_ms),
+        ] {
+            if !(10..=60_000).contains(&millis) {
+                return Err(ConfigError::invalid(key, "10 to 60,000 milliseconds"));
+            }
+        }
+        if self.store.retries > 10 {
+            return Err(ConfigError::invalid("store.retries", "0 to 10"));
         }
         let store_url = self.store.url.expose_secret();
         if !(store_url == "memory://" || store_url.starts_with("redis://")) {

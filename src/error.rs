@@ -62,6 +62,8 @@ error_codes! {
     ConcurrentRequest = "concurrent_request" => CONFLICT,
     InternalError = "internal_error" => INTERNAL_SERVER_ERROR,
     ServiceUnavailable = "service_unavailable" => SERVICE_UNAVAILABLE,
+    /// The store forgot some counters and another instance is rebuilding them from the database.
+    StoreRebuilding = "store_rebuilding" => SERVICE_UNAVAILABLE,
     // Accounts and logins
     MissingToken = "missing_token" => UNAUTHORIZED,
     InvalidToken = "invalid_token" => UNAUTHORIZED,
@@ -213,17 +215,35 @@ impl AppError {
         error
     }
 
-    /// A failure the client cannot fix: logged with its cause chain, answered with an opaque 500.
+    /// A failure the client cannot fix: logged with its cause chain, answered with an opaque 500; or, when the
+    /// cause is the database or the store not answering, a 503 the client may retry.
     pub fn unexpected(source: impl Into<anyhow::Error>) -> Self {
+        let source = source.into();
+        if is_outage(&source) {
+            return Self::unavailable(source);
+        }
         Self::new(ErrorCode::InternalError, "internal error").with_source(source)
     }
 
+    /// The store or the database did not answer in time: retry shortly.
     pub fn unavailable(source: impl Into<anyhow::Error>) -> Self {
-        Self::new(
+        let mut error = Self::new(
             ErrorCode::ServiceUnavailable,
             "service temporarily unavailable",
         )
-        .with_source(source)
+        .with_source(source);
+        error.retry_after_secs = Some(1);
+        error
+    }
+
+    /// Counters this request needs are being rebuilt from the database by another instance: retry shortly.
+    pub fn store_rebuilding() -> Self {
+        let mut error = Self::new(
+            ErrorCode::StoreRebuilding,
+            "counters are being rebuilt, try again in a moment",
+        );
+        error.retry_after_secs = Some(1);
+        error
     }
 
     /// Keeps `source` for the log (5xx only); the body still says only `message`.
@@ -284,6 +304,27 @@ impl ResponseError for AppError {
         }
         response.json(self.body())
     }
+}
+
+/// Whether `error` comes from a database or store that did not answer (down, unreachable, pool exhausted), as
+/// opposed to a bug or bad data.
+fn is_outage(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<sea_orm::DbErr>(),
+            Some(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+        ) || matches!(
+            cause.downcast_ref::<sea_orm::sqlx::Error>(),
+            Some(
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+            )
+        ) || matches!(
+            cause.downcast_ref::<StoreError>(),
+            Some(StoreError::Unavailable(_))
+        )
+    })
 }
 
 impl From<StoreError> for AppError {

@@ -16,6 +16,7 @@ mod m20261123_000011_add_chance_caps;
 mod m20261123_000012_create_quiz_banks;
 mod m20261123_000013_create_quiz_attempts;
 mod m20261202_000014_add_user_disabled;
+mod m20261202_000015_add_draw_stock_seq;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_create_quiz_banks::Migration),
             Box::new(m20261123_000013_create_quiz_attempts::Migration),
             Box::new(m20261202_000014_add_user_disabled::Migration),
+            Box::new(m20261202_000015_add_draw_stock_seq::Migration),
         ]
     }
 }

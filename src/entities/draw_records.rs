@@ -15,6 +15,8 @@ pub struct Model {
     pub guaranteed: bool,
     /// The Asia/Shanghai date of the draw.
     pub day: String,
+    /// For a stocked prize, which unit of its stock (1..=stock) this draw took: unique per prize.
+    pub stock_seq: Option<i32>,
     pub created_at: DateTimeUtc,
 }
 

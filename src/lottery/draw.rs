@@ -1,20 +1,26 @@
-//! One draw: the gate, the store's atomic step, then the durable record and its grant (or the store step undone).
+//! One draw: the gate, the store's atomic step (on counters rebuilt from the database if the store forgot them),
+//! then the durable record and its grant within the database's own limits (or the store step undone).
+
+use std::time::{Duration, Instant};
 
 use chrono_tz::Asia::Shanghai;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, SqlErr,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::chances::grant_chances;
+use super::guard::{self, Refusal};
 use super::model::{LotteryError, PrizeKind};
 use super::pools::{pool_and_prizes, published, PublishedPrize};
+use super::rebuild::{owes_chances, rebuild, PoolScope};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::{campaigns, draw_records, prize_pools, prizes};
 use crate::rewards::{Grant, Reward, RewardError, Rewards};
 use crate::state::Context;
-use crate::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
+use crate::store::lottery::{self, DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
 
 /// What a customer gets from a draw.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -84,13 +90,12 @@ pub async fn draw(
             .and_then(|slug| prizes.iter().position(|p| &p.slug == slug)),
         random: rand::random::<u64>() >> 11,
     };
-    let (won, fresh) = match store.draw(&spec).await? {
-        DrawOutcome::Won(won) => (won, true),
-        DrawOutcome::Replayed(won) => (won, false),
-        DrawOutcome::Paused => return Err(LotteryError::Paused),
-        DrawOutcome::NoChance => return Err(LotteryError::NoChance),
-        DrawOutcome::OutOfStock => return Err(LotteryError::OutOfStock),
+    let scope = PoolScope {
+        campaign: &campaign.slug,
+        pool: &pool,
+        prizes: &prizes,
     };
+    let (won, fresh) = decide(cx, &spec, &scope).await?;
     let prize = prizes
         .iter()
         .find(|p| p.id == won.prize_id)
@@ -104,10 +109,10 @@ pub async fn draw(
         won: &won,
     };
     match record(cx, user_id, &drawn, &request_id, &day).await {
-        Ok(recorded) => {
+        Ok(Ok(recorded)) => {
             if fresh && !recorded.created {
                 // The store lost this request (a flush) and drew again: the record already answers it.
-                store.undo_draw(&spec, &won).await?;
+                store.undo_draw(&spec, &won, true).await?;
             }
             let drawn = prizes
                 .iter()
@@ -123,9 +128,29 @@ pub async fn draw(
                 guaranteed: recorded.guaranteed,
             })
         }
+        Ok(Err(refusal)) => {
+            // The store allowed what the database holds is beyond a limit: its counters for that scope are
+            // wrong. Undo this draw there, and have the next draw rebuild the scope from the database.
+            tracing::warn!(
+                ?refusal,
+                pool = pool.id,
+                "the database refused a draw the store allowed"
+            );
+            let release = refusal != Refusal::Stock;
+            if fresh {
+                store.undo_draw(&spec, &won, release).await?;
+            }
+            store
+                .forget(&campaign.slug, pool.id, refusal.scope(user_id))
+                .await?;
+            Err(match refusal {
+                Refusal::NoChance => LotteryError::NoChance,
+                Refusal::UserLimit | Refusal::Stock => LotteryError::OutOfStock,
+            })
+        }
         Err(error) => {
             if fresh {
-                if let Err(undo) = store.undo_draw(&spec, &won).await {
+                if let Err(undo) = store.undo_draw(&spec, &won, true).await {
                     tracing::error!(
                         ?undo,
                         "could not undo a draw whose record failed; reconciliation will repair it"
@@ -133,6 +158,50 @@ pub async fn draw(
                 }
             }
             Err(error)
+        }
+    }
+}
+
+/// How long a draw waits for another instance to rebuild counters the store forgot, before answering
+/// `store_rebuilding`.
+const REBUILD_WAIT: Duration = Duration::from_secs(2);
+const REBUILD_POLL: Duration = Duration::from_millis(25);
+
+/// The store's atomic step, run on counters it can trust: a forgotten scope is rebuilt from the database first
+/// (or, while another instance rebuilds it, waited for), and a "no chance" is checked against the database once.
+/// Returns what was drawn and whether this request drew it (not a replay).
+async fn decide(
+    cx: Context<'_>,
+    spec: &DrawSpec,
+    scope: &PoolScope<'_>,
+) -> Result<(Won, bool), LotteryError> {
+    let Context { db, store, now } = cx;
+    let deadline = Instant::now() + REBUILD_WAIT;
+    let mut chances_checked = false;
+    loop {
+        match store.draw(spec).await? {
+            DrawOutcome::Won(won) => return Ok((won, true)),
+            DrawOutcome::Replayed(won) => return Ok((won, false)),
+            DrawOutcome::Paused => return Err(LotteryError::Paused),
+            DrawOutcome::OutOfStock => return Err(LotteryError::OutOfStock),
+            DrawOutcome::NoChance => {
+                // A grant whose store step was lost leaves the store short: the database has the last word.
+                if chances_checked || !owes_chances(db, spec.pool_id, spec.user_id).await? {
+                    return Err(LotteryError::NoChance);
+                }
+                chances_checked = true;
+                let customer = lottery::Scope::User(spec.user_id);
+                store.forget(&spec.campaign, spec.pool_id, customer).await?;
+            }
+            DrawOutcome::Forgotten(forgotten) => {
+                let rebuilt = rebuild(db, store, scope, spec.user_id, forgotten, now).await?;
+                if !rebuilt {
+                    if Instant::now() >= deadline {
+                        return Err(LotteryError::StoreRebuilding);
+                    }
+                    tokio::time::sleep(REBUILD_POLL).await;
+                }
+            }
         }
     }
 }
@@ -153,14 +222,15 @@ pub(super) struct Drawn<'a> {
     won: &'a Won,
 }
 
-/// The draw record and what it grants, in one transaction; a repeat of the same request finds its record.
+/// The draw record and what it grants, in one transaction, within the limits the database holds (or a
+/// `Refusal`); a repeat of the same request finds its record.
 pub(super) async fn record(
     cx: Context<'_>,
     user_id: i64,
     drawn: &Drawn<'_>,
     request_id: &str,
     day: &str,
-) -> Result<Recorded, LotteryError> {
+) -> Result<Result<Recorded, Refusal>, LotteryError> {
     let Context { db, store, now } = cx;
     let Drawn {
         campaign,
@@ -169,20 +239,15 @@ pub(super) async fn record(
         won,
     } = drawn;
     let txn = crate::db::begin_write(db).await?;
-    if let Some(existing) = draw_records::Entity::find()
-        .filter(draw_records::Column::RequestId.eq(request_id))
-        .one(&txn)
-        .await?
-    {
+    if let Some(existing) = recorded(&txn, request_id).await? {
         txn.rollback().await?;
-        return Ok(Recorded {
-            draw_id: existing.id,
-            prize_id: existing.prize_id,
-            guaranteed: existing.guaranteed,
-            created: false,
-        });
+        return Ok(Ok(existing));
     }
-    let record = draw_records::ActiveModel {
+    if let Some(refusal) = guard::check(&txn, user_id, prize, won.stock_seq, day).await? {
+        txn.rollback().await?;
+        return Ok(Err(refusal));
+    }
+    let inserted = draw_records::ActiveModel {
         request_id: Set(request_id.to_owned()),
         user_id: Set(user_id),
         pool_id: Set(pool.id),
@@ -190,11 +255,24 @@ pub(super) async fn record(
         tier: Set(prize.tier),
         guaranteed: Set(won.guaranteed),
         day: Set(day.to_owned()),
+        stock_seq: Set(won.stock_seq.map(|seq| seq as i32)),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let record = match inserted {
+        Ok(record) => record,
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            // Another draw holds this stock unit, or (a retry racing itself after a flush) this request.
+            txn.rollback().await?;
+            return Ok(match recorded(db, request_id).await? {
+                Some(existing) => Ok(existing),
+                None => Err(Refusal::Stock),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
     let source_ref = format!("draw:{request_id}");
     let mut rewards = Rewards::new(now);
     if prize.kind == PrizeKind::Points.as_str() {
@@ -225,12 +303,29 @@ pub(super) async fn record(
     }
     txn.commit().await?;
     rewards.after_commit(store).await;
-    Ok(Recorded {
+    Ok(Ok(Recorded {
         draw_id: record.id,
         prize_id: prize.id,
         guaranteed: won.guaranteed,
         created: true,
-    })
+    }))
+}
+
+/// The record of an earlier draw under `request_id`, if any.
+async fn recorded(
+    conn: &impl ConnectionTrait,
+    request_id: &str,
+) -> Result<Option<Recorded>, LotteryError> {
+    Ok(draw_records::Entity::find()
+        .filter(draw_records::Column::RequestId.eq(request_id))
+        .one(conn)
+        .await?
+        .map(|existing| Recorded {
+            draw_id: existing.id,
+            prize_id: existing.prize_id,
+            guaranteed: existing.guaranteed,
+            created: false,
+        }))
 }
 
 fn grant<'a>(user_id: i64, source_ref: &'a str, reward: Reward<'a>) -> Grant<'a> {

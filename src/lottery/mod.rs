@@ -4,8 +4,10 @@
 
 mod chances;
 mod draw;
+mod guard;
 mod model;
 mod pools;
+mod rebuild;
 mod reconcile;
 pub mod routes;
 pub mod service;

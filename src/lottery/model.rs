@@ -30,6 +30,9 @@ pub enum LotteryError {
     NoChance,
     #[error("every prize is gone")]
     OutOfStock,
+    /// Another instance is rebuilding this pool's counters after the store forgot them.
+    #[error("the pool's counters are being rebuilt")]
+    StoreRebuilding,
     #[error("chances of this pool are not for sale")]
     NotForSale,
     #[error("{}", crate::idempotency::KEY_REUSED)]
@@ -61,6 +64,7 @@ impl From<LotteryError> for AppError {
             LotteryError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
             LotteryError::NoChance => AppError::new(ErrorCode::NoChance, message),
             LotteryError::OutOfStock => AppError::new(ErrorCode::OutOfStock, message),
+            LotteryError::StoreRebuilding => AppError::store_rebuilding(),
             LotteryError::NotForSale => AppError::new(ErrorCode::ChancesNotForSale, message),
             LotteryError::KeyReused => crate::idempotency::key_reused(),
             LotteryError::Points(e) => e.into(),

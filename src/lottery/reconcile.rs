@@ -34,8 +34,14 @@ pub async fn reconcile_pool(
     let mut add =
         |name: String, by: u32, expires: bool| counts.entry(name).or_insert((0, expires)).0 += by;
     let mut since: HashMap<i64, u32> = HashMap::new();
+    // A stocked prize's counter is the highest unit handed out, which a refused draw can leave above the count.
+    let mut highest_unit: HashMap<i64, u32> = HashMap::new();
     for record in &records {
         add(counter::stock(record.prize_id), 1, false);
+        if let Some(seq) = record.stock_seq {
+            let highest = highest_unit.entry(record.prize_id).or_default();
+            *highest = (*highest).max(seq.max(0) as u32);
+        }
         add(counter::used(record.user_id), 1, false);
         add(counter::won(record.user_id, record.prize_id), 1, false);
         if record.day == today {
@@ -56,6 +62,10 @@ pub async fn reconcile_pool(
             grant.amount.max(0) as u32,
             false,
         );
+    }
+    for (prize_id, highest) in highest_unit {
+        let entry = counts.entry(counter::stock(prize_id)).or_insert((0, false));
+        entry.0 = entry.0.max(highest);
     }
     let mut values: Vec<CounterValue> = counts
         .into_iter()

@@ -1,6 +1,13 @@
 //! The draw, as the store sees it: which prize (if any) one draw gets, given the counters. The memory backend
 //! runs `decide` under its lock; `redis/draw.lua` is the same decision on Redis. Every counter here is a count of
 //! what `draw_records` holds, so all of them can be rebuilt from the database.
+//!
+//! A store that forgot is never trusted: a pool's stock counters live under the pool's "hydrated" marker, and a
+//! customer's counters in that pool (chances, wins, the guarantee) under the customer's. A draw on a scope whose
+//! marker is missing (a flush, a restart without persistence, an evicted key) answers `Forgotten`, and the caller
+//! rebuilds the scope from the database (`hydrate`) before drawing. A stocked prize hands out a stock sequence
+//! number, recorded with the draw under a unique key, so the database refuses a sale past the stock whatever
+//! the store says; a number a draw could not use goes back to the prize's free numbers.
 
 use async_trait::async_trait;
 
@@ -50,6 +57,34 @@ pub struct Won {
     pub guaranteed: bool,
     /// The user's guarantee counter before this draw (to restore it if the draw is undone).
     pub previous_since: u32,
+    /// For a stocked prize, which unit of its stock this draw took (1..=stock): recorded with the draw.
+    pub stock_seq: Option<u32>,
+}
+
+/// The two scopes of a pool's counters, each under its own hydrated marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The pool's stock counters and free stock numbers.
+    Pool,
+    /// One customer's counters in the pool: chances granted and used, wins per prize, the guarantee counter.
+    User(i64),
+}
+
+/// Which scopes of a draw the store has no (trusted) counters for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forgotten {
+    pub pool: bool,
+    pub user: bool,
+}
+
+/// A scope's counters as the database says they are, written with the scope's marker in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hydration {
+    pub scope: Scope,
+    /// Every counter of the scope, zeros included: each is set, not raised.
+    pub counters: Vec<CounterValue>,
+    /// Per stocked prize (Pool scope): the stock numbers at or below its counter that no draw record holds.
+    pub free_stock: Vec<(i64, Vec<u32>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +95,8 @@ pub enum DrawOutcome {
     Paused,
     NoChance,
     OutOfStock,
+    /// A scope's marker is missing: rebuild it from the database, then draw again. Nothing was moved.
+    Forgotten(Forgotten),
 }
 
 /// The counters one decision reads.
@@ -67,7 +104,8 @@ pub struct Counters<'a> {
     pub chances_granted: u32,
     pub chances_used: u32,
     pub since: u32,
-    /// Per prize, in `prizes` order: (stock used, won by this user, won by this user today).
+    /// Per prize, in `prizes` order: (stock used (handed out less free numbers), won by this user, won by this
+    /// user today).
     pub per_prize: &'a [(u32, u32, u32)],
 }
 
@@ -135,13 +173,14 @@ pub fn next_since(guarantee: Option<Guarantee>, since: u32, tier: i32) -> u32 {
     }
 }
 
-/// `id|guaranteed|previous_since`, as kept under the request id.
+/// `id|guaranteed|previous_since|stock_seq` (0: none), as kept under the request id.
 pub fn encode(won: &Won) -> String {
     format!(
-        "{}|{}|{}",
+        "{}|{}|{}|{}",
         won.prize_id,
         u8::from(won.guaranteed),
-        won.previous_since
+        won.previous_since,
+        won.stock_seq.unwrap_or(0)
     )
 }
 
@@ -150,10 +189,12 @@ pub fn decode(text: &str) -> Option<Won> {
     let prize_id = parts.next()?.parse().ok()?;
     let guaranteed = parts.next()? == "1";
     let previous_since = parts.next()?.parse().ok()?;
+    let stock_seq = parts.next().map_or(Some(0), |s| s.parse().ok())?;
     Some(Won {
         prize_id,
         guaranteed,
         previous_since,
+        stock_seq: (stock_seq > 0).then_some(stock_seq),
     })
 }
 
@@ -181,10 +222,26 @@ pub mod counter {
     pub fn won_on(user_id: i64, day: &str, prize_id: i64) -> String {
         format!("u{user_id}:day:{day}:{prize_id}")
     }
+    /// The stock numbers of a prize handed out and then given back (a draw whose record was refused).
+    pub fn free(prize_id: i64) -> String {
+        format!("stock:{prize_id}:free")
+    }
+    pub fn hydrated(scope: super::Scope) -> String {
+        match scope {
+            super::Scope::Pool => "hydrated".into(),
+            super::Scope::User(user_id) => format!("u{user_id}:hydrated"),
+        }
+    }
 }
 
+/// Keys per prize in `keys`: stock handed out, won by the user, won today, free stock numbers.
+pub(crate) const KEYS_PER_PRIZE: usize = 4;
+/// Keys before the first prize's in `keys`.
+pub(crate) const FIXED_KEYS: usize = 7;
+
 /// The keys one draw reads and writes, in the order both backends use: the pause flag, the request, chances
-/// granted, chances used, the guarantee counter, then per prize: stock used, won by the user, won today.
+/// granted, chances used, the guarantee counter, the pool's and the user's hydrated markers, then per prize:
+/// stock handed out, won by the user, won today, free stock numbers.
 pub(crate) fn keys(pool_base: &str, paused_key: String, spec: &DrawSpec) -> Vec<String> {
     let user = spec.user_id;
     let mut keys = vec![
@@ -193,6 +250,8 @@ pub(crate) fn keys(pool_base: &str, paused_key: String, spec: &DrawSpec) -> Vec<
         format!("{pool_base}:{}", counter::granted(user)),
         format!("{pool_base}:{}", counter::used(user)),
         format!("{pool_base}:{}", counter::since(user)),
+        format!("{pool_base}:{}", counter::hydrated(Scope::Pool)),
+        format!("{pool_base}:{}", counter::hydrated(Scope::User(user))),
     ];
     for prize in &spec.prizes {
         keys.push(format!("{pool_base}:{}", counter::stock(prize.id)));
@@ -201,11 +260,12 @@ pub(crate) fn keys(pool_base: &str, paused_key: String, spec: &DrawSpec) -> Vec<
             "{pool_base}:{}",
             counter::won_on(user, &spec.day, prize.id)
         ));
+        keys.push(format!("{pool_base}:{}", counter::free(prize.id)));
     }
     keys
 }
 
-/// One counter as the database says it should be, for `restore_pool_counters`.
+/// One counter as the database says it should be, for `hydrate` and `restore_pool_counters`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterValue {
     /// A name from `counter`.
@@ -227,8 +287,26 @@ pub trait LotteryStore: Send + Sync + 'static {
     /// limits, the guarantee counter, a weighted pick among prizes in stock, and every counter it moves.
     async fn draw(&self, spec: &DrawSpec) -> Result<DrawOutcome, StoreError>;
 
-    /// Compensates a draw whose database record could not be written: puts back every counter it moved.
-    async fn undo_draw(&self, spec: &DrawSpec, won: &Won) -> Result<(), StoreError>;
+    /// Compensates a draw whose database record could not be written: puts back every counter it moved. A
+    /// stocked prize's number goes back to the free numbers when `release_stock` (it is not recorded by another
+    /// draw), else it stays used.
+    async fn undo_draw(
+        &self,
+        spec: &DrawSpec,
+        won: &Won,
+        release_stock: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a scope's counters to what the database says and marks the scope hydrated, in one step.
+    async fn hydrate(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        hydration: &Hydration,
+    ) -> Result<(), StoreError>;
+
+    /// Drops a scope's hydrated marker (its counters were found wrong): the next draw on it rebuilds it.
+    async fn forget(&self, campaign: &str, pool_id: i64, scope: Scope) -> Result<(), StoreError>;
 
     /// Raises each of a pool's counters to at least `values` (what the database records). Never lowers one, so
     /// a draw in flight (counted in the store, not yet in the database) is not undone.
@@ -239,7 +317,8 @@ pub trait LotteryStore: Send + Sync + 'static {
         values: &[CounterValue],
     ) -> Result<(), StoreError>;
 
-    /// Adds draw chances (after their grant was recorded in the database).
+    /// Adds draw chances (after their grant was recorded in the database) to a hydrated customer scope; an
+    /// unhydrated one reads them from the database when it is rebuilt.
     async fn add_chances(
         &self,
         campaign: &str,

@@ -33,7 +33,7 @@ pub use self::memory::MemoryStore;
 pub use self::pause::PauseFlags;
 pub use self::quiz::QuizStore;
 pub use self::rate_limits::RateLimits;
-pub use self::redis::RedisStore;
+pub use self::redis::{RedisStore, RedisTimeouts};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -103,8 +103,13 @@ pub async fn connect(settings: &StoreSettings) -> Result<SharedStore, StoreError
     if url == "memory://" {
         Ok(Arc::new(MemoryStore::new(&settings.key_prefix)))
     } else {
+        let timeouts = RedisTimeouts {
+            connect: Duration::from_millis(settings.connect_timeout_ms),
+            response: Duration::from_millis(settings.response_timeout_ms),
+            retries: settings.retries,
+        };
         Ok(Arc::new(
-            RedisStore::connect(url, &settings.key_prefix).await?,
+            RedisStore::connect_with(url, &settings.key_prefix, timeouts).await?,
         ))
     }
 }

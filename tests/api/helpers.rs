@@ -132,16 +132,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let prefix = random_prefix();
+    spawn_app_on(overrides, &prefix, fresh_store(&prefix).await).await
+}
+
+/// An app on `store` (whose keys start with `prefix`), e.g. a Redis of the test's own.
+pub async fn spawn_app_on(overrides: &[(&str, &str)], prefix: &str, store: SharedStore) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         telemetry::init(&test_settings(&[]).telemetry);
     }
     let wechat = Arc::new(FakeWeChat::start().await);
     let database_url = fresh_database_url().await;
-    let prefix = random_prefix();
     let wechat_uri = wechat.uri();
     let mut all: Vec<(&str, &str)> = vec![
         ("APP__DATABASE__URL", &database_url),
-        ("APP__STORE__KEY_PREFIX", &prefix),
+        ("APP__STORE__KEY_PREFIX", prefix),
         ("APP__WECHAT__API_BASE_URL", &wechat_uri),
     ];
     all.extend_from_slice(overrides);
@@ -150,7 +155,6 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .await
         .expect("connect test database");
     db::migrate(&database).await.expect("migrate test database");
-    let store = fresh_store(&prefix).await;
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     start(settings, database, store, wechat, clock).await
 }

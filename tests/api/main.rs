@@ -27,6 +27,7 @@ mod security;
 mod staff;
 mod store;
 mod store_draw;
+mod store_loss;
 mod wechat_callback;
 mod wechat_client;
 mod wechat_properties;

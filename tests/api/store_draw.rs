@@ -1,7 +1,9 @@
 //! The draw's store contract, on memory by default and on Redis with TEST_REDIS_URL.
 
 use futures::future::join_all;
-use wxcampaign::store::lottery::{DrawOutcome, DrawSpec, Guarantee, PrizeRule};
+use wxcampaign::store::lottery::{
+    CounterValue, DrawOutcome, DrawSpec, Forgotten, Guarantee, Hydration, PrizeRule, Scope,
+};
 use wxcampaign::store::SharedStore;
 
 use crate::helpers::{fresh_store, random_prefix};
@@ -41,19 +43,43 @@ fn prize_of(outcome: &DrawOutcome) -> Option<i64> {
     }
 }
 
+/// A store whose pool 7 is hydrated (as after its first rebuild, with nothing drawn yet).
 async fn store() -> SharedStore {
-    fresh_store(&random_prefix()).await
+    let store = fresh_store(&random_prefix()).await;
+    store
+        .hydrate("q4", 7, &marker_only(Scope::Pool))
+        .await
+        .unwrap();
+    store
+}
+
+fn marker_only(scope: Scope) -> Hydration {
+    Hydration {
+        scope,
+        counters: Vec::new(),
+        free_stock: Vec::new(),
+    }
+}
+
+/// Adds chances to `user`, whose scope is marked hydrated first (setting no counter, so repeats add up).
+async fn chances(store: &SharedStore, user: i64, count: u32) {
+    store
+        .hydrate("q4", 7, &marker_only(Scope::User(user)))
+        .await
+        .unwrap();
+    store.add_chances("q4", 7, user, count).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_draw_needs_a_chance_and_a_repeat_returns_the_first_answer() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, None)];
+    chances(&store, 1, 0).await;
     assert_eq!(
         store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
         DrawOutcome::NoChance
     );
-    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    chances(&store, 1, 1).await;
     let first = store.draw(&spec(1, "r1", prizes.clone())).await.unwrap();
     assert!(matches!(first, DrawOutcome::Won(w) if w.prize_id == TOP));
     let repeat = store.draw(&spec(1, "r1", prizes.clone())).await.unwrap();
@@ -73,7 +99,7 @@ async fn a_thousand_concurrent_draws_on_a_stock_of_ten_win_exactly_ten() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, Some(10))];
     for user in 0..1000 {
-        store.add_chances("q4", 7, user, 1).await.unwrap();
+        chances(&store, user, 1).await;
     }
     let draws = (0..1000).map(|user| {
         let store = store.clone();
@@ -104,7 +130,7 @@ async fn the_per_user_daily_limit_holds_under_concurrency_and_the_consolation_ta
     let mut limited = prize(TOP, 1, 10_000, None);
     limited.per_user_daily = Some(3);
     let prizes = vec![limited, prize(THANKS, 9, 0, None)];
-    store.add_chances("q4", 7, 1, 50).await.unwrap();
+    chances(&store, 1, 50).await;
     let draws = (0..50).map(|i| {
         let store = store.clone();
         let mut spec = spec(1, &format!("r{i}"), prizes.clone());
@@ -128,7 +154,7 @@ async fn the_per_user_daily_limit_holds_under_concurrency_and_the_consolation_ta
         47
     );
     // A new day has a new limit.
-    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    chances(&store, 1, 1).await;
     let mut tomorrow = spec(1, "next-day", prizes);
     tomorrow.day = "2026-12-02".into();
     assert_eq!(prize_of(&store.draw(&tomorrow).await.unwrap()), Some(TOP));
@@ -139,7 +165,7 @@ async fn the_guarantee_fires_at_draw_n_and_then_starts_over() {
     let store = store().await;
     // The top prize is 1 in 10,000: without the guarantee these draws would (almost) never win it.
     let prizes = vec![prize(TOP, 1, 1, None), prize(THANKS, 9, 9_999, None)];
-    store.add_chances("q4", 7, 1, 10).await.unwrap();
+    chances(&store, 1, 10).await;
     let mut won = Vec::new();
     for i in 0..10 {
         let mut spec = spec(1, &format!("r{i}"), prizes.clone());
@@ -167,7 +193,7 @@ async fn the_guarantee_fires_at_draw_n_and_then_starts_over() {
 async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_back() {
     let store = store().await;
     let prizes = vec![prize(TOP, 1, 10_000, Some(1))];
-    store.add_chances("q4", 7, 1, 1).await.unwrap();
+    chances(&store, 1, 1).await;
     store.set_paused("q4", true).await.unwrap();
     assert_eq!(
         store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
@@ -179,10 +205,10 @@ async fn a_paused_campaign_draws_nothing_and_an_undone_draw_gives_everything_bac
     let DrawOutcome::Won(won) = store.draw(&spec1).await.unwrap() else {
         panic!("first draw wins")
     };
-    store.undo_draw(&spec1, &won).await.unwrap();
+    store.undo_draw(&spec1, &won, true).await.unwrap();
     // The stock, the chance and the request id are all back: the same request draws again and wins.
     assert!(matches!(store.draw(&spec1).await.unwrap(), DrawOutcome::Won(w) if w.prize_id == TOP));
-    store.add_chances("q4", 7, 2, 1).await.unwrap();
+    chances(&store, 2, 1).await;
     assert_eq!(
         store.draw(&spec(2, "r2", prizes)).await.unwrap(),
         DrawOutcome::OutOfStock
@@ -202,7 +228,7 @@ async fn many_draws_fit_the_published_odds() {
         .map(|(i, w)| prize(i as i64 + 1, i as i32 + 1, *w, None))
         .collect();
     let draws = 20_000u32;
-    store.add_chances("q4", 7, 1, draws).await.unwrap();
+    chances(&store, 1, draws).await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261123);
     let mut counts = [0u32; 4];
     for i in 0..draws {
@@ -223,4 +249,118 @@ async fn many_draws_fit_the_published_odds() {
         chi_square < 16.27,
         "counts {counts:?} do not fit the odds (chi-square {chi_square:.2})"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scope_without_its_marker_draws_nothing_until_it_is_rebuilt() {
+    let store = fresh_store(&random_prefix()).await;
+    let prizes = vec![prize(TOP, 1, 10_000, Some(5))];
+    let forgotten = |pool, user| DrawOutcome::Forgotten(Forgotten { pool, user });
+    // Chances added to a customer the store does not know are left to the rebuild, which reads every grant.
+    store.add_chances("q4", 7, 1, 3).await.unwrap();
+    assert_eq!(
+        store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
+        forgotten(true, true)
+    );
+    store
+        .hydrate("q4", 7, &marker_only(Scope::Pool))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
+        forgotten(false, true)
+    );
+    let rebuilt = Hydration {
+        scope: Scope::User(1),
+        counters: vec![
+            CounterValue {
+                name: "u1:granted".into(),
+                value: 1,
+                expires: false,
+            },
+            CounterValue {
+                name: "u1:used".into(),
+                value: 0,
+                expires: false,
+            },
+        ],
+        free_stock: Vec::new(),
+    };
+    store.hydrate("q4", 7, &rebuilt).await.unwrap();
+    assert!(matches!(
+        store.draw(&spec(1, "r1", prizes.clone())).await.unwrap(),
+        DrawOutcome::Won(_)
+    ));
+    assert_eq!(
+        store.draw(&spec(1, "r2", prizes.clone())).await.unwrap(),
+        DrawOutcome::NoChance,
+        "the 3 chances added before the rebuild were not counted on top of the database's 1"
+    );
+    store.forget("q4", 7, Scope::Pool).await.unwrap();
+    assert_eq!(
+        store.draw(&spec(1, "r3", prizes)).await.unwrap(),
+        forgotten(true, false)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stocked_prize_hands_out_each_unit_once_and_a_released_unit_again() {
+    let store = store().await;
+    let prizes = vec![prize(TOP, 1, 10_000, Some(3))];
+    chances(&store, 1, 10).await;
+    let mut units = Vec::new();
+    let mut specs = Vec::new();
+    for i in 0..3 {
+        let spec = spec(1, &format!("r{i}"), prizes.clone());
+        let DrawOutcome::Won(won) = store.draw(&spec).await.unwrap() else {
+            panic!("in stock")
+        };
+        units.push(won.stock_seq);
+        specs.push((spec, won));
+    }
+    assert_eq!(units, vec![Some(1), Some(2), Some(3)]);
+    assert_eq!(
+        store.draw(&spec(1, "r3", prizes.clone())).await.unwrap(),
+        DrawOutcome::OutOfStock
+    );
+    // A unit the database refused because another draw holds it stays used; one never recorded comes back.
+    let (spec1, won1) = &specs[0];
+    store.undo_draw(spec1, won1, false).await.unwrap();
+    assert_eq!(
+        store.draw(&spec(1, "r4", prizes.clone())).await.unwrap(),
+        DrawOutcome::OutOfStock
+    );
+    let (spec2, won2) = &specs[1];
+    store.undo_draw(spec2, won2, true).await.unwrap();
+    let DrawOutcome::Won(again) = store.draw(&spec(1, "r5", prizes.clone())).await.unwrap() else {
+        panic!("the released unit is drawn again")
+    };
+    assert_eq!(again.stock_seq, Some(2));
+    // A rebuild sets the units handed out and the free ones from the database.
+    let rebuilt = Hydration {
+        scope: Scope::Pool,
+        counters: vec![CounterValue {
+            name: format!("stock:{TOP}"),
+            value: 3,
+            expires: false,
+        }],
+        free_stock: vec![(TOP, vec![1, 3])],
+    };
+    store.hydrate("q4", 7, &rebuilt).await.unwrap();
+    let mut after = Vec::new();
+    for i in 6..9 {
+        match store
+            .draw(&spec(1, &format!("r{i}"), prizes.clone()))
+            .await
+            .unwrap()
+        {
+            DrawOutcome::Won(won) => after.push(won.stock_seq),
+            other => after.push(if other == DrawOutcome::OutOfStock {
+                None
+            } else {
+                panic!("{other:?}")
+            }),
+        }
+    }
+    assert_eq!(after, vec![Some(1), Some(3), None]);
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::lottery::{self, Counters, Decision, DrawOutcome, DrawSpec, Won};
+use super::lottery::{self, Counters, Decision, DrawOutcome, DrawSpec, Forgotten, Won};
 use super::quiz::{
     self, AnswerOutcome, AnswerSpec, Answered, AttemptQuestion, AttemptView, BoardEntry, BoardPage,
     NewAttempt,
@@ -45,6 +45,8 @@ enum Value {
     },
     Attempt(Box<Attempt>),
     Board(Box<Board>),
+    /// A set of numbers, lowest first (free stock numbers).
+    Numbers(BTreeSet<u32>),
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +121,20 @@ impl Inner {
                 expires_at,
             },
         );
+    }
+
+    /// The numbers under `key`, created empty if absent.
+    fn numbers(&mut self, key: &str, now: Instant) -> &mut BTreeSet<u32> {
+        if !matches!(
+            self.live(key, now).map(|e| &e.value),
+            Some(Value::Numbers(_))
+        ) {
+            self.put(key.to_owned(), Value::Numbers(BTreeSet::new()), None, now);
+        }
+        match self.entries.get_mut(key).map(|e| &mut e.value) {
+            Some(Value::Numbers(numbers)) => numbers,
+            _ => unreachable!("just put"),
+        }
     }
 
     fn tick(&mut self, now: Instant) {

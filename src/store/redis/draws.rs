@@ -46,11 +46,20 @@ impl LotteryStore for RedisStore {
             Some("out_of_stock") => Ok(DrawOutcome::OutOfStock),
             Some("won") => Ok(DrawOutcome::Won(won(reply.get(1))?)),
             Some("replayed") => Ok(DrawOutcome::Replayed(won(reply.get(1))?)),
+            Some("forgotten") => Ok(DrawOutcome::Forgotten(lottery::Forgotten {
+                pool: reply.get(1).map(String::as_str) == Some("1"),
+                user: reply.get(2).map(String::as_str) == Some("1"),
+            })),
             _ => Err(StoreError::Protocol("draw: unknown reply".into())),
         }
     }
 
-    async fn undo_draw(&self, spec: &DrawSpec, won: &Won) -> Result<(), StoreError> {
+    async fn undo_draw(
+        &self,
+        spec: &DrawSpec,
+        won: &Won,
+        release_stock: bool,
+    ) -> Result<(), StoreError> {
         let keys = lottery::keys(
             &self.keys.pool(&spec.campaign, spec.pool_id),
             self.keys.paused(&spec.campaign),
@@ -67,9 +76,60 @@ impl LotteryStore for RedisStore {
             .arg(index + 1)
             .arg(won.previous_since)
             .arg(after)
+            .arg(won.stock_seq.unwrap_or(0))
+            .arg(if release_stock { "1" } else { "0" })
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn hydrate(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        hydration: &lottery::Hydration,
+    ) -> Result<(), StoreError> {
+        let base = self.keys.pool(campaign, pool_id);
+        let mut invocation = self.scripts.hydrate.prepare_invoke();
+        invocation.key(format!(
+            "{base}:{}",
+            lottery::counter::hydrated(hydration.scope)
+        ));
+        invocation.arg(hydration.counters.len());
+        for counter in &hydration.counters {
+            invocation.key(format!("{base}:{}", counter.name));
+            let ttl = if counter.expires {
+                lottery::DAY_TTL_MS
+            } else {
+                0
+            };
+            invocation.arg(counter.value).arg(ttl);
+        }
+        for (prize_id, free) in &hydration.free_stock {
+            invocation.key(format!("{base}:{}", lottery::counter::free(*prize_id)));
+            let list: Vec<String> = free.iter().map(u32::to_string).collect();
+            invocation.arg(list.join(","));
+        }
+        let _: i64 = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn forget(
+        &self,
+        campaign: &str,
+        pool_id: i64,
+        scope: lottery::Scope,
+    ) -> Result<(), StoreError> {
+        let marker = format!(
+            "{}:{}",
+            self.keys.pool(campaign, pool_id),
+            lottery::counter::hydrated(scope)
+        );
+        let _: i64 = self.conn().del(marker).await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -106,12 +166,19 @@ impl LotteryStore for RedisStore {
         user_id: i64,
         count: u32,
     ) -> Result<(), StoreError> {
-        let key = format!(
-            "{}:{}",
-            self.keys.pool(campaign, pool_id),
-            lottery::counter::granted(user_id)
-        );
-        let _: i64 = self.conn().incr(key, count).await.map_err(unavailable)?;
+        let base = self.keys.pool(campaign, pool_id);
+        let _: i64 = self
+            .scripts
+            .add_chances
+            .key(format!(
+                "{base}:{}",
+                lottery::counter::hydrated(lottery::Scope::User(user_id))
+            ))
+            .key(format!("{base}:{}", lottery::counter::granted(user_id)))
+            .arg(count)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }

@@ -35,6 +35,8 @@ struct Scripts {
     draw: Script,
     undo_draw: Script,
     raise_counters: Script,
+    hydrate: Script,
+    add_chances: Script,
     quiz_answer: Script,
     quiz_view: Script,
     board_submit: Script,
@@ -52,6 +54,8 @@ impl Scripts {
             draw: Script::new(include_str!("draw.lua")),
             undo_draw: Script::new(include_str!("undo_draw.lua")),
             raise_counters: Script::new(include_str!("raise_counters.lua")),
+            hydrate: Script::new(include_str!("hydrate.lua")),
+            add_chances: Script::new(include_str!("add_chances.lua")),
             quiz_answer: Script::new(include_str!("quiz_answer.lua")),
             quiz_view: Script::new(include_str!("quiz_view.lua")),
             board_submit: Script::new(include_str!("board_submit.lua")),
@@ -76,15 +80,41 @@ fn millis(duration: Duration) -> u64 {
         .max(1)
 }
 
+/// How long Redis may take before a request gives up on it (`store.*` in the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct RedisTimeouts {
+    pub connect: Duration,
+    pub response: Duration,
+    pub retries: usize,
+}
+
+impl Default for RedisTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(2),
+            response: Duration::from_secs(2),
+            retries: 2,
+        }
+    }
+}
+
 impl RedisStore {
     pub async fn connect(url: &str, key_prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, key_prefix, RedisTimeouts::default()).await
+    }
+
+    pub async fn connect_with(
+        url: &str,
+        key_prefix: &str,
+        timeouts: RedisTimeouts,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         // Fail fast: a request must not hang for the manager's default ten seconds of reconnect attempts.
         let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(2)
+            .set_number_of_retries(timeouts.retries)
             .set_max_delay(Duration::from_millis(500))
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
+            .set_connection_timeout(Some(timeouts.connect))
+            .set_response_timeout(Some(timeouts.response));
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(unavailable)?;

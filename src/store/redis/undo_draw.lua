@@ -1,7 +1,13 @@
 -- Puts back every counter a draw moved (its database record could not be written). Same KEYS as draw.lua.
--- ARGV: [1] index of the prize won (1-based), [2] guarantee counter before the draw, [3] guarantee after (0 = none).
-local k = 5 + (tonumber(ARGV[1]) - 1) * 3
-redis.call('DECR', KEYS[k + 1])
+-- ARGV: [1] index of the prize won (1-based), [2] guarantee counter before the draw, [3] guarantee after (0 = none),
+--       [4] the stock number the draw took (0 = an unstocked prize), [5] '1' to give that number back.
+local k = 7 + (tonumber(ARGV[1]) - 1) * 4
+local seq = tonumber(ARGV[4])
+if seq == 0 then
+  redis.call('DECR', KEYS[k + 1])
+elseif ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[k + 4], seq, seq)
+end
 redis.call('DECR', KEYS[k + 2])
 redis.call('DECR', KEYS[k + 3])
 redis.call('DECR', KEYS[4])
