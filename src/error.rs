@@ -349,6 +349,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_unreachable_database_or_store_is_a_503_to_retry_not_a_500() {
+        let acquire = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        let wrapped = anyhow::Error::new(acquire).context("recording a draw");
+        let error = AppError::unexpected(wrapped);
+        assert_eq!(
+            (error.status.as_u16(), error.code),
+            (503, ErrorCode::ServiceUnavailable)
+        );
+        assert_eq!(error.retry_after_secs, Some(1));
+        let store = StoreError::Unavailable(anyhow::anyhow!("timed out"));
+        assert_eq!(AppError::unexpected(store).status.as_u16(), 503);
+        let bug = AppError::unexpected(sea_orm::DbErr::Custom("bad row".into()));
+        assert_eq!(
+            (bug.status.as_u16(), bug.code),
+            (500, ErrorCode::InternalError)
+        );
+    }
+
+    #[test]
     fn every_code_is_unique_snake_case_with_an_error_status() {
         let mut seen = HashSet::new();
         for code in ErrorCode::ALL {

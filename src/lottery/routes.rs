@@ -43,6 +43,7 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
         (status = 403, description = "campaign_not_live, activity_not_live, campaign_paused", body = ErrorBody),
         (status = 404, description = "campaign_not_found, pool_not_found", body = ErrorBody),
         (status = 409, description = "no_chance, out_of_stock, idempotency_in_progress", body = ErrorBody),
+        (status = 503, description = "store_rebuilding", body = ErrorBody),
         (status = 422, description = "idempotency_key_reused", body = ErrorBody),
         (status = 400, description = "idempotency_key_missing, idempotency_key_invalid", body = ErrorBody),
     ),
