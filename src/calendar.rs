@@ -57,6 +57,11 @@ pub fn shanghai(time: DateTime<Utc>) -> String {
     time.with_timezone(&Shanghai).to_rfc3339()
 }
 
+/// The Asia/Shanghai date (`2026-12-02`): the day of every "per day" limit.
+pub fn day_key(time: DateTime<Utc>) -> String {
+    time.with_timezone(&Shanghai).format("%Y-%m-%d").to_string()
+}
+
 /// The one slug rule of every named thing (campaigns, activities, pools, prizes, items, templates, banks):
 /// 2-64 characters of a-z, 0-9 and '-'.
 pub fn is_slug(s: &str) -> bool {

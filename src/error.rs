@@ -309,21 +309,23 @@ impl ResponseError for AppError {
 /// Whether `error` comes from a database or store that did not answer (down, unreachable, pool exhausted), as
 /// opposed to a bug or bad data.
 fn is_outage(error: &anyhow::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    // sqlx's error is held in the DbErr without being its `source`, so it is looked at here, not in the chain.
+    let lost = |e: &Sqlx| matches!(e, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed);
     error.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sea_orm::DbErr>(),
-            Some(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
-        ) || matches!(
-            cause.downcast_ref::<sea_orm::sqlx::Error>(),
+        let database = match cause.downcast_ref::<DbErr>() {
+            Some(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
             Some(
-                sea_orm::sqlx::Error::Io(_)
-                    | sea_orm::sqlx::Error::PoolTimedOut
-                    | sea_orm::sqlx::Error::PoolClosed
+                DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)),
+            ) => lost(e),
+            _ => false,
+        };
+        database
+            || matches!(
+                cause.downcast_ref::<StoreError>(),
+                Some(StoreError::Unavailable(_))
             )
-        ) || matches!(
-            cause.downcast_ref::<StoreError>(),
-            Some(StoreError::Unavailable(_))
-        )
     })
 }
 
@@ -358,6 +360,11 @@ mod tests {
             (503, ErrorCode::ServiceUnavailable)
         );
         assert_eq!(error.retry_after_secs, Some(1));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let mid_query = sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+            sea_orm::sqlx::Error::Io(io),
+        )));
+        assert_eq!(AppError::unexpected(mid_query).status.as_u16(), 503);
         let store = StoreError::Unavailable(anyhow::anyhow!("timed out"));
         assert_eq!(AppError::unexpected(store).status.as_u16(), 503);
         let bug = AppError::unexpected(sea_orm::DbErr::Custom("bad row".into()));

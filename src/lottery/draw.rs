@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use chrono_tz::Asia::Shanghai;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set, SqlErr,
@@ -44,7 +43,7 @@ pub async fn draw(
         .await?
         .campaign;
     let (pool, prizes) = pool_and_prizes(db, &campaign, pool_slug).await?;
-    let day = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    let day = crate::calendar::day_key(now);
     if pool.daily_free_chances > 0 {
         let source_ref = format!("daily_free:{}:{user_id}:{day}", pool.id);
         grant_chances(
@@ -95,73 +94,83 @@ pub async fn draw(
         pool: &pool,
         prizes: &prizes,
     };
-    let (won, fresh) = decide(cx, &spec, &scope).await?;
-    let prize = prizes
-        .iter()
-        .find(|p| p.id == won.prize_id)
-        .ok_or_else(|| {
-            LotteryError::Unexpected(anyhow::anyhow!("drawn prize is not in the pool"))
-        })?;
-    let drawn = Drawn {
-        campaign: &campaign,
-        pool: &pool,
-        prize,
-        won: &won,
-    };
-    match record(cx, user_id, &drawn, &request_id, &day).await {
-        Ok(Ok(recorded)) => {
-            if fresh && !recorded.created {
-                // The store lost this request (a flush) and drew again: the record already answers it.
-                store.undo_draw(&spec, &won, true).await?;
-            }
-            let drawn = prizes
-                .iter()
-                .find(|p| p.id == recorded.prize_id)
-                .ok_or(LotteryError::NotFound)?;
-            // Built from the rows the draw read, not read again.
-            let mut published = published(&pool, drawn);
-            // Drawn, a blind box's prize is revealed.
-            published.name = drawn.name.clone();
-            Ok(DrawResult {
-                draw_id: recorded.draw_id,
-                prize: published,
-                guaranteed: recorded.guaranteed,
-            })
-        }
-        Ok(Err(refusal)) => {
-            // The store allowed what the database holds is beyond a limit: its counters for that scope are
-            // wrong. Undo this draw there, and have the next draw rebuild the scope from the database.
-            tracing::warn!(
-                ?refusal,
-                pool = pool.id,
-                "the database refused a draw the store allowed"
-            );
-            let release = refusal != Refusal::Stock;
-            if fresh {
-                store.undo_draw(&spec, &won, release).await?;
-            }
-            store
-                .forget(&campaign.slug, pool.id, refusal.scope(user_id))
-                .await?;
-            Err(match refusal {
-                Refusal::NoChance => LotteryError::NoChance,
-                Refusal::UserLimit | Refusal::Stock => LotteryError::OutOfStock,
-            })
-        }
-        Err(error) => {
-            if fresh {
-                if let Err(undo) = store.undo_draw(&spec, &won, true).await {
-                    tracing::error!(
-                        ?undo,
-                        "could not undo a draw whose record failed; reconciliation will repair it"
-                    );
+    let mut attempt = 1;
+    loop {
+        let (won, fresh) = decide(cx, &spec, &scope).await?;
+        let prize = prizes
+            .iter()
+            .find(|p| p.id == won.prize_id)
+            .ok_or_else(|| {
+                LotteryError::Unexpected(anyhow::anyhow!("drawn prize is not in the pool"))
+            })?;
+        let drawn = Drawn {
+            campaign: &campaign,
+            pool: &pool,
+            prize,
+            won: &won,
+        };
+        match record(cx, user_id, &drawn, &request_id, &day).await {
+            Ok(Ok(recorded)) => {
+                if fresh && !recorded.created {
+                    // The store lost this request (a flush) and drew again: the record already answers it.
+                    store.undo_draw(&spec, &won, true).await?;
                 }
+                let drawn = prizes
+                    .iter()
+                    .find(|p| p.id == recorded.prize_id)
+                    .ok_or(LotteryError::NotFound)?;
+                // Built from the rows the draw read, not read again.
+                let mut published = published(&pool, drawn);
+                // Drawn, a blind box's prize is revealed.
+                published.name = drawn.name.clone();
+                return Ok(DrawResult {
+                    draw_id: recorded.draw_id,
+                    prize: published,
+                    guaranteed: recorded.guaranteed,
+                });
             }
-            Err(error)
+            Ok(Err(refusal)) => {
+                // The store allowed what the database refuses: undo the step there, rebuild the scope that was
+                // wrong, and draw again on the corrected counters (a few times at most).
+                tracing::warn!(
+                    ?refusal,
+                    pool = pool.id,
+                    "the database refused a draw the store allowed"
+                );
+                if fresh {
+                    store
+                        .undo_draw(&spec, &won, refusal.releases_unit())
+                        .await?;
+                }
+                let last = attempt >= REDRAWS;
+                if let Some(wrong) = refusal.wrong_scope(user_id, last) {
+                    store.forget(&campaign.slug, pool.id, wrong).await?;
+                }
+                if last {
+                    return Err(match refusal {
+                        Refusal::NoChance => LotteryError::NoChance,
+                        _ => LotteryError::OutOfStock,
+                    });
+                }
+                attempt += 1;
+            }
+            Err(error) => {
+                if fresh {
+                    if let Err(undo) = store.undo_draw(&spec, &won, true).await {
+                        tracing::error!(
+                            ?undo,
+                            "could not undo a draw whose record failed; reconciliation will repair it"
+                        );
+                    }
+                }
+                return Err(error);
+            }
         }
     }
 }
 
+/// Store steps one draw may take when the database refuses what the store allowed.
+const REDRAWS: u32 = 4;
 /// How long a draw waits for another instance to rebuild counters the store forgot, before answering
 /// `store_rebuilding`.
 const REBUILD_WAIT: Duration = Duration::from_secs(2);
@@ -179,6 +188,10 @@ async fn decide(
     let deadline = Instant::now() + REBUILD_WAIT;
     let mut chances_checked = false;
     loop {
+        // Bounded on every pass: markers that keep vanishing (eviction, a racing refusal) end in a 503.
+        if Instant::now() >= deadline {
+            return Err(LotteryError::StoreRebuilding);
+        }
         match store.draw(spec).await? {
             DrawOutcome::Won(won) => return Ok((won, true)),
             DrawOutcome::Replayed(won) => return Ok((won, false)),
@@ -194,11 +207,7 @@ async fn decide(
                 store.forget(&spec.campaign, spec.pool_id, customer).await?;
             }
             DrawOutcome::Forgotten(forgotten) => {
-                let rebuilt = rebuild(db, store, scope, spec.user_id, forgotten, now).await?;
-                if !rebuilt {
-                    if Instant::now() >= deadline {
-                        return Err(LotteryError::StoreRebuilding);
-                    }
+                if !rebuild(db, store, scope, spec.user_id, forgotten, now).await? {
                     tokio::time::sleep(REBUILD_POLL).await;
                 }
             }
@@ -268,7 +277,7 @@ pub(super) async fn record(
             txn.rollback().await?;
             return Ok(match recorded(db, request_id).await? {
                 Some(existing) => Ok(existing),
-                None => Err(Refusal::Stock),
+                None => Err(Refusal::StockTaken),
             });
         }
         Err(error) => return Err(error.into()),

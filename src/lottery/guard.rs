@@ -4,7 +4,8 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::entities::{chance_grants, draw_records, prizes, users};
+use crate::entities::{draw_records, prizes, users};
+use crate::rewards::chances_granted;
 use crate::store::lottery::Scope;
 
 /// Why the database refused a draw the store had allowed.
@@ -14,16 +15,27 @@ pub(super) enum Refusal {
     NoChance,
     /// The customer already holds as many of this prize as it allows (in total or today).
     UserLimit,
-    /// The stock unit handed out is beyond the stock, or another draw holds it.
-    Stock,
+    /// Another draw holds the stock unit handed out (its record may still be on its way).
+    StockTaken,
+    /// The stock unit handed out is beyond the stock: the store's count of the prize is wrong.
+    StockBeyond,
 }
 
 impl Refusal {
-    /// The scope whose store counters were wrong, to rebuild before the next draw.
-    pub(super) fn scope(self, user_id: i64) -> Scope {
+    /// Whether the draw's stock unit goes back to the free units: not when another draw holds it, nor when it is
+    /// no unit of the stock at all.
+    pub(super) fn releases_unit(self) -> bool {
+        matches!(self, Refusal::NoChance | Refusal::UserLimit)
+    }
+
+    /// The scope whose store counters are wrong, to rebuild from the database. A unit taken by another draw
+    /// says so only when it keeps happening (`last` attempt): right after a rebuild, units of draws still being
+    /// recorded look free, and drawing again simply takes the next one.
+    pub(super) fn wrong_scope(self, user_id: i64, last: bool) -> Option<Scope> {
         match self {
-            Refusal::Stock => Scope::Pool,
-            Refusal::NoChance | Refusal::UserLimit => Scope::User(user_id),
+            Refusal::NoChance | Refusal::UserLimit => Some(Scope::User(user_id)),
+            Refusal::StockBeyond => Some(Scope::Pool),
+            Refusal::StockTaken => last.then_some(Scope::Pool),
         }
     }
 }
@@ -50,20 +62,8 @@ pub(super) async fn customer_counts(
         .await?;
     Ok(CustomerCounts {
         draws: count(draws),
-        granted: granted(conn, pool_id, user_id).await?,
+        granted: chances_granted(conn, user_id, pool_id, None).await?,
     })
-}
-
-async fn granted(conn: &impl ConnectionTrait, pool_id: i64, user_id: i64) -> Result<u32, DbErr> {
-    let granted: Option<Option<i64>> = chance_grants::Entity::find()
-        .select_only()
-        .column_as(chance_grants::Column::Amount.sum(), "granted")
-        .filter(chance_grants::Column::PoolId.eq(pool_id))
-        .filter(chance_grants::Column::UserId.eq(user_id))
-        .into_tuple()
-        .one(conn)
-        .await?;
-    Ok(count(granted.flatten()))
 }
 
 fn count(value: Option<i64>) -> u32 {
@@ -100,7 +100,7 @@ pub(super) async fn check(
         .one(txn)
         .await?
         .unwrap_or_default();
-    if count(Some(draws)) >= granted(txn, prize.pool_id, user_id).await? {
+    if count(Some(draws)) >= chances_granted(txn, user_id, prize.pool_id, None).await? {
         return Ok(Some(Refusal::NoChance));
     }
     let reached = |limit: Option<i32>, held: Option<i64>| {
@@ -112,7 +112,7 @@ pub(super) async fn check(
     if let Some(stock) = prize.stock_total {
         let within = stock_seq.is_some_and(|seq| seq >= 1 && i64::from(seq) <= i64::from(stock));
         if !within {
-            return Ok(Some(Refusal::Stock));
+            return Ok(Some(Refusal::StockBeyond));
         }
     }
     Ok(None)

@@ -5,7 +5,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::guard::customer_counts;
@@ -148,7 +147,7 @@ async fn user_hydration(
     user_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Hydration, LotteryError> {
-    let today = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    let today = crate::calendar::day_key(now);
     let counts = customer_counts(db, scope.pool.id, user_id).await?;
     let draws = draw_records::Entity::find()
         .filter(draw_records::Column::PoolId.eq(scope.pool.id))

@@ -1,7 +1,6 @@
 //! Reconciliation: the store's counters raised back to what the draw records and grants say.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::LotteryError;
@@ -20,7 +19,7 @@ pub async fn reconcile_pool(
     use crate::store::lottery::{counter, CounterValue};
     use std::collections::HashMap;
 
-    let today = now.with_timezone(&Shanghai).format("%Y-%m-%d").to_string();
+    let today = crate::calendar::day_key(now);
     let records = draw_records::Entity::find()
         .filter(draw_records::Column::PoolId.eq(pool.id))
         .order_by_asc(draw_records::Column::Id)

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::finish::finish;
 use super::levels::LevelConfig;
 use super::model::{
-    day_of, from_millis, load, millis, status, AttemptView, QuizError, LABELS, RETAIN_AFTER_EXPIRY,
+    from_millis, load, millis, status, AttemptView, QuizError, LABELS, RETAIN_AFTER_EXPIRY,
 };
 use crate::calendar::{shanghai, ActivityKind};
 use crate::campaigns::gate::{self, Scope};
@@ -75,7 +75,7 @@ pub(super) async fn try_start(
         .one(&txn)
         .await?
         .ok_or_else(|| QuizError::Unexpected(anyhow::anyhow!("customer {user_id} has no row")))?;
-    let today = day_of(now);
+    let today = crate::calendar::day_key(now);
     let mine = quiz_attempts::Entity::find()
         .filter(quiz_attempts::Column::UserId.eq(user_id))
         .filter(quiz_attempts::Column::ActivityId.eq(quiz.activity.id))

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Asia::Shanghai;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::Value;
@@ -146,10 +145,6 @@ pub(super) async fn load_activity(
         activity,
         config,
     })
-}
-
-pub(super) fn day_of(time: DateTime<Utc>) -> String {
-    time.with_timezone(&Shanghai).format("%Y-%m-%d").to_string()
 }
 
 /// Status names of `quiz_attempts`.

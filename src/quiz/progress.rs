@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::answers::is_attempt_id;
 use super::attempts::playing_view;
 use super::finish::{finish, recorded_result};
-use super::model::{day_of, load, status, AttemptView, QuizError};
+use super::model::{load, status, AttemptView, QuizError};
 use crate::calendar::shanghai;
 use crate::entities::quiz_attempts;
 use crate::state::Context;
@@ -49,7 +49,7 @@ pub async fn progress(
         .filter(quiz_attempts::Column::ActivityId.eq(quiz.activity.id))
         .all(db)
         .await?;
-    let today = day_of(now);
+    let today = crate::calendar::day_key(now);
     let mut levels = Vec::with_capacity(quiz.config.levels.len());
     let mut previous_passed = true;
     for (i, level) in quiz.config.levels.iter().enumerate() {

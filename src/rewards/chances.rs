@@ -9,6 +9,27 @@ use sea_orm::{
 use super::{Chances, RewardError};
 use crate::entities::{chance_grants, prize_pools};
 
+/// The chances granted to `user_id` in `pool_id` (since `since`, or ever): what the pool's caps, and the draw's
+/// database guard, count.
+pub(crate) async fn granted(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    pool_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> Result<u32, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut query = chance_grants::Entity::find()
+        .select_only()
+        .column_as(chance_grants::Column::Amount.sum(), "total")
+        .filter(chance_grants::Column::UserId.eq(user_id))
+        .filter(chance_grants::Column::PoolId.eq(pool_id));
+    if let Some(since) = since {
+        query = query.filter(chance_grants::Column::CreatedAt.gte(since));
+    }
+    let total: Option<Option<i64>> = query.into_tuple().one(conn).await?;
+    Ok(u32::try_from(total.flatten().unwrap_or(0).max(0)).unwrap_or(u32::MAX))
+}
+
 /// The chances `wanted` may grant today under the pool's caps: all of them, fewer, or none. Called with the pool
 /// row locked, so concurrent grants to one user cannot pass a cap together.
 async fn within_caps(
@@ -19,19 +40,7 @@ async fn within_caps(
     now: DateTime<Utc>,
 ) -> Result<u32, RewardError> {
     use chrono::TimeZone;
-    use sea_orm::QuerySelect;
-    let granted_since = |since: Option<DateTime<Utc>>| async move {
-        let mut query = chance_grants::Entity::find()
-            .select_only()
-            .column_as(chance_grants::Column::Amount.sum(), "total")
-            .filter(chance_grants::Column::UserId.eq(user_id))
-            .filter(chance_grants::Column::PoolId.eq(pool.id));
-        if let Some(since) = since {
-            query = query.filter(chance_grants::Column::CreatedAt.gte(since));
-        }
-        let total: Option<Option<i64>> = query.into_tuple().one(txn).await?;
-        Ok::<u32, DbErr>(total.flatten().unwrap_or(0).max(0) as u32)
-    };
+    let granted_since = |since| granted(txn, user_id, pool.id, since);
     let mut allowed = wanted;
     if let Some(cap) = pool.chance_total_cap {
         allowed = allowed.min((cap as u32).saturating_sub(granted_since(None).await?));

@@ -364,3 +364,34 @@ async fn a_stocked_prize_hands_out_each_unit_once_and_a_released_unit_again() {
     }
     assert_eq!(after, vec![Some(1), Some(3), None]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_undo_after_a_rebuild_never_takes_a_counter_below_zero() {
+    let store = store().await;
+    let prizes = vec![prize(TOP, 1, 10_000, None)];
+    chances(&store, 1, 1).await;
+    let first = spec(1, "r1", prizes.clone());
+    let DrawOutcome::Won(won) = store.draw(&first).await.unwrap() else {
+        panic!("a chance, a prize")
+    };
+    // A rebuild read the database before that draw's record: the customer's counters are back at 1 granted, 0 used.
+    let counter = |name: &str, value| CounterValue {
+        name: name.into(),
+        value,
+        expires: false,
+    };
+    let rebuilt = Hydration {
+        scope: Scope::User(1),
+        counters: vec![counter("u1:granted", 1), counter("u1:used", 0)],
+        free_stock: Vec::new(),
+    };
+    store.hydrate("q4", 7, &rebuilt).await.unwrap();
+    store.undo_draw(&first, &won, true).await.unwrap();
+    // One chance, one draw: a "used" counter at -1 would allow two.
+    let second = store.draw(&spec(1, "r2", prizes.clone())).await.unwrap();
+    assert!(matches!(second, DrawOutcome::Won(_)), "{second:?}");
+    assert_eq!(
+        store.draw(&spec(1, "r3", prizes)).await.unwrap(),
+        DrawOutcome::NoChance
+    );
+}

@@ -121,17 +121,19 @@ async fn draws_with_the_store_emptied_twice_in_the_middle_oversell_nothing_and_l
             let (user, token) = (*user, token.clone());
             draws.push(tokio::spawn(async move {
                 let _permit = in_flight.acquire().await.unwrap();
-                let app = serving.read().await.clone();
-                let response = app
-                    .draw(
-                        &token,
-                        CAMPAIGN,
-                        POOL,
-                        &format!("loss-draw-{user:06}-{round}"),
-                    )
-                    .await;
-                let status = response.status().as_u16();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
+                let key = format!("loss-draw-{user:06}-{round}");
+                // A 503 says "retry": the customer's client retries with the same key, as the mini-program does.
+                let (mut status, mut body) = (0, Value::Null);
+                for _ in 0..100 {
+                    let app = serving.read().await.clone();
+                    let response = app.draw(&token, CAMPAIGN, POOL, &key).await;
+                    status = response.status().as_u16();
+                    body = response.json().await.unwrap_or(Value::Null);
+                    if status != 503 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 done.fetch_add(1, Ordering::SeqCst);
                 (user, status, body)
             }));
@@ -169,14 +171,12 @@ async fn draws_with_the_store_emptied_twice_in_the_middle_oversell_nothing_and_l
         let code = body["code"].as_str().unwrap_or("").to_owned();
         *by_status.entry((*status, code)).or_default() += 1;
     }
-    for (status, code) in by_status.keys() {
-        assert!(
-            *status == 200
-                || (*status == 409 && code == "out_of_stock")
-                || (*status == 503 && code == "store_rebuilding"),
-            "only prizes, sold-out answers and (briefly) rebuilding: {by_status:?}"
-        );
-    }
+    // An unlimited "thanks" is always left: every draw, retried past any 503, wins something.
+    assert_eq!(
+        by_status.keys().collect::<Vec<_>>(),
+        vec![&(200, String::new())],
+        "{by_status:?}"
+    );
     let records = draw_records::Entity::find().all(&app.db).await.unwrap();
     let (gift, daily) = (prize_id(&app, "gift").await, prize_id(&app, "daily").await);
     assert_eq!(
@@ -191,10 +191,11 @@ async fn draws_with_the_store_emptied_twice_in_the_middle_oversell_nothing_and_l
         entry.1 += usize::from(record.prize_id == gift);
         entry.2 += usize::from(record.prize_id == daily);
     }
+    assert_eq!(per_user.len(), CUSTOMERS);
     for (user, (draws, gifts, dailies)) in &per_user {
-        assert!(
-            *draws <= CHANCES as usize,
-            "customer {user} drew {draws} on {CHANCES} chances"
+        assert_eq!(
+            *draws, CHANCES as usize,
+            "customer {user} drew {draws} on {CHANCES} chances: none lost, none spent twice"
         );
         assert!(
             *gifts <= 1,
@@ -375,7 +376,7 @@ struct OwnRedis {
 }
 
 impl OwnRedis {
-    /// `None` only without Redis mode and without a `redis-server` binary; in Redis mode a missing binary fails.
+    /// `None` only outside CI and Redis mode, on a machine without `redis-server`; there a missing binary fails.
     fn start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -397,7 +398,10 @@ impl OwnRedis {
             .spawn();
         let child = match spawned {
             Ok(child) => child,
-            Err(error) if std::env::var("TEST_REDIS_URL").is_ok() => {
+            // CI (either mode) has redis-server: only a developer's machine without it skips.
+            Err(error)
+                if std::env::var("TEST_REDIS_URL").is_ok() || std::env::var("CI").is_ok() =>
+            {
                 panic!("redis-server: {error}")
             }
             Err(_) => {

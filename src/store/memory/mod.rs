@@ -106,7 +106,8 @@ impl Inner {
         }
     }
 
-    /// Adds `delta` to a counter, keeping its expiry (or setting `ttl` on a new one).
+    /// Adds `delta` to a counter, never below 0 (as `undo_draw.lua`), keeping its expiry (or setting `ttl` on a
+    /// new one).
     fn bump(&mut self, key: &str, delta: i64, ttl: Option<Duration>, now: Instant) {
         let current = i64::from(self.count(key, now));
         let expires_at = self
@@ -117,7 +118,7 @@ impl Inner {
         self.entries.insert(
             key.to_owned(),
             Entry {
-                value: Value::Count(current + delta),
+                value: Value::Count((current + delta).max(0)),
                 expires_at,
             },
         );
