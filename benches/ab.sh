@@ -2,30 +2,49 @@
 # Same-run A/B of two builds: BASE (a commit, default 6233588, whose figures benches/README.md recorded) and this
 # work tree, interleaved run by run, on SQLite + memory and on PostgreSQL + Redis (a fresh database each run).
 #   BENCHES="draw_load quiz_load callback_load" BASE=6233588 benches/ab.sh > ab.txt
+#
+# The two trees share one target dir, and cargo names a workspace crate's artifacts by its path relative to the
+# workspace, so the trees overwrite each other's artifacts and a tree whose sources are older than the other's
+# build looks fresh. So each tree's sources are touched before its build, and each build's bench binaries are
+# copied out and run from there: "base" is always base's code and "main" main's.
 set -euo pipefail
 main=$(git rev-parse --show-toplevel)
 base_commit=${BASE:-6233588}
 base=${BASE_DIR:-/tmp/wxc-bench-base}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$main/target}
+benches=${BENCHES:-draw_load quiz_load callback_load}
+bins=$(mktemp -d)
 [ -d "$base" ] || git -C "$main" worktree add -q "$base" "$base_commit"
-(cd "$base" && cargo bench -q --no-run) && (cd "$main" && cargo bench -q --no-run)
-run() { # dir bench mode
+build() { # dir name
+  mkdir -p "$bins/$2"
+  (cd "$1" && find src migrations benches -type f -exec touch {} + \
+    && cargo bench -q --no-run --message-format=json) \
+    | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("executable") and "bench" in m.get("target", {}).get("kind", []):
+        print(m["target"]["name"], m["executable"])' \
+    | while read -r name exe; do cp "$exe" "$bins/$2/$name"; done
+}
+build "$base" base
+build "$main" main
+run() { # dir name bench mode
   cd "$1"
-  if [ "$3" = pg ]; then
+  if [ "$4" = pg ]; then
     db=wxc_bench_$RANDOM; createdb -h 127.0.0.1 -U postgres "$db"
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$db BENCH_REDIS_URL=redis://127.0.0.1:6379 \
-      cargo bench -q --bench "$2" 2>&1 | grep "req/s"
+      "$bins/$2/$3" --bench 2>&1 | grep "req/s"
     dropdb -h 127.0.0.1 -U postgres "$db"
   else
-    cargo bench -q --bench "$2" 2>&1 | grep "req/s"
+    "$bins/$2/$3" --bench 2>&1 | grep "req/s"
   fi
 }
-for b in ${BENCHES:-draw_load quiz_load callback_load}; do
+for b in $benches; do
   for mode in sqlite pg; do
     for rep in 1 2; do
       for v in base main; do
         d=$base; [ $v = main ] && d=$main
-        echo "--- $b $mode $v #$rep"; run "$d" "$b" "$mode"
+        echo "--- $b $mode $v #$rep"; run "$d" "$v" "$b" "$mode"
       done
     done
   done

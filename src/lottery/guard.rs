@@ -1,10 +1,12 @@
 //! The database as the last guard of a draw: whatever the store said (flushed, stale, failed over), a draw is
 //! recorded only within the customer's chances, the prize's per-customer limits and its stock.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
 
-use crate::entities::{draw_records, prizes, users};
+use crate::entities::{chance_grants, draw_records, prizes, users};
 use crate::rewards::chances_granted;
 use crate::store::lottery::Scope;
 
@@ -71,7 +73,7 @@ fn count(value: Option<i64>) -> u32 {
 }
 
 /// Checks a draw of `prize` against the database, on the transaction that will record it. The customer's row
-/// is locked first, so one customer's concurrent draws are counted one after another (other customers' draws do
+/// is locked first (PostgreSQL), so one customer's concurrent draws are counted one after another (other customers' draws do
 /// not wait); the stock unit is checked here against the stock and, on insert, by the unique (prize, unit) key.
 pub(super) async fn check(
     txn: &impl ConnectionTrait,
@@ -80,27 +82,47 @@ pub(super) async fn check(
     stock_seq: Option<u32>,
     day: &str,
 ) -> Result<Option<Refusal>, DbErr> {
-    users::Entity::find_by_id(user_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?;
+    // SQLite writes one transaction at a time (`BEGIN IMMEDIATE`) and has no row locks: no lock to take.
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        users::Entity::find_by_id(user_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
     let is_prize = Expr::col(draw_records::Column::PrizeId).eq(prize.id);
     let won_sum = |condition: Expr| Expr::from(Func::sum(Expr::case(condition, 1).finally(0)));
-    let (draws, won, won_today): (i64, Option<i64>, Option<i64>) = draw_records::Entity::find()
-        .select_only()
-        .column_as(draw_records::Column::Id.count(), "draws")
-        .column_as(won_sum(is_prize.clone()), "won")
-        .column_as(
-            won_sum(is_prize.and(Expr::col(draw_records::Column::Day).eq(day))),
-            "won_today",
+    // The chances granted ride along as a subquery: the whole check is one statement on the draw's transaction.
+    let granted = Query::select()
+        .expr(Func::coalesce([
+            Expr::from(Func::sum(Expr::col((
+                chance_grants::Entity,
+                chance_grants::Column::Amount,
+            )))),
+            Expr::val(0),
+        ]))
+        .from(chance_grants::Entity)
+        .and_where(
+            Expr::col((chance_grants::Entity, chance_grants::Column::PoolId)).eq(prize.pool_id),
         )
-        .filter(draw_records::Column::PoolId.eq(prize.pool_id))
-        .filter(draw_records::Column::UserId.eq(user_id))
-        .into_tuple()
-        .one(txn)
-        .await?
-        .unwrap_or_default();
-    if count(Some(draws)) >= chances_granted(txn, user_id, prize.pool_id, None).await? {
+        .and_where(Expr::col((chance_grants::Entity, chance_grants::Column::UserId)).eq(user_id))
+        .to_owned();
+    let (draws, won, won_today, granted): (i64, Option<i64>, Option<i64>, i64) =
+        draw_records::Entity::find()
+            .select_only()
+            .column_as(draw_records::Column::Id.count(), "draws")
+            .column_as(won_sum(is_prize.clone()), "won")
+            .column_as(
+                won_sum(is_prize.and(Expr::col(draw_records::Column::Day).eq(day))),
+                "won_today",
+            )
+            .column_as(Expr::SubQuery(None, Box::new(granted.into())), "granted")
+            .filter(draw_records::Column::PoolId.eq(prize.pool_id))
+            .filter(draw_records::Column::UserId.eq(user_id))
+            .into_tuple()
+            .one(txn)
+            .await?
+            .unwrap_or_default();
+    if count(Some(draws)) >= count(Some(granted)) {
         return Ok(Some(Refusal::NoChance));
     }
     let reached = |limit: Option<i32>, held: Option<i64>| {
