@@ -1,0 +1,84 @@
+// A DOM for miniprogram-simulate, and a `wx` whose network calls are real HTTP to the backend under test.
+require('global-jsdom/register')
+// Node 19+ has its own Event classes; j-component's tap events need jsdom's (DESIGN.md section 7).
+global.Event = window.Event
+global.CustomEvent = window.CustomEvent
+global.EventTarget = window.EventTarget
+
+const simulate = require('miniprogram-simulate')
+const path = require('node:path')
+
+const root = path.resolve(__dirname, '../..')
+const storage = new Map()
+// up: false fails every call before it leaves; loseAnswers: N sends the next N calls and loses their answers.
+const network = { up: true, loseAnswers: 0, requests: [] }
+let loginCodes = []
+let loginCounter = 0
+const navigations = []
+
+function installWx(baseUrl) {
+  require(path.join(root, 'config')).baseUrl = baseUrl
+  global.wx.request = ({ url, method = 'GET', data, header = {}, success, fail, complete }) => {
+    network.requests.push({ url, method, header })
+    const body = data === undefined || method === 'GET' ? undefined : JSON.stringify(data)
+    const done = (res, ok) => {
+      if (ok) success && success(res)
+      else fail && fail(res)
+      complete && complete(res)
+    }
+    if (!network.up) {
+      setTimeout(() => done({ errMsg: 'request:fail' }, false), 0)
+      return
+    }
+    const lost = network.loseAnswers > 0
+    if (lost) network.loseAnswers -= 1
+    fetch(url, { method, headers: header, body })
+      .then(async (res) => {
+        if (lost) return done({ errMsg: 'request:fail timeout' }, false)
+        const text = await res.text()
+        let parsed = text
+        try {
+          parsed = JSON.parse(text)
+        } catch (_) {
+          // not JSON: handed over as text, as wx.request does
+        }
+        done({ statusCode: res.status, data: parsed, header: Object.fromEntries(res.headers) }, true)
+      })
+      .catch(() => done({ errMsg: 'request:fail' }, false))
+  }
+  global.wx.login = ({ success, fail }) => {
+    loginCounter += 1
+    const code = loginCodes.length ? loginCodes.shift() : `mp-${process.pid}-${loginCounter}`
+    setTimeout(() => success && success({ code, errMsg: 'login:ok' }), 0)
+  }
+  global.wx.getStorageSync = (key) => (storage.has(key) ? storage.get(key) : '')
+  global.wx.setStorageSync = (key, value) => storage.set(key, value)
+  global.wx.removeStorageSync = (key) => storage.delete(key)
+  global.wx.navigateTo = ({ url }) => navigations.push(url)
+  global.wx.stopPullDownRefresh = () => {}
+}
+
+// The next wx.login calls answer these codes (then fresh ones).
+function nextLoginCodes(...codes) {
+  loginCodes = codes
+}
+
+function resetSession() {
+  storage.clear()
+  loginCodes = []
+  network.requests.length = 0
+  network.up = true
+  network.loseAnswers = 0
+  navigations.length = 0
+}
+
+// Renders a page (pages use the Component constructor, so they load like components) and runs its onLoad.
+async function openPage(name, query = {}) {
+  const id = simulate.load(path.join(root, 'pages', name, 'index'), { compiler: 'simulate', rootPath: root })
+  const page = simulate.render(id)
+  page.attach(document.createElement('parent-wrapper'))
+  await page.instance.onLoad(query)
+  return page
+}
+
+module.exports = { simulate, installWx, nextLoginCodes, resetSession, openPage, storage, network, navigations }
