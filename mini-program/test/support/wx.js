@@ -81,4 +81,15 @@ async function openPage(name, query = {}) {
   return page
 }
 
-module.exports = { simulate, installWx, nextLoginCodes, resetSession, openPage, storage, network, navigations }
+// Taps run async handlers that wait on real HTTP: wait until the page shows what the test expects.
+async function until(check, what, ms = 5000) {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+module.exports = { until, simulate, installWx, nextLoginCodes, resetSession, openPage, storage, network, navigations }

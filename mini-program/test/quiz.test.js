@@ -1,0 +1,43 @@
+const test = require('node:test')
+const assert = require('node:assert')
+const { useBackend } = require('./support/app')
+const wxs = require('./support/wx')
+
+let live
+useBackend(async (backend) => {
+  const calendar = await (await fetch(`${backend.baseUrl}/api/v1/calendar`)).json()
+  const slug = calendar.campaigns.find((c) => c.status === 'live').slug
+  live = await (await fetch(`${backend.baseUrl}/api/v1/campaigns/${slug}`)).json()
+})
+
+test('a quiz played through by taps: each answer gets its explanation, then the result and the leaderboard', async () => {
+  const quiz = live.activities.find((a) => a.kind === 'quiz')
+  const page = await wxs.openPage('quiz', { slug: live.slug })
+  const levels = page.querySelectorAll('.level')
+  assert.strictEqual(levels.length, quiz.config.levels.length)
+  assert.match(levels[0].dom.textContent, /今日剩余 3 次/)
+  assert.match(levels[1].dom.textContent, /通过上一关后解锁/)
+
+  page.querySelector('.start').dispatchEvent('tap')
+  await wxs.until(() => page.querySelector('.question'), 'the first question')
+  const questions = quiz.config.levels[0].questions
+  let correct = 0
+  for (let n = 1; n <= questions; n += 1) {
+    const header = page.querySelector('.question').dom.textContent
+    assert.ok(header.includes(`第 ${n} / ${questions} 题`), header)
+    assert.match(header, /剩余\s*\d+\s*秒/)
+    page.querySelectorAll('.option')[0].dispatchEvent('tap')
+    await wxs.until(() => page.querySelector('.feedback'), `feedback on question ${n}`)
+    const verdict = page.querySelector('.verdict').dom.textContent
+    assert.ok(['回答正确', '回答错误', '超时了'].includes(verdict), verdict)
+    if (verdict === '回答正确') correct += 1
+    assert.ok(page.querySelector('.explanation').dom.textContent.length > 5, 'the explanation is shown')
+    page.querySelector('.next').dispatchEvent('tap')
+    if (n < questions) await wxs.until(() => !page.querySelector('.feedback') && page.querySelector('.question'), `question ${n + 1}`)
+  }
+  const result = await wxs.until(() => page.querySelector('.result'), 'the result')
+  assert.ok(result.dom.textContent.includes(`得分 ${correct}`), result.dom.textContent)
+  await wxs.until(() => page.querySelector('.board'), 'the leaderboard')
+  // One attempt spent: the level list says so.
+  await wxs.until(() => /今日剩余 2 次/.test(page.querySelectorAll('.level')[0].dom.textContent), 'attempts left 2')
+})
