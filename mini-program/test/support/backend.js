@@ -1,6 +1,6 @@
 // Starts the real backend (the built binary, on embedded defaults with the demo calendar) on a temp SQLite file
 // and a free port, with WeChat's API pointed at a fake jscode2session: WeChat is the only fake.
-const { spawn } = require('node:child_process')
+const { spawn, execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const http = require('node:http')
 const os = require('node:os')
@@ -67,24 +67,44 @@ async function startBackend() {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   let output = ''
+  const backendEnv = {
+    APP_ENVIRONMENT: 'local',
+    APP__APPLICATION__PORT: String(port),
+    APP__APPLICATION__BASE_URL: baseUrl,
+    APP__DATABASE__URL: `sqlite://${path.join(dir, 'wxc.db')}?mode=rwc`,
+    APP__WECHAT__API_BASE_URL: wechat.url,
+    APP__TELEMETRY__LEVEL: 'warn',
+  }
   const child = spawn(binary, [], {
     cwd: repoRoot,
-    env: {
-      ...process.env,
-      APP_ENVIRONMENT: 'local',
-      APP__APPLICATION__PORT: String(port),
-      APP__APPLICATION__BASE_URL: baseUrl,
-      APP__DATABASE__URL: `sqlite://${path.join(dir, 'wxc.db')}?mode=rwc`,
-      APP__WECHAT__API_BASE_URL: wechat.url,
-      APP__TELEMETRY__LEVEL: 'warn',
-    },
+    env: { ...process.env, ...backendEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout.on('data', (d) => (output += d))
   child.stderr.on('data', (d) => (output += d))
   await waitUntilHealthy(baseUrl, child, () => output)
+  let staffCount = 0
   return {
     baseUrl,
+    // A staff token of `role`: the account made with the CLI an operator would use, then a real staff login.
+    async staffToken(role) {
+      staffCount += 1
+      const username = `${role}-${staffCount}`
+      const password = `mp-test-password-${process.pid}`
+      execFileSync(binary, ['admin', 'create-user', '--username', username, '--role', role], {
+        cwd: repoRoot,
+        env: { ...process.env, ...backendEnv, WXCAMPAIGN_ADMIN_PASSWORD: password },
+        stdio: 'pipe',
+      })
+      const res = await fetch(`${baseUrl}/admin/v1/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      })
+      const body = await res.json()
+      if (!res.ok) throw new Error(`staff login: ${res.status} ${JSON.stringify(body)}`)
+      return body.token.token
+    },
     wechat: wechat.calls,
     log: () => output,
     async stop() {
