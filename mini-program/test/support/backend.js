@@ -9,6 +9,9 @@ const path = require('node:path')
 const repoRoot = path.resolve(__dirname, '../../..')
 const binary = process.env.WXC_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(repoRoot, 'target'), 'debug', 'wxcampaign')
 
+// config/base.toml's mini-program app id: WeChat puts the app's id in the phone number's watermark.
+const MINI_PROGRAM_APP_ID = 'wx1111111111111111'
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = http.createServer()
@@ -20,9 +23,9 @@ function freePort() {
   })
 }
 
-// WeChat's jscode2session: a code `bad-*` is refused as WeChat refuses a used code; any other becomes openid o_<code>.
+// WeChat's jscode2session, access token and phone number. A login code `bad-*` is refused as WeChat refuses a used code; any other becomes openid o_<code>.
 async function startFakeWeChat() {
-  const calls = { jscode2session: 0 }
+  const calls = { jscode2session: 0, phone: 0 }
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://fake')
     res.setHeader('content-type', 'application/json')
@@ -34,6 +37,24 @@ async function startFakeWeChat() {
       } else {
         res.end(JSON.stringify({ openid: `o_${code}`.slice(0, 64), session_key: 'c2Vzc2lvbi1rZXktZmFrZQ==' }))
       }
+      return
+    }
+    if (url.pathname === '/cgi-bin/stable_token') {
+      res.end(JSON.stringify({ access_token: 'fake-access-token', expires_in: 7200 }))
+      return
+    }
+    if (url.pathname === '/wxa/business/getuserphonenumber') {
+      calls.phone += 1
+      res.end(JSON.stringify({
+        errcode: 0,
+        errmsg: 'ok',
+        phone_info: {
+          phoneNumber: '13812345678',
+          purePhoneNumber: '13812345678',
+          countryCode: '86',
+          watermark: { appid: MINI_PROGRAM_APP_ID, timestamp: Math.floor(Date.now() / 1000) },
+        },
+      }))
       return
     }
     res.statusCode = 404
