@@ -10,9 +10,10 @@ useBackend(async (backend) => {
   live = await (await fetch(`${backend.baseUrl}/api/v1/campaigns/${slug}`)).json()
 })
 
-test('a quiz played through by taps: each answer gets its explanation, then the result and the leaderboard', async () => {
+test('a quiz played through by taps: each answer gets its explanation, then the result and the leaderboard', async (t) => {
   const quiz = live.activities.find((a) => a.kind === 'quiz')
   const page = await wxs.openPage('quiz', { slug: live.slug })
+  t.after(() => page.detach()) // stops the countdown's interval, pass or fail
   const levels = page.querySelectorAll('.level')
   assert.strictEqual(levels.length, quiz.config.levels.length)
   assert.match(levels[0].dom.textContent, /今日剩余 3 次/)
@@ -27,7 +28,13 @@ test('a quiz played through by taps: each answer gets its explanation, then the 
     assert.ok(header.includes(`第 ${n} / ${questions} 题`), header)
     assert.match(header, /剩余\s*\d+\s*秒/)
     page.querySelectorAll('.option')[0].dispatchEvent('tap')
-    await wxs.until(() => page.querySelector('.feedback'), `feedback on question ${n}`)
+    if (page.instance.current.kind === 'multiple') {
+      // A multiple-choice question waits for 提交 after the options are chosen.
+      await wxs.until(() => page.querySelector('.option.chosen'), `option chosen on question ${n}`)
+      page.querySelector('.submit').dispatchEvent('tap')
+    }
+    await wxs.until(() => page.querySelector('.feedback') || page.querySelector('.error'), `feedback on question ${n}`)
+    assert.strictEqual(page.querySelector('.error'), undefined, `no error on question ${n}`)
     const verdict = page.querySelector('.verdict').dom.textContent
     assert.ok(['回答正确', '回答错误', '超时了'].includes(verdict), verdict)
     if (verdict === '回答正确') correct += 1

@@ -69,6 +69,10 @@ Component({
     show(question, answerBy) {
       this.stopTimer()
       this.answerBy = answerBy
+      // The question in play and the options chosen live on the instance too: a tap's handler reads them at once.
+      this.current = question
+      this.chosen = []
+      this.answered = false
       this.setData({ question, options: this.marked(question, []), chosen: [], feedback: null, secondsLeft: secondsUntil(answerBy) })
       // The server's deadline is the timer; the countdown only shows it.
       this.timer = setInterval(() => this.setData({ secondsLeft: secondsUntil(this.answerBy) }), 1000)
@@ -83,19 +87,23 @@ Component({
     },
     choose(event) {
       const id = event.currentTarget.dataset.id
-      const multiple = this.data.question.kind === 'multiple'
+      if (!this.current || this.answered) return undefined
+      const multiple = this.current.kind === 'multiple'
       const chosen = multiple
-        ? this.data.chosen.includes(id)
-          ? this.data.chosen.filter((c) => c !== id)
-          : [...this.data.chosen, id]
+        ? this.chosen.includes(id)
+          ? this.chosen.filter((c) => c !== id)
+          : [...this.chosen, id]
         : [id]
-      this.setData({ chosen, options: this.marked(this.data.question, chosen) })
+      this.chosen = chosen
+      this.setData({ chosen, options: this.marked(this.current, chosen) })
       if (!multiple) return this.submit()
       return undefined
     },
     async submit() {
-      const { question, chosen } = this.data
-      if (!question || chosen.length === 0 || this.data.feedback) return
+      const question = this.current
+      const chosen = this.chosen
+      if (!question || chosen.length === 0 || this.answered) return
+      this.answered = true
       this.stopTimer()
       try {
         const answer = await request({
@@ -114,6 +122,7 @@ Component({
           },
         })
       } catch (error) {
+        this.answered = false
         this.setData({ error: error.message })
       }
     },
@@ -126,6 +135,7 @@ Component({
         return
       }
       const r = answer.result
+      this.current = null
       this.setData({
         question: null,
         feedback: null,

@@ -87,7 +87,7 @@ async function until(check, what, ms = 5000) {
   for (;;) {
     const value = check()
     if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last request: ${(network.requests[network.requests.length - 1] || {}).url}, ${network.requests.length} sent)`)
     await new Promise((r) => setTimeout(r, 10))
   }
 }
