@@ -1,13 +1,11 @@
 const test = require('node:test')
 const assert = require('node:assert')
-const { useBackend } = require('./support/app')
+const { useBackend, liveCampaign } = require('./support/app')
 const wxs = require('./support/wx')
 
 let live
 const app = useBackend(async (backend) => {
-  const calendar = await (await fetch(`${backend.baseUrl}/api/v1/calendar`)).json()
-  const slug = calendar.campaigns.find((c) => c.status === 'live').slug
-  live = await (await fetch(`${backend.baseUrl}/api/v1/campaigns/${slug}`)).json()
+  live = await liveCampaign(backend)
 })
 
 function lotteryActivity() {

@@ -1,13 +1,12 @@
 const test = require('node:test')
 const assert = require('node:assert')
-const { useBackend } = require('./support/app')
+const { useBackend, liveCampaign } = require('./support/app')
 const wxs = require('./support/wx')
 const { login } = require('../utils/request')
 
 let live
 const app = useBackend(async (backend) => {
-  const calendar = await (await fetch(`${backend.baseUrl}/api/v1/calendar`)).json()
-  live = calendar.campaigns.find((c) => c.status === 'live').slug
+  live = (await liveCampaign(backend)).slug
 })
 
 async function grantPoints(userId, delta) {

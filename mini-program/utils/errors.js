@@ -65,7 +65,7 @@ const MESSAGES = {
   invalid_item: '兑换商品有误',
   item_not_found: '兑换商品不存在或已下架',
   redeem_limit_reached: '已达兑换上限',
-  out_of_stock: '奖品已被抽完',
+  out_of_stock: '已被抢光了，下次早点来',
   invalid_pool: '奖池配置有误',
   pool_not_found: '抽奖活动不存在',
   pool_frozen: '奖池已上线，不能修改',

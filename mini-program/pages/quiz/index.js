@@ -10,7 +10,6 @@ Component({
   data: {
     title: '',
     levels: [],
-    attempt: null,
     question: null,
     options: [],
     chosen: [],
@@ -61,7 +60,6 @@ Component({
         const attempt = await request({ path: `${this.base()}/levels/${level}/attempts`, method: 'POST' })
         this.attemptId = attempt.attempt_id
         this.show(attempt.question, attempt.answer_by)
-        this.setData({ attempt: { level: attempt.level, questions: attempt.questions } })
       } catch (error) {
         this.setData({ error: error.message })
       }
@@ -69,9 +67,7 @@ Component({
     show(question, answerBy) {
       this.stopTimer()
       this.answerBy = answerBy
-      // The question in play and the options chosen live on the instance too: a tap's handler reads them at once.
-      this.current = question
-      this.chosen = []
+      // Set while an answer is on its way, so a second tap does not answer twice.
       this.answered = false
       this.setData({ question, options: this.marked(question, []), chosen: [], feedback: null, secondsLeft: secondsUntil(answerBy) })
       // The server's deadline is the timer; the countdown only shows it.
@@ -87,21 +83,20 @@ Component({
     },
     choose(event) {
       const id = event.currentTarget.dataset.id
-      if (!this.current || this.answered) return undefined
-      const multiple = this.current.kind === 'multiple'
+      const { question } = this.data
+      if (!question || this.answered) return undefined
+      const multiple = question.kind === 'multiple'
       const chosen = multiple
-        ? this.chosen.includes(id)
-          ? this.chosen.filter((c) => c !== id)
-          : [...this.chosen, id]
+        ? this.data.chosen.includes(id)
+          ? this.data.chosen.filter((c) => c !== id)
+          : [...this.data.chosen, id]
         : [id]
-      this.chosen = chosen
-      this.setData({ chosen, options: this.marked(this.current, chosen) })
+      this.setData({ chosen, options: this.marked(question, chosen) })
       if (!multiple) return this.submit()
       return undefined
     },
     async submit() {
-      const question = this.current
-      const chosen = this.chosen
+      const { question, chosen } = this.data
       if (!question || chosen.length === 0 || this.answered) return
       this.answered = true
       this.stopTimer()
@@ -135,11 +130,9 @@ Component({
         return
       }
       const r = answer.result
-      this.current = null
       this.setData({
         question: null,
         feedback: null,
-        attempt: null,
         result: {
           score: r.score,
           passScore: r.pass_score,

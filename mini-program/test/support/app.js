@@ -17,4 +17,11 @@ function useBackend(setup = async () => {}) {
   return app
 }
 
-module.exports = { useBackend }
+// The demo calendar's live campaign, as the customer API shows it.
+async function liveCampaign(backend) {
+  const calendar = await (await fetch(`${backend.baseUrl}/api/v1/calendar`)).json()
+  const slug = calendar.campaigns.find((c) => c.status === 'live').slug
+  return (await fetch(`${backend.baseUrl}/api/v1/campaigns/${slug}`)).json()
+}
+
+module.exports = { useBackend, liveCampaign }
