@@ -129,6 +129,14 @@ error_codes! {
     CouponLimitReached = "coupon_limit_reached" => CONFLICT,
     CouponsSoldOut = "coupons_sold_out" => CONFLICT,
     CouponNotUsable = "coupon_not_usable" => CONFLICT,
+    // Won prizes and their delivery
+    PrizeNotFound = "prize_not_found" => NOT_FOUND,
+    PrizeNotPhysical = "prize_not_physical" => CONFLICT,
+    InvalidAddress = "invalid_address" => BAD_REQUEST,
+    AddressAlreadySubmitted = "address_already_submitted" => CONFLICT,
+    DeliveryNotFound = "delivery_not_found" => NOT_FOUND,
+    InvalidShipment = "invalid_shipment" => BAD_REQUEST,
+    AlreadyShipped = "already_shipped" => CONFLICT,
     // Quizzes
     InvalidBank = "invalid_bank" => BAD_REQUEST,
     BankNotFound = "bank_not_found" => NOT_FOUND,

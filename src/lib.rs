@@ -10,6 +10,7 @@ pub mod coupons;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod fulfilment;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;

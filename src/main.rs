@@ -83,7 +83,7 @@ enum AdminCommand {
     CreateUser {
         #[arg(long)]
         username: String,
-        /// operator, community_manager, auditor or admin
+        /// operator, community_manager, auditor, fulfilment or admin
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
@@ -91,7 +91,7 @@ enum AdminCommand {
 
 fn parse_role(value: &str) -> Result<Role, String> {
     Role::parse(value).ok_or_else(|| {
-        format!("`{value}` is not one of operator, community_manager, auditor, admin")
+        format!("`{value}` is not one of operator, community_manager, auditor, fulfilment, admin")
     })
 }
 
@@ -195,8 +195,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Calendar {
             command: CalendarCommand::Import { file, apply },
         } => {
-            let inputs = match import::read(&file) {
-                Ok(inputs) => inputs,
+            let calendar = match import::read(&file) {
+                Ok(calendar) => calendar,
                 Err(errors) => {
                     for error in &errors {
                         eprintln!("{error}");
@@ -211,7 +211,7 @@ async fn main() -> anyhow::Result<()> {
             let db = db::connect(&settings.database).await?;
             db::migrate(&db).await?;
             let changes =
-                planning::service::import(&db, &Actor::cli(), &inputs, apply, chrono::Utc::now())
+                planning::service::import(&db, &Actor::cli(), &calendar, apply, chrono::Utc::now())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}: nothing applied"))?;
             for change in &changes {

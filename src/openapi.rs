@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 #[openapi(
     info(
         title = "wxcampaign",
-        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, points, coupons.",
+        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, won prizes and their delivery, points, coupons.",
         license(name = "Proprietary")
     ),
     paths(
@@ -31,9 +31,15 @@ use crate::error::ErrorCode;
         crate::coupons::routes::list_my_coupons,
         crate::coupons::routes::create_template,
         crate::coupons::routes::use_coupon,
+        crate::fulfilment::routes::list_my_prizes,
+        crate::fulfilment::routes::submit_address,
+        crate::fulfilment::routes::list_deliveries,
+        crate::fulfilment::routes::export_deliveries,
+        crate::fulfilment::routes::ship_delivery,
         crate::lottery::routes::draw_prize,
         crate::lottery::routes::get_odds,
         crate::lottery::routes::buy_chances,
+        crate::lottery::routes::get_chances,
         crate::lottery::routes::create_pool,
         crate::lottery::routes::list_draws,
         crate::official_account::routes::verify_callback_url,

@@ -20,8 +20,8 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
-    audit, auth, campaigns, coupons, db, jobs, lottery, official_account, planning, points, quiz,
-    staff, users,
+    audit, auth, campaigns, coupons, db, fulfilment, jobs, lottery, official_account, planning,
+    points, quiz, staff, users,
 };
 
 pub struct Application {
@@ -145,6 +145,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(campaigns::routes::configure_customer)
                     .configure(points::routes::configure_customer)
                     .configure(lottery::routes::configure_customer)
+                    .configure(fulfilment::routes::configure_customer)
                     .configure(coupons::routes::configure_customer)
                     .configure(quiz::routes::configure_customer),
             )
@@ -159,6 +160,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(planning::routes::configure_staff)
                     .configure(points::routes::configure_staff)
                     .configure(lottery::routes::configure_staff)
+                    .configure(fulfilment::routes::configure_staff)
                     .configure(coupons::routes::configure_staff)
                     .configure(quiz::routes::configure_staff),
             )
@@ -256,16 +258,16 @@ async fn seed_demo_calendar(db: &DatabaseConnection, calendar_file: &str) -> any
         return Ok(());
     }
     let path = demo_file(calendar_file);
-    let inputs =
+    let calendar =
         planning::import::read(&path).map_err(|errors| anyhow::anyhow!(errors.join("\n")))?;
     let actor = crate::audit::Actor {
         staff_id: None,
         label: "demo-seed".into(),
         request_id: None,
     };
-    let changes = planning::service::import(db, &actor, &inputs, true, chrono::Utc::now())
+    let changes = planning::service::import(db, &actor, &calendar, true, chrono::Utc::now())
         .await
         .map_err(|e| anyhow::anyhow!("demo calendar: {e}"))?;
-    tracing::info!(campaigns = changes.len(), file = %path.display(), "demo calendar loaded");
+    tracing::info!(changes = changes.len(), file = %path.display(), "demo calendar loaded");
     Ok(())
 }

@@ -8,6 +8,8 @@ pub enum Role {
     Operator,
     CommunityManager,
     Auditor,
+    /// Delivers physical prizes: the only role that sees winners' full addresses (in the export).
+    Fulfilment,
     Admin,
 }
 
@@ -17,6 +19,7 @@ impl Role {
             Role::Operator => "operator",
             Role::CommunityManager => "community_manager",
             Role::Auditor => "auditor",
+            Role::Fulfilment => "fulfilment",
             Role::Admin => "admin",
         }
     }
@@ -26,6 +29,7 @@ impl Role {
             Role::Operator,
             Role::CommunityManager,
             Role::Auditor,
+            Role::Fulfilment,
             Role::Admin,
         ]
         .into_iter()

@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +41,7 @@ impl From<CouponError> for AppError {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     pub slug: String,
@@ -59,12 +59,15 @@ pub struct TemplateInput {
 /// A template valid for more than ten years is a typo.
 const MAX_VALIDITY_DAYS: i64 = 3650;
 
-pub async fn create_template(
-    db: &DatabaseConnection,
-    actor: &Actor,
+/// A template's terms, checked.
+struct CheckedTemplate {
+    valid_until: Option<DateTime<Utc>>,
+}
+
+fn check_template(
     input: &TemplateInput,
     now: DateTime<Utc>,
-) -> Result<coupon_templates::Model, CouponError> {
+) -> Result<CheckedTemplate, CouponError> {
     let invalid = |m: &str| Err(CouponError::Invalid(m.to_owned()));
     let slug_ok = crate::calendar::is_slug(&input.slug);
     if !slug_ok || input.name.trim().is_empty() {
@@ -95,21 +98,31 @@ pub async fn create_template(
     }) {
         return invalid("valid_until: in the future, at most ten years ahead");
     }
-    let txn = crate::db::begin_write(db).await?;
+    Ok(CheckedTemplate { valid_until })
+}
+
+/// Inserts a checked template and its audit record on `conn` (the caller's transaction).
+async fn insert_template(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: &TemplateInput,
+    checked: CheckedTemplate,
+    now: DateTime<Utc>,
+) -> Result<coupon_templates::Model, CouponError> {
     let template = coupon_templates::ActiveModel {
         slug: Set(input.slug.clone()),
         name: Set(input.name.clone()),
         value_fen: Set(input.value_fen),
         min_spend_fen: Set(input.min_spend_fen),
         valid_days: Set(input.valid_days.map(|d| d as i32)),
-        valid_until: Set(valid_until),
+        valid_until: Set(checked.valid_until),
         per_user_limit: Set(input.per_user_limit.map(|l| l as i32)),
         total_limit: Set(input.total_limit.map(|l| l as i32)),
         issued_count: Set(0),
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(conn)
     .await
     .map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
@@ -118,7 +131,7 @@ pub async fn create_template(
         _ => e.into(),
     })?;
     audit::record(
-        &txn,
+        conn,
         actor,
         audit::Entry::new(
             "coupon_template.create",
@@ -128,8 +141,64 @@ pub async fn create_template(
         .after(&template),
     )
     .await?;
+    Ok(template)
+}
+
+pub async fn create_template(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: &TemplateInput,
+    now: DateTime<Utc>,
+) -> Result<coupon_templates::Model, CouponError> {
+    let checked = check_template(input, now)?;
+    let txn = crate::db::begin_write(db).await?;
+    let template = insert_template(&txn, actor, input, checked, now).await?;
     txn.commit().await?;
     Ok(template)
+}
+
+/// What a calendar file's template did on import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensured {
+    Created,
+    Unchanged,
+}
+
+/// A template the calendar file names: created when missing, left alone when the same. One whose terms differ
+/// is refused: coupons were issued on the stored terms, and the staff API is where a new template is made.
+pub async fn ensure_template(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: &TemplateInput,
+    now: DateTime<Utc>,
+) -> Result<Ensured, CouponError> {
+    let stored = coupon_templates::Entity::find()
+        .filter(coupon_templates::Column::Slug.eq(input.slug.as_str()))
+        .one(conn)
+        .await?;
+    let Some(stored) = stored else {
+        let checked = check_template(input, now)?;
+        insert_template(conn, actor, input, checked, now).await?;
+        return Ok(Ensured::Created);
+    };
+    let valid_until = match &input.valid_until {
+        Some(text) => crate::calendar::parse_time(text),
+        None => None,
+    };
+    let same = stored.name == input.name
+        && stored.value_fen == input.value_fen
+        && stored.min_spend_fen == input.min_spend_fen
+        && stored.valid_days == input.valid_days.map(|d| d as i32)
+        && stored.valid_until == valid_until
+        && stored.per_user_limit == input.per_user_limit.map(|l| l as i32)
+        && stored.total_limit == input.total_limit.map(|l| l as i32);
+    match same {
+        true => Ok(Ensured::Unchanged),
+        false => Err(CouponError::Invalid(format!(
+            "template {} exists with other terms; templates are not changed by an import",
+            input.slug
+        ))),
+    }
 }
 
 /// A coupon as its holder sees it.

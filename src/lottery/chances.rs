@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::model::LotteryError;
-use super::pools::{campaign, pool_and_prizes};
+use super::pools::{campaign, pool_and_prizes, published_pool};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::chance_grants;
 use crate::rewards::{self, Chances, Grant, Granted, PointsChange, Reward, Rewards};
@@ -100,4 +100,47 @@ pub async fn buy_chances(
     txn.commit().await?;
     rewards.after_commit(store).await;
     Ok(count)
+}
+
+/// A customer's draw chances in a pool, as the database counts them.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ChancesLeft {
+    /// Draws the customer can make now, today's free chances included.
+    pub left: u32,
+    /// Of `left`, the free chances of today not yet granted (they are granted on the day's first draw).
+    pub free_today: u32,
+    /// Points one more chance costs, when chances are for sale.
+    pub cost_points: Option<i32>,
+}
+
+/// The chances a customer has left in a pool of a published campaign.
+pub async fn chances_left(
+    cx: Context<'_>,
+    user_id: i64,
+    campaign_slug: &str,
+    pool_slug: &str,
+) -> Result<ChancesLeft, LotteryError> {
+    let Context { db, now, .. } = cx;
+    let (_, pool) = published_pool(db, campaign_slug, pool_slug).await?;
+    let counts = super::guard::customer_counts(db, pool.id, user_id).await?;
+    let day = crate::calendar::day_key(now);
+    let free_granted = chance_grants::Entity::find()
+        .filter(chance_grants::Column::SourceRef.eq(daily_free_ref(pool.id, user_id, &day)))
+        .one(db)
+        .await?
+        .is_some();
+    let free_today = match free_granted {
+        true => 0,
+        false => pool.daily_free_chances.max(0) as u32,
+    };
+    Ok(ChancesLeft {
+        left: counts.granted.saturating_sub(counts.draws) + free_today,
+        free_today,
+        cost_points: pool.chance_cost_points,
+    })
+}
+
+/// The source reference of a customer's free chances of one day: granted once, whichever draw comes first.
+pub(super) fn daily_free_ref(pool_id: i64, user_id: i64, day: &str) -> String {
+    format!("daily_free:{pool_id}:{user_id}:{day}")
 }

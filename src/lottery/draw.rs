@@ -1,7 +1,7 @@
 //! One draw: the gate, the store's atomic step (on counters rebuilt from the database if the store forgot them),
 //! then the durable record and its grant within the database's own limits (or the store step undone).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -10,7 +10,7 @@ use sea_orm::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::chances::grant_chances;
+use super::chances::{daily_free_ref, grant_chances};
 use super::guard::{self, Refusal};
 use super::model::{LotteryError, PrizeKind};
 use super::pools::{pool_and_prizes, published, PublishedPrize};
@@ -45,7 +45,7 @@ pub async fn draw(
     let (pool, prizes) = pool_and_prizes(db, &campaign, pool_slug).await?;
     let day = crate::calendar::day_key(now);
     if pool.daily_free_chances > 0 {
-        let source_ref = format!("daily_free:{}:{user_id}:{day}", pool.id);
+        let source_ref = daily_free_ref(pool.id, user_id, &day);
         grant_chances(
             cx,
             user_id,
@@ -171,10 +171,13 @@ pub async fn draw(
 
 /// Store steps one draw may take when the database refuses what the store allowed.
 const REDRAWS: u32 = 4;
-/// How long a draw waits for another instance to rebuild counters the store forgot, before answering
-/// `store_rebuilding`.
+/// How long a draw waits, in all, for another instance to rebuild counters the store forgot, before answering
+/// `store_rebuilding`. Only waiting counts: a draw that rebuilt the counters itself goes on to draw, however
+/// long the database took.
 const REBUILD_WAIT: Duration = Duration::from_secs(2);
 const REBUILD_POLL: Duration = Duration::from_millis(25);
+/// Store steps one decision may take: markers that keep vanishing (eviction, racing refusals) end in a 503.
+const DECIDE_PASSES: u32 = 100;
 
 /// The store's atomic step, run on counters it can trust: a forgotten scope is rebuilt from the database first
 /// (or, while another instance rebuilds it, waited for), and a "no chance" is checked against the database once.
@@ -185,13 +188,9 @@ async fn decide(
     scope: &PoolScope<'_>,
 ) -> Result<(Won, bool), LotteryError> {
     let Context { db, store, now } = cx;
-    let deadline = Instant::now() + REBUILD_WAIT;
+    let mut waited = Duration::ZERO;
     let mut chances_checked = false;
-    loop {
-        // Bounded on every pass: markers that keep vanishing (eviction, a racing refusal) end in a 503.
-        if Instant::now() >= deadline {
-            return Err(LotteryError::StoreRebuilding);
-        }
+    for _ in 0..DECIDE_PASSES {
         match store.draw(spec).await? {
             DrawOutcome::Won(won) => return Ok((won, true)),
             DrawOutcome::Replayed(won) => return Ok((won, false)),
@@ -208,11 +207,16 @@ async fn decide(
             }
             DrawOutcome::Forgotten(forgotten) => {
                 if !rebuild(db, store, scope, spec.user_id, forgotten, now).await? {
+                    if waited >= REBUILD_WAIT {
+                        return Err(LotteryError::StoreRebuilding);
+                    }
                     tokio::time::sleep(REBUILD_POLL).await;
+                    waited += REBUILD_POLL;
                 }
             }
         }
     }
+    Err(LotteryError::StoreRebuilding)
 }
 
 pub(super) struct Recorded {

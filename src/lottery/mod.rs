@@ -11,3 +11,4 @@ mod rebuild;
 mod reconcile;
 pub mod routes;
 pub mod service;
+mod wins;

@@ -207,12 +207,22 @@ pub async fn odds(
     campaign_slug: &str,
     pool_slug: &str,
 ) -> Result<PoolOdds, LotteryError> {
+    let (campaign, pool) = published_pool(db, campaign_slug, pool_slug).await?;
+    odds_of(db, &campaign, &pool).await
+}
+
+/// A pool of a campaign customers can see (not a draft: a draft's pools do not exist for them).
+pub(super) async fn published_pool(
+    db: &DatabaseConnection,
+    campaign_slug: &str,
+    pool_slug: &str,
+) -> Result<(campaigns::Model, prize_pools::Model), LotteryError> {
     let campaign = campaign(db, campaign_slug).await?;
     if campaign.status == Status::Draft.as_str() {
         return Err(LotteryError::NotFound);
     }
     let (pool, _) = pool_and_prizes(db, &campaign, pool_slug).await?;
-    odds_of(db, &campaign, &pool).await
+    Ok((campaign, pool))
 }
 
 /// A prize as customers read it, from the pool and prize rows in hand.

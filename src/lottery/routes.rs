@@ -23,6 +23,10 @@ pub fn configure_customer(cfg: &mut web::ServiceConfig) {
     .route(
         "/campaigns/{slug}/lottery/{pool}/chances",
         web::post().to(buy_chances),
+    )
+    .route(
+        "/campaigns/{slug}/lottery/{pool}/chances",
+        web::get().to(get_chances),
     );
 }
 
@@ -91,6 +95,28 @@ async fn get_odds(
 ) -> Result<HttpResponse, AppError> {
     let (campaign, pool) = path.into_inner();
     Ok(HttpResponse::Ok().json(service::odds(&state.db, &campaign, &pool).await?))
+}
+
+/// The caller's chances left in a pool, counted by the database (today's free chances included).
+#[utoipa::path(
+    get,
+    path = "/api/v1/campaigns/{slug}/lottery/{pool}/chances",
+    tag = "lottery",
+    params(("slug" = String, Path, description = "the campaign"), ("pool" = String, Path, description = "the prize pool")),
+    responses(
+        (status = 200, description = "the chances left", body = crate::lottery::service::ChancesLeft),
+        (status = 404, description = "pool_not_found", body = ErrorBody),
+    ),
+    security(("customer" = []))
+)]
+async fn get_chances(
+    state: web::Data<AppState>,
+    customer: Customer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (campaign, pool) = path.into_inner();
+    let left = service::chances_left(state.context(), customer.user_id, &campaign, &pool).await?;
+    Ok(HttpResponse::Ok().json(left))
 }
 
 #[utoipa::path(

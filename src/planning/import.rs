@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::calendar::{is_slug, parse_time};
 pub use crate::calendar::{read_config, ActivityKind, FieldError};
 
+use crate::coupons::service::TemplateInput;
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
 use crate::quiz::levels::QuizConfig;
@@ -332,21 +333,24 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
     })
 }
 
-#[derive(Deserialize)]
+/// A calendar file: the coupon templates its prizes and catalogue items issue, then the campaigns.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CalendarFile {
-    campaigns: Vec<CampaignInput>,
+pub struct Calendar {
+    #[serde(default)]
+    pub coupon_templates: Vec<TemplateInput>,
+    pub campaigns: Vec<CampaignInput>,
 }
 
 /// Reads and checks a calendar; on failure, every problem with its line.
-pub fn read(path: &Path) -> Result<Vec<CampaignInput>, Vec<String>> {
+pub fn read(path: &Path) -> Result<Calendar, Vec<String>> {
     let text =
         std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     parse(&path.display().to_string(), &text)
 }
 
-pub fn parse(file: &str, text: &str) -> Result<Vec<CampaignInput>, Vec<String>> {
-    let calendar: CalendarFile = toml::from_str(text).map_err(|e| {
+pub fn parse(file: &str, text: &str) -> Result<Calendar, Vec<String>> {
+    let calendar: Calendar = toml::from_str(text).map_err(|e| {
         let line = e.span().map(|span| line_of(text, span.start)).unwrap_or(1);
         vec![format!("{file}:{line}: {}", e.message())]
     })?;
@@ -364,7 +368,7 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<CampaignInput>, Vec<String>> 
         .map(|(i, error)| locate(file, text, i, &error))
         .collect();
     if errors.is_empty() {
-        Ok(calendar.campaigns)
+        Ok(calendar)
     } else {
         Err(errors)
     }
@@ -444,7 +448,7 @@ config = { bank = "demo", levels = [{ name = "压岁钱规划", questions = 5, s
 
     #[test]
     fn a_good_calendar_reads() {
-        assert_eq!(parse("c.toml", GOOD).unwrap().len(), 1);
+        assert_eq!(parse("c.toml", GOOD).unwrap().campaigns.len(), 1);
     }
 
     #[test]

@@ -5,12 +5,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use serde::Serialize;
 
 use super::edit::{apply_replacement, insert, only_safe_fields_differ};
-use super::import::{self, CampaignInput, FieldError, ValidCampaign};
+use super::import::{self, Calendar, FieldError, ValidCampaign};
 use super::rows::check_overlap;
 use crate::audit::{self, Actor};
 use crate::calendar::status_at;
 use crate::campaigns::gate::find_campaign as find;
 use crate::campaigns::model::{view_of, CampaignError};
+use crate::coupons::service::{self as coupons, CouponError, Ensured};
 use crate::entities::campaigns;
 
 /// One line of an import's plan.
@@ -19,6 +20,8 @@ pub enum Change {
     Create(String),
     Update(String),
     Unchanged(String),
+    CreateTemplate(String),
+    UnchangedTemplate(String),
 }
 
 impl std::fmt::Display for Change {
@@ -27,6 +30,8 @@ impl std::fmt::Display for Change {
             Change::Create(slug) => write!(f, "+ create {slug}"),
             Change::Update(slug) => write!(f, "~ update {slug}"),
             Change::Unchanged(slug) => write!(f, "= unchanged {slug}"),
+            Change::CreateTemplate(slug) => write!(f, "+ create coupon template {slug}"),
+            Change::UnchangedTemplate(slug) => write!(f, "= unchanged coupon template {slug}"),
         }
     }
 }
@@ -84,15 +89,17 @@ pub(super) async fn refuse_new_offers(
     }
 }
 
-/// Plans (and with `apply`, performs) an upsert by slug of every campaign, in one transaction: any error and
-/// nothing is applied. Imported campaigns are scheduled: the calendar is the published plan.
+/// Plans (and with `apply`, performs) the calendar's coupon templates (created when missing) and an upsert by
+/// slug of every campaign, in one transaction: any error and nothing is applied. Imported campaigns are
+/// scheduled: the calendar is the published plan.
 pub async fn import(
     db: &DatabaseConnection,
     actor: &Actor,
-    inputs: &[CampaignInput],
+    calendar: &Calendar,
     apply: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Change>, CampaignError> {
+    let inputs = &calendar.campaigns;
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -109,6 +116,22 @@ pub async fn import(
     }
     let txn = crate::db::begin_write(db).await?;
     let mut changes = Vec::new();
+    // Templates first: the pools and catalogue items below name them.
+    for (i, template) in calendar.coupon_templates.iter().enumerate() {
+        let ensured = coupons::ensure_template(&txn, actor, template, now)
+            .await
+            .map_err(|error| match error {
+                CouponError::Invalid(message) => CampaignError::Invalid(vec![FieldError {
+                    field: format!("coupon_templates[{i}]"),
+                    message,
+                }]),
+                other => CampaignError::Unexpected(anyhow::Error::new(other)),
+            })?;
+        changes.push(match ensured {
+            Ensured::Created => Change::CreateTemplate(template.slug.clone()),
+            Ensured::Unchanged => Change::UnchangedTemplate(template.slug.clone()),
+        });
+    }
     for (index, campaign) in valid.iter().enumerate() {
         let change = match find(&txn, &campaign.slug).await? {
             None => {

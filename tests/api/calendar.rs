@@ -48,14 +48,16 @@ async fn status_of(app: &TestApp, slug: &str) -> String {
 async fn the_calendar_file_imports_idempotently() {
     let app = spawn_app().await;
     let inputs = import::read(&demo_file()).expect("the shipped calendar is valid");
-    assert_eq!(inputs.len(), 4);
+    assert_eq!(inputs.campaigns.len(), 4);
     let now = Utc::now();
     let dry = wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, false, now)
         .await
         .unwrap();
-    assert!(dry
-        .iter()
-        .all(|c| matches!(c, wxcampaign::planning::service::Change::Create(_))));
+    assert!(dry.iter().all(|c| matches!(
+        c,
+        wxcampaign::planning::service::Change::Create(_)
+            | wxcampaign::planning::service::Change::CreateTemplate(_)
+    )));
     assert_eq!(
         campaigns::Entity::find().count(&app.db).await.unwrap(),
         0,
@@ -70,9 +72,11 @@ async fn the_calendar_file_imports_idempotently() {
         .await
         .unwrap();
     assert!(
-        again
-            .iter()
-            .all(|c| matches!(c, wxcampaign::planning::service::Change::Unchanged(_))),
+        again.iter().all(|c| matches!(
+            c,
+            wxcampaign::planning::service::Change::Unchanged(_)
+                | wxcampaign::planning::service::Change::UnchangedTemplate(_)
+        )),
         "{again:?}"
     );
     assert_eq!(
@@ -113,12 +117,13 @@ async fn the_cli_previews_applies_and_refuses_a_broken_file_whole() {
             .success()
     );
     let again = wxcampaign_cli(&["calendar", "import", file, "--apply"], &database_url);
+    let again = String::from_utf8_lossy(&again.stdout);
     assert_eq!(
-        String::from_utf8_lossy(&again.stdout)
-            .matches("= unchanged")
-            .count(),
-        4
+        again.matches("= unchanged coupon template").count(),
+        4,
+        "{again}"
     );
+    assert_eq!(again.matches("= unchanged").count(), 8, "{again}");
 
     let broken =
         std::env::temp_dir().join(format!("broken-{}.toml", uuid::Uuid::new_v4().simple()));
@@ -184,6 +189,7 @@ async fn a_fresh_start_with_demo_data_lists_the_demo_calendar() {
     // Live and upcoming only: whatever of the 2026 plan has not ended yet, soonest first.
     let expected: Vec<String> = import::read(&demo_file())
         .unwrap()
+        .campaigns
         .into_iter()
         .filter(|c| wxcampaign::calendar::parse_time(&c.ends_at).unwrap() > Utc::now())
         .map(|c| c.slug)
@@ -593,9 +599,9 @@ async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
     wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
         .await
         .unwrap();
-    let mut extra = inputs[3].pools[0].clone();
+    let mut extra = inputs.campaigns[3].pools[0].clone();
     extra.slug = "added-later".into();
-    inputs[3].pools.push(extra);
+    inputs.campaigns[3].pools.push(extra);
     let refused =
         wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
             .await
@@ -611,4 +617,34 @@ async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
             .unwrap(),
         3
     );
+}
+
+/// A coupon template the file changes is refused: coupons were issued on the stored terms.
+#[tokio::test]
+async fn an_import_refuses_a_coupon_template_whose_terms_changed() {
+    let app = spawn_app().await;
+    let mut calendar = import::read(&demo_file()).unwrap();
+    wxcampaign::planning::service::import(&app.db, &Actor::cli(), &calendar, true, Utc::now())
+        .await
+        .unwrap();
+    let audited = app.count_audit_entries().await;
+    calendar.coupon_templates[2].value_fen += 100;
+    let refused =
+        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &calendar, true, Utc::now())
+            .await
+            .unwrap_err();
+    let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(problems[0].field, "coupon_templates[2]");
+    assert!(problems[0].message.contains("other terms"), "{problems:?}");
+    let stored = wxcampaign::entities::coupon_templates::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4);
+    assert!(stored
+        .iter()
+        .all(|t| t.value_fen != calendar.coupon_templates[2].value_fen));
+    assert_eq!(app.count_audit_entries().await, audited, "nothing applied");
 }

@@ -295,6 +295,30 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// One draw as the mini-program makes it: a 503 (`store_rebuilding`: counters being rebuilt) is retried
+    /// with the same key until another answer comes. Returns that answer's status and body.
+    pub async fn draw_answered(
+        &self,
+        token: &str,
+        campaign: &str,
+        pool: &str,
+        key: &str,
+    ) -> (u16, Value) {
+        let mut answer = (0, Value::Null);
+        for _ in 0..100 {
+            let response = self.draw(token, campaign, pool, key).await;
+            answer = (
+                response.status().as_u16(),
+                response.json().await.unwrap_or(Value::Null),
+            );
+            if answer.0 != 503 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        answer
+    }
+
     /// The campaign `lottery-test` with `pool`, made while it is upcoming and then moved live by the clock. Returns the operator token.
     pub async fn live_campaign(&self, pool: &Value) -> String {
         let operator = self.staff_token("olivia", Role::Operator).await;

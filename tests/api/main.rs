@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod coupons;
 mod fake_wechat;
+mod fulfilment;
 mod gate;
 mod health;
 mod helpers;

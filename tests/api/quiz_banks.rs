@@ -213,7 +213,7 @@ fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
     let calendar =
         wxcampaign::planning::import::read(&root.join("config/calendar/2026.toml")).unwrap();
     let mut levels = 0;
-    for campaign in &calendar {
+    for campaign in &calendar.campaigns {
         for activity in campaign
             .activities
             .iter()

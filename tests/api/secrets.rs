@@ -419,7 +419,12 @@ async fn sweep(hostility: Hostility) {
             .body(json!({ "count": 1 }))
             .token(c)
             .idempotent(),
+        call("GET", format!("{pool}/chances")).token(c),
         call("GET", "/api/v1/me/coupons").token(c),
+        call("GET", "/api/v1/me/prizes").token(c),
+        call("POST", "/api/v1/me/prizes/1/address")
+            .body(json!({ "recipient": "张三", "phone": "13912345678", "address": "广东省深圳市南山区科苑路88号" }))
+            .token(c),
         call("POST", format!("{quiz}/levels/1/attempts")).token(c),
         call("GET", format!("{quiz}/progress")).token(c),
         call("GET", format!("{quiz}/leaderboard")).token(c),
@@ -466,6 +471,11 @@ async fn sweep(hostility: Hostility) {
                           "prizes": [{ "slug": "p", "name": "积分", "tier": 1, "kind": "points", "points": 1, "weight_bp": 10000 }] }))
             .token(s),
         call("GET", "/admin/v1/draws").token(s),
+        call("GET", "/admin/v1/deliveries").token(s),
+        call("GET", "/admin/v1/deliveries/export").token(s),
+        call("POST", "/admin/v1/deliveries/1/ship")
+            .body(json!({ "carrier": "顺丰速运", "tracking_number": "SF1234567890" }))
+            .token(s),
         call("POST", "/admin/v1/coupon-templates")
             .body(json!({ "slug": "sweep-coupon", "name": "券", "value_fen": 100, "valid_days": 7 }))
             .token(s),

@@ -5,10 +5,11 @@ const { startBackend } = require('./backend')
 const wxs = require('./wx')
 
 // `setup(backend)` runs once the backend is up, in the same hook (node runs separate before hooks concurrently).
-function useBackend(setup = async () => {}) {
+// `options` go to startBackend.
+function useBackend(setup = async () => {}, options = {}) {
   const app = {}
   test.before(async () => {
-    app.backend = await startBackend()
+    app.backend = await startBackend(options)
     wxs.installWx(app.backend.baseUrl)
     await setup(app.backend)
   })

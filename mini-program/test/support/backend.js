@@ -79,7 +79,8 @@ async function waitUntilHealthy(baseUrl, child, log) {
   throw new Error(`backend did not come up:\n${log()}`)
 }
 
-async function startBackend() {
+// `env`: settings of this backend's own (APP__SECTION__KEY), e.g. another demo calendar.
+async function startBackend({ env = {} } = {}) {
   if (!fs.existsSync(binary)) {
     throw new Error(`no backend binary at ${binary}: run \`cargo build\` first or set WXC_BIN`)
   }
@@ -95,6 +96,7 @@ async function startBackend() {
     APP__DATABASE__URL: `sqlite://${path.join(dir, 'wxc.db')}?mode=rwc`,
     APP__WECHAT__API_BASE_URL: wechat.url,
     APP__TELEMETRY__LEVEL: 'warn',
+    ...env,
   }
   const child = spawn(binary, [], {
     cwd: repoRoot,
