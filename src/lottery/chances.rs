@@ -124,11 +124,8 @@ pub async fn chances_left(
     let (_, pool) = published_pool(db, campaign_slug, pool_slug).await?;
     let counts = super::guard::customer_counts(db, pool.id, user_id).await?;
     let day = crate::calendar::day_key(now);
-    let free_granted = chance_grants::Entity::find()
-        .filter(chance_grants::Column::SourceRef.eq(daily_free_ref(pool.id, user_id, &day)))
-        .one(db)
-        .await?
-        .is_some();
+    let free_granted =
+        rewards::chances_granted_under(db, &daily_free_ref(pool.id, user_id, &day)).await?;
     let free_today = match free_granted {
         true => 0,
         false => pool.daily_free_chances.max(0) as u32,

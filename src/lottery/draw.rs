@@ -17,7 +17,7 @@ use super::pools::{pool_and_prizes, published, PublishedPrize};
 use super::rebuild::{owes_chances, rebuild, PoolScope};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::{campaigns, draw_records, prize_pools, prizes};
-use crate::rewards::{Grant, Reward, RewardError, Rewards};
+use crate::rewards::{chances_granted_under, Grant, Reward, RewardError, Rewards};
 use crate::state::Context;
 use crate::store::lottery::{self, DrawOutcome, DrawSpec, Guarantee, PrizeRule, Won};
 
@@ -44,15 +44,16 @@ pub async fn draw(
         .campaign;
     let (pool, prizes) = pool_and_prizes(db, &campaign, pool_slug).await?;
     let day = crate::calendar::day_key(now);
-    if pool.daily_free_chances > 0 {
-        let source_ref = daily_free_ref(pool.id, user_id, &day);
+    let free_ref = daily_free_ref(pool.id, user_id, &day);
+    // Today's free chances are granted by the day's first draw; the others only read that they were.
+    if pool.daily_free_chances > 0 && !chances_granted_under(db, &free_ref).await? {
         grant_chances(
             cx,
             user_id,
             campaign_slug,
             pool.id,
             "daily_free",
-            &source_ref,
+            &free_ref,
             pool.daily_free_chances as u32,
         )
         .await?;

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::{Chances, RewardError};
-use crate::entities::{chance_grants, prize_pools};
+use crate::entities::{chance_grants, prize_pools, users};
 
 /// The chances granted to `user_id` in `pool_id` (since `since`, or ever): what the pool's caps, and the draw's
 /// database guard, count.
@@ -31,7 +31,7 @@ pub(crate) async fn granted(
 }
 
 /// The chances `wanted` may grant today under the pool's caps: all of them, fewer, or none. Called with the pool
-/// row locked, so concurrent grants to one user cannot pass a cap together.
+/// customer's row locked, so concurrent grants to one user cannot pass a cap together.
 async fn within_caps(
     txn: &impl ConnectionTrait,
     pool: &prize_pools::Model,
@@ -61,16 +61,37 @@ async fn within_caps(
     Ok(allowed)
 }
 
-async fn lock_pool(
+/// The pool, with its customer's row locked: the caps are per customer, so one customer's concurrent grants are
+/// counted one after another while other customers' grants (and draws) do not wait. (SQLite writes one
+/// transaction at a time: no lock to take.)
+async fn lock_customer(
     txn: &impl ConnectionTrait,
     pool_id: i64,
+    user_id: i64,
 ) -> Result<prize_pools::Model, RewardError> {
     use sea_orm::QuerySelect;
+    if txn.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        users::Entity::find_by_id(user_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
     prize_pools::Entity::find_by_id(pool_id)
-        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or(RewardError::PoolNotFound)
+}
+
+/// Whether the grant under `source_ref` has been recorded: a read, so a repeat costs no write transaction.
+pub async fn chances_granted_under(
+    conn: &impl ConnectionTrait,
+    source_ref: &str,
+) -> Result<bool, DbErr> {
+    Ok(chance_grants::Entity::find()
+        .filter(chance_grants::Column::SourceRef.eq(source_ref))
+        .one(conn)
+        .await?
+        .is_some())
 }
 
 async fn insert_grant(
@@ -107,12 +128,8 @@ pub(super) async fn grant(
     source_ref: &str,
     now: DateTime<Utc>,
 ) -> Result<u32, RewardError> {
-    let pool = lock_pool(txn, chances.pool_id).await?;
-    let repeat = chance_grants::Entity::find()
-        .filter(chance_grants::Column::SourceRef.eq(source_ref))
-        .one(txn)
-        .await?;
-    if repeat.is_some() {
+    let pool = lock_customer(txn, chances.pool_id, user_id).await?;
+    if chances_granted_under(txn, source_ref).await? {
         return Ok(0);
     }
     let granted = within_caps(txn, &pool, user_id, chances.amount, now).await?;

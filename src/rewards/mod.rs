@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use crate::entities::user_coupons;
 use crate::error::{AppError, ErrorCode};
 use crate::store::lottery::LotteryStore;
+pub use chances::chances_granted_under;
 pub(crate) use chances::granted as chances_granted;
 pub use points::{LedgerEntry, PointsChange, PointsError};
 
