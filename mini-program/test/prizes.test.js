@@ -119,3 +119,33 @@ test('a coupon prize is issued into my coupons, needs no address, and an empty p
     (error) => error.code === 'prize_not_physical' && error.message === '该奖品无需填写收货地址',
   )
 })
+
+test('points buy a draw chance on the lottery page, once per tap, and too few points are refused in Chinese', async (t) => {
+  const { login } = require('../utils/request')
+  const user = await login()
+  const operator = await app.backend.staffToken('operator')
+  const res = await fetch(`${app.backend.baseUrl}/admin/v1/points/adjustments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${operator}`, 'idempotency-key': `mp-grant-${user.id}` },
+    body: JSON.stringify({ user_id: user.id, delta: 70 }),
+  })
+  assert.strictEqual(res.status, 200, await res.text())
+
+  const lottery = await wxs.openPage('lottery', { slug: CAMPAIGN, pool: POOL })
+  t.after(() => lottery.detach())
+  assert.strictEqual(lottery.querySelector('.buy').dom.textContent, '用50积分兑换1次抽奖机会')
+  lottery.querySelector('.buy').dispatchEvent('tap')
+  await wxs.until(() => lottery.querySelector('.notice'), 'the exchange notice')
+  await wxs.until(() => lottery.querySelector('.chances').dom.textContent === '剩余抽奖机会：4 次', 'one more chance')
+
+  // 20 points are left: the next exchange is refused, and nothing is spent or granted.
+  lottery.querySelector('.buy').dispatchEvent('tap')
+  await wxs.until(() => lottery.querySelector('.error'), 'the refusal')
+  assert.strictEqual(lottery.querySelector('.error').dom.textContent, '积分不足')
+  const points = await request({ path: '/api/v1/me/points' })
+  assert.strictEqual(points.balance, 20)
+  assert.strictEqual(lottery.querySelector('.chances').dom.textContent, '剩余抽奖机会：4 次')
+  const buys = wxs.network.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/chances'))
+  assert.strictEqual(buys.length, 2)
+  assert.notStrictEqual(buys[0].header['idempotency-key'], buys[1].header['idempotency-key'], 'each tap its own exchange')
+})

@@ -50,3 +50,23 @@ test('a quiz played through by taps: each answer gets its explanation, then the 
   // One attempt spent: the level list says so.
   await wxs.until(() => /今日剩余 2 次/.test(page.querySelectorAll('.level')[0].dom.textContent), 'attempts left 2')
 })
+
+test('a quiz left mid-question is resumed where it was when the page opens again', async (t) => {
+  const first = await wxs.openPage('quiz', { slug: live.slug })
+  t.after(() => first.detach())
+  first.querySelector('.start').dispatchEvent('tap')
+  await wxs.until(() => first.querySelector('.question'), 'the first question')
+  const asked = first.instance.data.question
+  first.detach() // the customer closes the app
+
+  const again = await wxs.openPage('quiz', { slug: live.slug })
+  t.after(() => again.detach())
+  assert.strictEqual(again.querySelector('.start'), undefined, 'not started again')
+  again.querySelector('.resume').dispatchEvent('tap')
+  await wxs.until(() => again.querySelector('.question'), 'the resumed question')
+  assert.strictEqual(again.instance.data.question.number, asked.number)
+  assert.strictEqual(again.instance.data.question.stem, asked.stem)
+  const starts = wxs.network.requests.filter((r) => r.method === 'POST' && r.url.endsWith('/attempts'))
+  assert.strictEqual(starts.length, 1, 'one attempt started')
+  assert.ok(wxs.network.requests.some((r) => r.method === 'GET' && /\/quiz\/attempts\/[^/]+$/.test(r.url)), 'the attempt was fetched back')
+})

@@ -3,12 +3,13 @@
 const { request, newIdempotencyKey } = require('../../utils/request')
 
 Component({
-  data: { name: '', chances: null, prize: null, error: '', drawing: false },
+  data: { name: '', chances: null, costPoints: 0, prize: null, error: '', notice: '', drawing: false, buying: false },
   methods: {
     async onLoad(query) {
       this.slug = query.slug
       this.pool = query.pool
       this.pendingKey = ''
+      this.pendingBuyKey = ''
       try {
         const odds = await request({ path: `/api/v1/campaigns/${this.slug}/lottery/${this.pool}/odds`, auth: false })
         this.setData({ name: odds.name })
@@ -19,12 +20,34 @@ Component({
     },
     async loadChances() {
       const chances = await request({ path: `/api/v1/campaigns/${this.slug}/lottery/${this.pool}/chances` })
-      this.setData({ chances: chances.left })
+      this.setData({ chances: chances.left, costPoints: chances.cost_points || 0 })
+    },
+    // One more chance for points (pools that sell them); its key, too, is kept until an answer arrives.
+    async buyChance() {
+      if (this.data.buying) return
+      if (!this.pendingBuyKey) this.pendingBuyKey = newIdempotencyKey()
+      this.setData({ buying: true, error: '', notice: '' })
+      try {
+        await request({
+          path: `/api/v1/campaigns/${this.slug}/lottery/${this.pool}/chances`,
+          method: 'POST',
+          data: { count: 1 },
+          idempotencyKey: this.pendingBuyKey,
+        })
+        this.pendingBuyKey = ''
+        this.setData({ notice: `已用${this.data.costPoints}积分兑换1次抽奖机会` })
+        await this.loadChances()
+      } catch (error) {
+        if (error.code !== 'network') this.pendingBuyKey = ''
+        this.setData({ error: error.message })
+      } finally {
+        this.setData({ buying: false })
+      }
     },
     async draw() {
       if (this.data.drawing) return
       if (!this.pendingKey) this.pendingKey = newIdempotencyKey()
-      this.setData({ drawing: true, error: '' })
+      this.setData({ drawing: true, error: '', notice: '' })
       try {
         const result = await request({
           path: `/api/v1/campaigns/${this.slug}/lottery/${this.pool}/draws`,

@@ -46,6 +46,8 @@ Component({
             unlocked: l.unlocked,
             passed: l.passed,
             attemptsLeft: l.attempts_left_today,
+            // An attempt still in play (the app was closed mid-quiz) is resumed, not started again.
+            activeAttempt: l.active_attempt || '',
             reward: `${l.reward_points}积分${l.reward_chances ? ` + ${l.reward_chances}次抽奖` : ''}`,
           })),
         })
@@ -60,6 +62,24 @@ Component({
         const attempt = await request({ path: `${this.base()}/levels/${level}/attempts`, method: 'POST' })
         this.attemptId = attempt.attempt_id
         this.show(attempt.question, attempt.answer_by)
+      } catch (error) {
+        this.setData({ error: error.message })
+      }
+    },
+    async resume(event) {
+      const attemptId = event.currentTarget.dataset.attempt
+      this.setData({ error: '', result: null, feedback: null, board: null })
+      try {
+        const attempt = await request({ path: `${this.base()}/attempts/${attemptId}` })
+        this.attemptId = attempt.attempt_id
+        if (attempt.question) {
+          this.show(attempt.question, attempt.answer_by)
+        } else {
+          // Its time ran out while the app was closed: it is over, and the levels say so.
+          this.setData({ error: attempt.result ? '' : '上次的答题已超时结束' })
+          if (attempt.result) this.showResult(attempt.result)
+          await this.loadLevels()
+        }
       } catch (error) {
         this.setData({ error: error.message })
       }
@@ -129,7 +149,10 @@ Component({
         this.show(answer.next_question, answer.answer_by)
         return
       }
-      const r = answer.result
+      this.showResult(answer.result)
+      await Promise.all([this.loadLevels(), this.loadBoard()])
+    },
+    showResult(r) {
       this.setData({
         question: null,
         feedback: null,
@@ -140,7 +163,6 @@ Component({
           rewards: r.passed ? `${r.points}积分${r.chances ? ` + ${r.chances}次抽奖` : ''}` : '',
         },
       })
-      await Promise.all([this.loadLevels(), this.loadBoard()])
     },
     async loadBoard() {
       try {
