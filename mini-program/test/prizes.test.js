@@ -79,6 +79,7 @@ test('a physical prize drawn is in my prizes; its address is given once; staff e
   const masked = await staffCall(operator, 'GET', '/admin/v1/deliveries')
   assert.strictEqual(masked.status, 200)
   assert.ok(!masked.text.includes('13912345678') && !masked.text.includes('科苑路'), 'staff lists are masked')
+  assert.ok(masked.text.includes('张*') && masked.text.includes('139****5678'), masked.text)
   assert.strictEqual((await staffCall(operator, 'GET', '/admin/v1/deliveries/export')).status, 403)
   const exported = await staffCall(fulfilment, 'GET', '/admin/v1/deliveries/export')
   assert.strictEqual(exported.status, 200)

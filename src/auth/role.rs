@@ -8,7 +8,7 @@ pub enum Role {
     Operator,
     CommunityManager,
     Auditor,
-    /// Delivers physical prizes: the only role that sees winners' full addresses (in the export).
+    /// Delivers physical prizes: the role that sees winners' full addresses (in the export; admin holds every role).
     Fulfilment,
     Admin,
 }

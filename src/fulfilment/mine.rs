@@ -18,6 +18,12 @@ pub struct MyPrize {
     pub fulfilment: Fulfilment,
 }
 
+/// "My prizes", newest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MyPrizes {
+    pub prizes: Vec<MyPrize>,
+}
+
 /// The most prizes "my prizes" lists: a year of campaigns for a keen customer.
 const MY_PRIZES_LIMIT: u64 = 200;
 
@@ -25,10 +31,11 @@ pub async fn my_prizes(
     db: &DatabaseConnection,
     cipher: &PhoneCipher,
     user_id: i64,
-) -> Result<Vec<MyPrize>, FulfilmentError> {
+) -> Result<MyPrizes, FulfilmentError> {
     let wins = lottery::wins(db, user_id, MY_PRIZES_LIMIT).await?;
     let deliveries = deliveries_of(db, &wins).await?;
-    wins.into_iter()
+    let prizes = wins
+        .into_iter()
         .map(|win| {
             let delivery = deliveries.get(&win.draw_id);
             Ok(MyPrize {
@@ -41,7 +48,8 @@ pub async fn my_prizes(
                 win,
             })
         })
-        .collect()
+        .collect::<Result<_, FulfilmentError>>()?;
+    Ok(MyPrizes { prizes })
 }
 
 /// The delivery rows of these wins, by draw id.

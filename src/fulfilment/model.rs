@@ -120,8 +120,13 @@ impl AddressInput {
     }
 }
 
+/// Control characters, and the invisible ones that reorder or hide text on staff screens and in the export
+/// (bidirectional overrides and isolates, zero-width characters, the byte-order mark).
 fn has_control(text: &str) -> bool {
-    text.chars().any(char::is_control)
+    text.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    })
 }
 
 /// A shipment as fulfilment staff record it.
@@ -201,7 +206,7 @@ pub struct Fulfilment {
     pub delivery: Option<DeliveryView>,
 }
 
-/// A delivery: in full for its winner, masked for staff (`recipient` 张*, `phone` 138****5678, `address` cut).
+/// A delivery: for its winner with the phone masked, masked throughout for staff (`recipient` 张*, `phone` 138****5678, `address` cut).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub delivery_id: i64,
@@ -260,9 +265,10 @@ pub(super) fn mask_name(name: &str) -> String {
     format!("{first}*")
 }
 
-/// The first six characters (about province and city), then `****`.
+/// The first six characters (about province and city), and never more than half of a short address, then `****`.
 pub(super) fn mask_address(address: &str) -> String {
-    let head: String = address.chars().take(6).collect();
+    let shown = (address.chars().count() / 2).min(6);
+    let head: String = address.chars().take(shown).collect();
     format!("{head}****")
 }
 
@@ -306,6 +312,11 @@ mod tests {
             field(address("张三", "13812345678", "广东省\n深圳市南山区")),
             "address"
         );
+        assert_eq!(
+            field(address("张\u{202E}三", "13812345678", "广东省深圳市南山区")),
+            "recipient",
+            "an invisible reordering character"
+        );
     }
 
     #[test]
@@ -315,5 +326,6 @@ mod tests {
             mask_address("广东省深圳市南山区科技园路1号"),
             "广东省深圳市****"
         );
+        assert_eq!(mask_address("北京市朝阳区"), "北京市****", "at most half");
     }
 }

@@ -1,6 +1,5 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 use super::service::{self, AddressInput, DeliveryQuery, ShipmentInput};
 use crate::auth::{Customer, Role, Staff};
@@ -32,7 +31,7 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
     path = "/api/v1/me/prizes",
     tag = "fulfilment",
     responses(
-        (status = 200, description = "`{\"prizes\": [MyPrize]}`, newest first", body = Object),
+        (status = 200, description = "the caller's prizes, newest first", body = crate::fulfilment::service::MyPrizes),
     ),
     security(("customer" = []))
 )]
@@ -42,9 +41,7 @@ async fn list_my_prizes(
     customer: Customer,
 ) -> Result<HttpResponse, AppError> {
     let prizes = service::my_prizes(&state.db, &cipher, customer.user_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(no_store())
-        .json(json!({ "prizes": prizes })))
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(prizes))
 }
 
 /// Where the caller's physical prize goes: submitted once, stored encrypted.
@@ -105,8 +102,8 @@ async fn list_deliveries(
     Ok(HttpResponse::Ok().insert_header(no_store()).json(page))
 }
 
-/// The addresses still to ship, in full, as CSV (UTF-8 with a byte-order mark): the fulfilment role only,
-/// and every export is audited.
+/// The addresses still to ship, in full, as CSV (UTF-8 with a byte-order mark): the fulfilment role (and admin,
+/// who holds every role), and every export is audited.
 #[utoipa::path(
     get,
     path = "/admin/v1/deliveries/export",
@@ -165,5 +162,5 @@ async fn ship_delivery(
         state.now(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(delivery))
+    Ok(HttpResponse::Ok().insert_header(no_store()).json(delivery))
 }

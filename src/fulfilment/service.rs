@@ -1,7 +1,7 @@
 //! The fulfilment domain's public service functions, gathered from their use-case files.
 
 pub use super::address::submit_address;
-pub use super::mine::{my_prizes, MyPrize};
+pub use super::mine::{my_prizes, MyPrize, MyPrizes};
 pub use super::model::{
     AddressInput, DeliveryView, Fulfilment, FulfilmentError, FulfilmentState, ShipmentInput,
 };

@@ -26,7 +26,8 @@ use crate::users::phone::PhoneCipher;
 pub struct DeliveryQuery {
     /// Only wins in this state (awaiting_address, address_submitted, shipped).
     pub state: Option<FulfilmentState>,
-    /// Wins after this draw id (the previous page's `next_after`).
+    /// Wins after this draw id (the previous page's `next_after`). With `state` address_submitted or shipped a
+    /// page holds only those; otherwise a page of physical wins, filtered, may hold fewer than `limit`.
     pub after_id: Option<i64>,
     /// 1 to 200, 50 by default.
     pub limit: Option<u64>,
@@ -55,10 +56,36 @@ pub async fn list_deliveries(
     query: &DeliveryQuery,
 ) -> Result<DeliveryPage, FulfilmentError> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let wins = lottery::physical_wins(db, query.after_id.unwrap_or(0), limit).await?;
-    let next_after = match wins.len() as u64 == limit {
-        true => wins.last().map(|w| w.draw_id),
-        false => None,
+    let after = query.after_id.unwrap_or(0);
+    // A state a delivery row has is paged over those rows, so a page is never short; every other listing
+    // pages over the physical wins (awaiting_address is filtered from them).
+    let by_delivery = match query.state {
+        Some(FulfilmentState::AddressSubmitted) => Some(SUBMITTED),
+        Some(FulfilmentState::Shipped) => Some(SHIPPED),
+        _ => None,
+    };
+    let (wins, next_after) = match by_delivery {
+        Some(status) => {
+            let rows = prize_deliveries::Entity::find()
+                .filter(prize_deliveries::Column::Status.eq(status))
+                .filter(prize_deliveries::Column::DrawId.gt(after))
+                .order_by_asc(prize_deliveries::Column::DrawId)
+                .limit(limit)
+                .all(db)
+                .await?;
+            let draw_ids: Vec<i64> = rows.iter().map(|d| d.draw_id).collect();
+            let full = rows.len() as u64 == limit;
+            (
+                lottery::wins_by_id(db, &draw_ids).await?,
+                full.then(|| draw_ids.last().copied()).flatten(),
+            )
+        }
+        None => {
+            let wins = lottery::physical_wins(db, after, limit).await?;
+            let full = wins.len() as u64 == limit;
+            let last = wins.last().map(|w| w.draw_id);
+            (wins, full.then_some(last).flatten())
+        }
     };
     let deliveries = deliveries_of(db, &wins).await?;
     let mut page = Vec::with_capacity(wins.len());
@@ -140,8 +167,10 @@ pub async fn export_csv(
     audit::record(
         db,
         actor,
-        audit::Entry::new("delivery.export", "prize_delivery", "to_ship".into())
-            .after(&json!({ "rows": deliveries.len() })),
+        audit::Entry::new("delivery.export", "prize_delivery", "to_ship".into()).after(&json!({
+            "rows": deliveries.len(),
+            "deliveries": deliveries.iter().map(|d| d.id).collect::<Vec<_>>(),
+        })),
     )
     .await?;
     // A byte-order mark, so spreadsheet programs read the Chinese text as UTF-8.

@@ -126,9 +126,13 @@ pub async fn chances_left(
     let day = crate::calendar::day_key(now);
     let free_granted =
         rewards::chances_granted_under(db, &daily_free_ref(pool.id, user_id, &day)).await?;
-    let free_today = match free_granted {
+    // What the day's first draw would grant: the free chances, within the pool's caps.
+    let free_today = match free_granted || pool.daily_free_chances <= 0 {
         true => 0,
-        false => pool.daily_free_chances.max(0) as u32,
+        false => {
+            let wanted = pool.daily_free_chances as u32;
+            rewards::chances_within_caps(db, &pool, user_id, wanted, now).await?
+        }
     };
     Ok(ChancesLeft {
         left: counts.granted.saturating_sub(counts.draws) + free_today,

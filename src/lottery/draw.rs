@@ -177,8 +177,11 @@ const REDRAWS: u32 = 4;
 /// long the database took.
 const REBUILD_WAIT: Duration = Duration::from_secs(2);
 const REBUILD_POLL: Duration = Duration::from_millis(25);
-/// Store steps one decision may take: markers that keep vanishing (eviction, racing refusals) end in a 503.
+/// Store steps one decision may take, rebuilds it may do itself, and the time it may take in all: markers that
+/// keep vanishing (eviction, racing refusals) end in a 503, never in a request that runs on.
 const DECIDE_PASSES: u32 = 100;
+const OWN_REBUILDS: u32 = 3;
+const DECIDE_LIMIT: Duration = Duration::from_secs(10);
 
 /// The store's atomic step, run on counters it can trust: a forgotten scope is rebuilt from the database first
 /// (or, while another instance rebuilds it, waited for), and a "no chance" is checked against the database once.
@@ -189,9 +192,14 @@ async fn decide(
     scope: &PoolScope<'_>,
 ) -> Result<(Won, bool), LotteryError> {
     let Context { db, store, now } = cx;
+    let started = std::time::Instant::now();
     let mut waited = Duration::ZERO;
+    let mut rebuilt = 0;
     let mut chances_checked = false;
     for _ in 0..DECIDE_PASSES {
+        if started.elapsed() >= DECIDE_LIMIT {
+            break;
+        }
         match store.draw(spec).await? {
             DrawOutcome::Won(won) => return Ok((won, true)),
             DrawOutcome::Replayed(won) => return Ok((won, false)),
@@ -207,7 +215,12 @@ async fn decide(
                 store.forget(&spec.campaign, spec.pool_id, customer).await?;
             }
             DrawOutcome::Forgotten(forgotten) => {
-                if !rebuild(db, store, scope, spec.user_id, forgotten, now).await? {
+                if rebuilt >= OWN_REBUILDS {
+                    break;
+                }
+                if rebuild(db, store, scope, spec.user_id, forgotten, now).await? {
+                    rebuilt += 1;
+                } else {
                     if waited >= REBUILD_WAIT {
                         return Err(LotteryError::StoreRebuilding);
                     }

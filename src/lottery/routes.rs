@@ -116,7 +116,9 @@ async fn get_chances(
 ) -> Result<HttpResponse, AppError> {
     let (campaign, pool) = path.into_inner();
     let left = service::chances_left(state.context(), customer.user_id, &campaign, &pool).await?;
-    Ok(HttpResponse::Ok().json(left))
+    Ok(HttpResponse::Ok()
+        .insert_header(crate::http::no_store())
+        .json(left))
 }
 
 #[utoipa::path(

@@ -31,8 +31,9 @@ pub(crate) async fn granted(
 }
 
 /// The chances `wanted` may grant today under the pool's caps: all of them, fewer, or none. Called with the pool
-/// customer's row locked, so concurrent grants to one user cannot pass a cap together.
-async fn within_caps(
+/// customer's row locked, so concurrent grants to one user cannot pass a cap together (or, unlocked, as a read of
+/// what a grant now would give).
+pub async fn within_caps(
     txn: &impl ConnectionTrait,
     pool: &prize_pools::Model,
     user_id: i64,

@@ -16,8 +16,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 use crate::entities::user_coupons;
 use crate::error::{AppError, ErrorCode};
 use crate::store::lottery::LotteryStore;
-pub use chances::chances_granted_under;
 pub(crate) use chances::granted as chances_granted;
+pub use chances::{chances_granted_under, within_caps as chances_within_caps};
 pub use points::{LedgerEntry, PointsChange, PointsError};
 
 /// What a grant gives.

@@ -6,6 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 use wxcampaign::auth::Role;
 use wxcampaign::entities::{audit_log, coupon_templates, prize_deliveries, prizes};
+use wxcampaign::users::phone::PhoneCipher;
 
 use crate::helpers::{error_code, spawn_app, TestApp};
 
@@ -170,15 +171,18 @@ async fn a_physical_prize_goes_once_to_the_address_its_winner_gave_and_staff_shi
     assert_eq!(again.status(), 409);
     assert_eq!(error_code(again).await, "address_already_submitted");
 
-    // At rest: encrypted, nothing readable.
+    // At rest: encrypted under the phone key, readable only with it.
     let stored = prize_deliveries::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(stored.len(), 1, "the second submission changed nothing");
-    for sealed in [
-        &stored[0].recipient_enc,
-        &stored[0].phone_enc,
-        &stored[0].address_enc,
-    ] {
-        assert!(!sealed.contains("张三") && !sealed.contains(PHONE) && !sealed.contains("深圳"));
+    let cipher = PhoneCipher::new(&app.settings.auth.phone_encryption_secret);
+    let sealed = [
+        (&stored[0].recipient_enc, "张三"),
+        (&stored[0].phone_enc, PHONE),
+        (&stored[0].address_enc, ADDRESS),
+    ];
+    for (sealed, plain) in sealed {
+        assert_ne!(sealed, plain);
+        assert_eq!(cipher.decrypt(sealed).unwrap(), plain);
     }
     let delivery_id = stored[0].id;
 
@@ -206,6 +210,20 @@ async fn a_physical_prize_goes_once_to_the_address_its_winner_gave_and_staff_shi
         .await
         .unwrap();
     assert_eq!(waiting["deliveries"].as_array().unwrap().len(), 0);
+    let submitted = app
+        .get(
+            "/admin/v1/deliveries?state=address_submitted&limit=1",
+            Some(&fulfilment),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(submitted["deliveries"][0]["draw_id"], draw_id);
+    assert_eq!(
+        submitted["next_after"], draw_id,
+        "a full page says where the next starts"
+    );
 
     let refused = app
         .get("/admin/v1/deliveries/export", Some(&operator))

@@ -196,6 +196,44 @@ async fn the_chances_left_count_todays_free_chance_and_every_grant_less_the_draw
     );
 }
 
+/// A free chance the pool's daily cap would refuse is not counted as left.
+#[tokio::test]
+async fn the_chances_left_leave_out_a_free_chance_the_daily_cap_refuses() {
+    let app = spawn_app().await;
+    let mut pool = single_prize_pool(5, None);
+    pool["daily_free_chances"] = json!(1);
+    pool["chance_daily_cap"] = json!(2);
+    app.live_campaign(&pool).await;
+    let (user_id, token) = app.customer("oLotteryUser01").await;
+    let granted = grant_chances(
+        app.state.context(),
+        user_id,
+        "lottery-test",
+        pool_id(&app).await,
+        "test",
+        "test:2",
+        2,
+    )
+    .await
+    .unwrap();
+    assert_eq!(granted, 2);
+    assert_eq!(
+        chances_left(&app, &token).await,
+        (2, 0),
+        "the cap is reached: no free chance today"
+    );
+    for key in ["draw-key-0001", "draw-key-0002"] {
+        assert_eq!(draw(&app, &token, key).await.status(), 200);
+    }
+    let third = draw(&app, &token, "draw-key-0003").await;
+    assert_eq!(
+        (third.status().as_u16(), error_code(third).await.as_str()),
+        (409, "no_chance"),
+        "as the count said"
+    );
+    assert_eq!(chances_left(&app, &token).await, (0, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_concurrent_repeats_of_one_key_draw_and_grant_once() {
     // Past the per-user rate limit, the 429s would be answered before idempotency is even consulted.

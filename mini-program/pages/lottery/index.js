@@ -2,6 +2,11 @@
 // error is the same draw.
 const { request, newIdempotencyKey } = require('../../utils/request')
 
+// No answer came (a network error), or the backend asked for a retry (503): the action may have happened.
+function retriable(error) {
+  return error.code === 'network' || error.status === 503
+}
+
 Component({
   data: { name: '', chances: null, costPoints: 0, prize: null, error: '', notice: '', drawing: false, buying: false },
   methods: {
@@ -38,7 +43,7 @@ Component({
         this.setData({ notice: `已用${this.data.costPoints}积分兑换1次抽奖机会` })
         await this.loadChances()
       } catch (error) {
-        if (error.code !== 'network') this.pendingBuyKey = ''
+        if (!retriable(error)) this.pendingBuyKey = ''
         this.setData({ error: error.message })
       } finally {
         this.setData({ buying: false })
@@ -66,8 +71,9 @@ Component({
           drawing: false,
         })
       } catch (error) {
-        // Only an answer ends the draw: after a network error the next tap retries it with the same key.
-        if (error.code !== 'network') this.pendingKey = ''
+        // Only an answer ends the draw: after a network error or a 503 ("try again") the next tap retries it
+        // with the same key, so a draw the backend did record is answered, not drawn again.
+        if (!retriable(error)) this.pendingKey = ''
         this.setData({ error: error.message, drawing: false })
       }
       try {

@@ -19,6 +19,11 @@ const FIELD_MESSAGES = {
   address: '请填写详细地址（5至200字）',
 }
 
+// The date in Beijing time (UTC+8, no daylight saving), as the campaign's rules count days.
+function beijingDate(utc) {
+  return new Date(Date.parse(utc) + 8 * 3600 * 1000).toISOString().slice(0, 10)
+}
+
 function view(prize) {
   const delivery = prize.fulfilment.delivery
   return {
@@ -26,7 +31,7 @@ function view(prize) {
     name: prize.prize.name,
     value: prize.prize.kind === 'points' ? `${prize.prize.points}积分` : `价值${yuan(prize.prize.value_fen)}元`,
     campaign: prize.campaign_name,
-    wonAt: prize.won_at.slice(0, 10),
+    wonAt: beijingDate(prize.won_at),
     state: prize.fulfilment.state,
     stateText: STATES[prize.fulfilment.state] || '',
     needsAddress: prize.fulfilment.state === 'awaiting_address',
@@ -39,10 +44,13 @@ function view(prize) {
   }
 }
 
-const EMPTY_FORM = { recipient: '', phone: '', address: '' }
+// A fresh object each time: setData's path updates ('form.phone') must never reach a shared one.
+function emptyForm() {
+  return { recipient: '', phone: '', address: '' }
+}
 
 Component({
-  data: { prizes: [], empty: false, error: '', notice: '', editing: 0, form: EMPTY_FORM, submitting: false },
+  data: { prizes: [], empty: false, error: '', notice: '', editing: 0, form: emptyForm(), submitting: false },
   methods: {
     async onLoad() {
       await this.load()
@@ -56,10 +64,12 @@ Component({
       }
     },
     editAddress(event) {
-      this.setData({ editing: Number(event.currentTarget.dataset.draw), form: EMPTY_FORM, error: '', notice: '' })
+      this.setData({ editing: Number(event.currentTarget.dataset.draw), form: emptyForm(), error: '', notice: '' })
     },
     onInput(event) {
-      this.setData({ [`form.${event.currentTarget.dataset.field}`]: event.detail.value })
+      // The address is one line: a line break typed into the textarea becomes a space.
+      const value = String(event.detail.value).replace(/[\r\n]+/g, ' ')
+      this.setData({ [`form.${event.currentTarget.dataset.field}`]: value })
     },
     async submitAddress() {
       if (this.data.submitting || !this.data.editing) return
@@ -70,12 +80,17 @@ Component({
           method: 'POST',
           data: this.data.form,
         })
-        this.setData({ editing: 0, form: EMPTY_FORM })
+        this.setData({ editing: 0, form: emptyForm() })
         await this.load()
         this.setData({ notice: '收货地址已提交，奖品发出后可在此查看物流单号' })
       } catch (error) {
         const message = (error.code === 'invalid_address' && FIELD_MESSAGES[error.field]) || error.message
         this.setData({ error: message })
+        // Submitted meanwhile (another device, a stale page): show where it stands.
+        if (error.code === 'address_already_submitted') {
+          this.setData({ editing: 0 })
+          await this.load()
+        }
       } finally {
         this.setData({ submitting: false })
       }
