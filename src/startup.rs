@@ -38,6 +38,7 @@ struct Registered {
     phone_cipher: web::Data<PhoneCipher>,
     official_account: web::Data<OfficialAccount>,
     standing: web::Data<StandingCache>,
+    live_pools: web::Data<lottery::service::LivePools>,
 }
 
 impl Application {
@@ -86,6 +87,7 @@ impl Application {
                     .context("wechat.official_account")?,
             ),
             standing: web::Data::new(StandingCache::default()),
+            live_pools: web::Data::new(lottery::service::LivePools::default()),
         };
         let state = AppState {
             db,
@@ -134,6 +136,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.phone_cipher.clone())
             .app_data(registered.official_account.clone())
             .app_data(registered.standing.clone())
+            .app_data(registered.live_pools.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract.clone()))

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::chances::{daily_free_ref, grant_chances};
 use super::guard::{self, Refusal};
 use super::model::{LotteryError, PrizeKind};
-use super::pools::{pool_and_prizes, published, PublishedPrize};
+use super::pools::{published, LivePools, PublishedPrize};
 use super::rebuild::{owes_chances, rebuild, PoolScope};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::{campaigns, draw_records, prize_pools, prizes};
@@ -33,6 +33,7 @@ pub struct DrawResult {
 /// guarantee, stock); then the record and its grant are written together, or the store step is undone.
 pub async fn draw(
     cx: Context<'_>,
+    live_pools: &LivePools,
     user_id: i64,
     campaign_slug: &str,
     pool_slug: &str,
@@ -42,7 +43,8 @@ pub async fn draw(
     let campaign = gate::admit(db, store, campaign_slug, Scope::Pool(pool_slug), now)
         .await?
         .campaign;
-    let (pool, prizes) = pool_and_prizes(db, &campaign, pool_slug).await?;
+    let kept = live_pools.pool(db, &campaign, pool_slug, now).await?;
+    let (pool, prizes) = (&kept.0, &kept.1);
     let day = crate::calendar::day_key(now);
     let free_ref = daily_free_ref(pool.id, user_id, &day);
     // Today's free chances are granted by the day's first draw; the others only read that they were.
@@ -92,8 +94,8 @@ pub async fn draw(
     };
     let scope = PoolScope {
         campaign: &campaign.slug,
-        pool: &pool,
-        prizes: &prizes,
+        pool,
+        prizes,
     };
     let mut attempt = 1;
     loop {
@@ -106,7 +108,7 @@ pub async fn draw(
             })?;
         let drawn = Drawn {
             campaign: &campaign,
-            pool: &pool,
+            pool,
             prize,
             won: &won,
         };
@@ -121,7 +123,7 @@ pub async fn draw(
                     .find(|p| p.id == recorded.prize_id)
                     .ok_or(LotteryError::NotFound)?;
                 // Built from the rows the draw read, not read again.
-                let mut published = published(&pool, drawn);
+                let mut published = published(pool, drawn);
                 // Drawn, a blind box's prize is revealed.
                 published.name = drawn.name.clone();
                 return Ok(DrawResult {

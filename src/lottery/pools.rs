@@ -1,5 +1,8 @@
 //! Prize pools: created before their campaign goes live (then frozen), and their published odds.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -33,14 +36,7 @@ pub async fn create_pool(
     validate(input)?;
     let txn = crate::db::begin_write(db).await?;
     let campaign = campaign(&txn, campaign_slug).await?;
-    if campaign.status != Status::Draft.as_str()
-        && status_at(
-            campaign.preheat_at,
-            campaign.starts_at,
-            campaign.ends_at,
-            now,
-        ) >= Status::Live
-    {
+    if is_frozen(&campaign, now) {
         return Err(LotteryError::Frozen);
     }
     let pool = insert_pool(&txn, &campaign, input).await?;
@@ -161,11 +157,68 @@ pub struct PublishedPrize {
     pub consolation: bool,
 }
 
+/// Once customers can draw (a scheduled campaign gone live, or over), a campaign's pools and prizes never change.
+fn is_frozen(campaign: &campaigns::Model, now: DateTime<Utc>) -> bool {
+    campaign.status != Status::Draft.as_str()
+        && status_at(
+            campaign.preheat_at,
+            campaign.starts_at,
+            campaign.ends_at,
+            now,
+        ) >= Status::Live
+}
+
+/// A pool and its prizes, in position order.
+pub(super) type PoolAndPrizes = (prize_pools::Model, Vec<prizes::Model>);
+
+/// Frozen pools and their prizes, read once per instance: a draw then reads neither from the database. Only a
+/// frozen campaign's pools are kept, so nothing kept can change (no route edits a frozen pool).
+#[derive(Default)]
+pub struct LivePools {
+    pools: RwLock<HashMap<(i64, String), Arc<PoolAndPrizes>>>,
+}
+
+/// More live pools than a year's calendar holds: past it the cache starts over rather than grow.
+const LIVE_POOLS_KEPT: usize = 1000;
+
+impl LivePools {
+    pub(super) async fn pool(
+        &self,
+        conn: &impl ConnectionTrait,
+        campaign: &campaigns::Model,
+        pool_slug: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<PoolAndPrizes>, LotteryError> {
+        let key = (campaign.id, pool_slug.to_owned());
+        if let Some(kept) = self.read().get(&key) {
+            return Ok(kept.clone());
+        }
+        let loaded = Arc::new(pool_and_prizes(conn, campaign, pool_slug).await?);
+        if is_frozen(campaign, now) {
+            let mut pools = self
+                .pools
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if pools.len() >= LIVE_POOLS_KEPT {
+                pools.clear();
+            }
+            pools.insert(key, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(i64, String), Arc<PoolAndPrizes>>> {
+        self.pools
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 pub(super) async fn pool_and_prizes(
     conn: &impl ConnectionTrait,
     campaign: &campaigns::Model,
     pool_slug: &str,
-) -> Result<(prize_pools::Model, Vec<prizes::Model>), LotteryError> {
+) -> Result<PoolAndPrizes, LotteryError> {
     let pool = prize_pools::Entity::find()
         .filter(prize_pools::Column::CampaignId.eq(campaign.id))
         .filter(prize_pools::Column::Slug.eq(pool_slug))

@@ -56,6 +56,7 @@ pub fn configure_staff(cfg: &mut web::ServiceConfig) {
 async fn draw_prize(
     req: HttpRequest,
     state: web::Data<AppState>,
+    live_pools: web::Data<service::LivePools>,
     customer: Customer,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
@@ -66,6 +67,7 @@ async fn draw_prize(
     let outcome = idempotency::run_once(state.store(), &scope, &key, &fingerprint, || async {
         let result = service::draw(
             state.context(),
+            &live_pools,
             customer.user_id,
             &campaign,
             &pool,

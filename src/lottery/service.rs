@@ -5,6 +5,6 @@ pub use super::draw::{draw, draws, DrawResult};
 pub use super::model::{
     validate, GuaranteeInput, LotteryError, PoolInput, PoolKind, PrizeInput, PrizeKind,
 };
-pub use super::pools::{create_pool, insert_pool, odds, PoolOdds, PublishedPrize};
+pub use super::pools::{create_pool, insert_pool, odds, LivePools, PoolOdds, PublishedPrize};
 pub use super::reconcile::{reconcile_all, reconcile_pool};
 pub use super::wins::{physical_wins, win, wins, wins_by_id, Win, WonPrize};

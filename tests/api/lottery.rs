@@ -754,6 +754,7 @@ async fn draws_through_the_service_fit_a_demo_pools_published_odds() {
     app.demo_year_at("2026-09-15 12:00").await;
     let (campaign, pool) = ("q3-2026-autumn", "mid-autumn-box-2026");
     let published = odds(&app.db, campaign, pool).await.unwrap().prizes;
+    let live_pools = wxcampaign::lottery::service::LivePools::default();
     let pool_id = prize_pools::Entity::find()
         .all(&app.db)
         .await
@@ -765,7 +766,7 @@ async fn draws_through_the_service_fit_a_demo_pools_published_odds() {
     let draws = 3_000usize;
     let won: Vec<String> = futures::stream::iter(0..draws)
         .map(|i| {
-            let app = &app;
+            let (app, live_pools) = (&app, &live_pools);
             async move {
                 let openid = format!("oOddsCustomer{i:06}");
                 let user = link_user(&app.db, Channel::MiniProgram, &openid, None)
@@ -775,7 +776,7 @@ async fn draws_through_the_service_fit_a_demo_pools_published_odds() {
                 grant_chances(cx, user.id, campaign, pool_id, "test", &openid, 1)
                     .await
                     .unwrap();
-                draw(cx, user.id, campaign, pool, "odds-draw-1")
+                draw(cx, live_pools, user.id, campaign, pool, "odds-draw-1")
                     .await
                     .unwrap()
                     .prize
