@@ -124,13 +124,22 @@ impl Status {
 /// Whether customers can take part at `now`: scheduled (not a draft) and inside its live window. The pause
 /// switch is separate.
 pub fn is_live(campaign: &crate::entities::campaigns::Model, now: DateTime<Utc>) -> bool {
-    campaign.status != Status::Draft.as_str()
-        && status_at(
+    scheduled_status(campaign, now) == Some(Status::Live)
+}
+
+/// Where a campaign stands by the clock at `now`, once scheduled (`None` for a draft).
+pub fn scheduled_status(
+    campaign: &crate::entities::campaigns::Model,
+    now: DateTime<Utc>,
+) -> Option<Status> {
+    (campaign.status != Status::Draft.as_str()).then(|| {
+        status_at(
             campaign.preheat_at,
             campaign.starts_at,
             campaign.ends_at,
             now,
-        ) == Status::Live
+        )
+    })
 }
 
 /// Where a scheduled campaign stands at `now`.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::model::{validate, LotteryError, PoolInput, PoolKind, PrizeKind};
 use crate::audit::{self, Actor};
-use crate::calendar::{status_at, Status};
+use crate::calendar::{scheduled_status, Status};
 use crate::campaigns::gate::{self};
 use crate::entities::{campaigns, prize_pools, prizes};
 
@@ -159,13 +159,7 @@ pub struct PublishedPrize {
 
 /// Once customers can draw (a scheduled campaign gone live, or over), a campaign's pools and prizes never change.
 fn is_frozen(campaign: &campaigns::Model, now: DateTime<Utc>) -> bool {
-    campaign.status != Status::Draft.as_str()
-        && status_at(
-            campaign.preheat_at,
-            campaign.starts_at,
-            campaign.ends_at,
-            now,
-        ) >= Status::Live
+    scheduled_status(campaign, now).is_some_and(|status| status >= Status::Live)
 }
 
 /// A pool and its prizes, in position order.
