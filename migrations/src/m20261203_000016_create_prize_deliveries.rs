@@ -39,7 +39,7 @@ impl MigrationTrait for Migration {
                     .name("idx_prize_deliveries_status")
                     .table(PrizeDeliveries::Table)
                     .col(PrizeDeliveries::Status)
-                    .col(PrizeDeliveries::Id)
+                    .col(PrizeDeliveries::DrawId)
                     .to_owned(),
             )
             .await

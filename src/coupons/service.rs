@@ -181,8 +181,12 @@ pub async fn ensure_template(
         insert_template(conn, actor, input, checked, now).await?;
         return Ok(Ensured::Created);
     };
+    // Not checked against the clock: a template whose last day has passed is still the same template.
     let valid_until = match &input.valid_until {
-        Some(text) => crate::calendar::parse_time(text),
+        Some(text) => Some(
+            crate::calendar::parse_time(text)
+                .ok_or_else(|| CouponError::Invalid("valid_until: not a time".into()))?,
+        ),
         None => None,
     };
     let same = stored.name == input.name

@@ -113,7 +113,7 @@ pub async fn list_deliveries(
 /// The most rows one export holds; ship them, and the next export holds the rest.
 const EXPORT_LIMIT: u64 = 5000;
 
-/// The addresses still to ship, oldest first, as CSV for the carrier's label printer: in full, so the export
+/// The addresses still to ship, oldest win first, as CSV for the carrier's label printer: in full, so the export
 /// itself is audited (who, when, how many rows).
 pub async fn export_csv(
     db: &DatabaseConnection,
@@ -122,7 +122,7 @@ pub async fn export_csv(
 ) -> Result<String, FulfilmentError> {
     let deliveries = prize_deliveries::Entity::find()
         .filter(prize_deliveries::Column::Status.eq(SUBMITTED))
-        .order_by_asc(prize_deliveries::Column::Id)
+        .order_by_asc(prize_deliveries::Column::DrawId)
         .limit(EXPORT_LIMIT)
         .all(db)
         .await?;

@@ -1,7 +1,7 @@
 //! One draw: the gate, the store's atomic step (on counters rebuilt from the database if the store forgot them),
 //! then the durable record and its grant within the database's own limits (or the store step undone).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -194,7 +194,7 @@ async fn decide(
     scope: &PoolScope<'_>,
 ) -> Result<(Won, bool), LotteryError> {
     let Context { db, store, now } = cx;
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let mut waited = Duration::ZERO;
     let mut rebuilt = 0;
     let mut chances_checked = false;

@@ -647,4 +647,18 @@ async fn an_import_refuses_a_coupon_template_whose_terms_changed() {
         .iter()
         .all(|t| t.value_fen != calendar.coupon_templates[2].value_fen));
     assert_eq!(app.count_audit_entries().await, audited, "nothing applied");
+
+    // A validity that is not a time is refused as such, not taken for "the same".
+    let mut calendar = import::read(&demo_file()).unwrap();
+    calendar.coupon_templates[0].valid_days = None;
+    calendar.coupon_templates[0].valid_until = Some("not a time".into());
+    let refused =
+        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &calendar, true, Utc::now())
+            .await
+            .unwrap_err();
+    let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(problems[0].field, "coupon_templates[0]");
+    assert!(problems[0].message.contains("valid_until"), "{problems:?}");
 }
