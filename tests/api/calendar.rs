@@ -602,13 +602,7 @@ async fn an_import_refuses_a_new_pool_for_an_existing_campaign() {
     let mut extra = inputs.campaigns[3].pools[0].clone();
     extra.slug = "added-later".into();
     inputs.campaigns[3].pools.push(extra);
-    let refused =
-        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &inputs, true, Utc::now())
-            .await
-            .unwrap_err();
-    let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
-        panic!("{refused:?}")
-    };
+    let problems = refused_import(&app, &inputs).await;
     assert_eq!(problems[0].field, "campaigns[3].pools[1]");
     assert_eq!(
         wxcampaign::entities::prize_pools::Entity::find()
@@ -629,13 +623,7 @@ async fn an_import_refuses_a_coupon_template_whose_terms_changed() {
         .unwrap();
     let audited = app.count_audit_entries().await;
     calendar.coupon_templates[2].value_fen += 100;
-    let refused =
-        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &calendar, true, Utc::now())
-            .await
-            .unwrap_err();
-    let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
-        panic!("{refused:?}")
-    };
+    let problems = refused_import(&app, &calendar).await;
     assert_eq!(problems[0].field, "coupon_templates[2]");
     assert!(problems[0].message.contains("other terms"), "{problems:?}");
     let stored = wxcampaign::entities::coupon_templates::Entity::find()
@@ -652,13 +640,22 @@ async fn an_import_refuses_a_coupon_template_whose_terms_changed() {
     let mut calendar = import::read(&demo_file()).unwrap();
     calendar.coupon_templates[0].valid_days = None;
     calendar.coupon_templates[0].valid_until = Some("not a time".into());
+    let problems = refused_import(&app, &calendar).await;
+    assert_eq!(problems[0].field, "coupon_templates[0]");
+    assert!(problems[0].message.contains("valid_until"), "{problems:?}");
+}
+
+/// The problems an import of `calendar` is refused with (it must be refused, as invalid).
+async fn refused_import(
+    app: &crate::helpers::TestApp,
+    calendar: &import::Calendar,
+) -> Vec<wxcampaign::calendar::FieldError> {
     let refused =
-        wxcampaign::planning::service::import(&app.db, &Actor::cli(), &calendar, true, Utc::now())
+        wxcampaign::planning::service::import(&app.db, &Actor::cli(), calendar, true, Utc::now())
             .await
             .unwrap_err();
     let wxcampaign::campaigns::service::CampaignError::Invalid(problems) = refused else {
         panic!("{refused:?}")
     };
-    assert_eq!(problems[0].field, "coupon_templates[0]");
-    assert!(problems[0].message.contains("valid_until"), "{problems:?}");
+    problems
 }
