@@ -108,7 +108,8 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSettings {
-    /// `memory://` (single instance) or `redis://host:port/db`.
+    /// `memory://` (single instance), `redis://host:port/db`, or a Redis Cluster by some of its nodes:
+    /// `redis+cluster://host:port,host:port`.
     pub url: SecretString,
     /// Prefix of every key, so several deployments (or test runs) can share one Redis.
     pub key_prefix: String,
@@ -393,10 +394,13 @@ impl Settings {
             return Err(ConfigError::invalid("store.retries", "0 to 10"));
         }
         let store_url = self.store.url.expose_secret();
-        if !(store_url == "memory://" || store_url.starts_with("redis://")) {
+        if !(store_url == "memory://"
+            || store_url.starts_with("redis://")
+            || store_url.starts_with("redis+cluster://"))
+        {
             return Err(ConfigError::invalid(
                 "store.url",
-                "must be memory:// or redis://...",
+                "must be memory://, redis://... or redis+cluster://host:port,host:port",
             ));
         }
         if self.store.key_prefix.is_empty()

@@ -224,6 +224,87 @@ mod tests {
         assert_eq!(new_tat, None, "a refusal must not consume capacity");
     }
 
+    /// Redis Cluster's slot of a key: CRC16 (XMODEM) of its hash tag (the text inside the first `{...}`, if not
+    /// empty) or else of the whole key, modulo 16,384.
+    fn cluster_slot(key: &str) -> u16 {
+        let hashed = key
+            .find('{')
+            .and_then(|open| {
+                let tag = &key[open + 1..];
+                tag.find('}').map(|close| &tag[..close])
+            })
+            .filter(|tag| !tag.is_empty())
+            .unwrap_or(key);
+        crc16::State::<crc16::XMODEM>::calculate(hashed.as_bytes()) % 16_384
+    }
+
+    #[test]
+    fn the_slot_function_agrees_with_redis_cluster() {
+        // Read off a real cluster with `CLUSTER KEYSLOT` (scripts/redis-cluster.sh).
+        assert_eq!(cluster_slot("foo"), 12_182);
+        assert_eq!(cluster_slot("wxct:lottery:{c:abc}:p1"), 11_930);
+        assert_eq!(cluster_slot("{}foo"), cluster_slot("{}foo"));
+        assert_ne!(cluster_slot("{}foo"), cluster_slot("foo"));
+    }
+
+    /// A cluster runs a script only when all its keys live in one slot (else CROSSSLOT): every key a script or
+    /// transaction uses together is a campaign's key, so each must carry the campaign's slot.
+    #[test]
+    fn every_key_one_atomic_step_uses_shares_its_campaigns_slot() {
+        use super::lottery::{self, counter, DrawSpec, PrizeRule, Scope};
+
+        let keys = Keys::new("wxc");
+        let mut slots = std::collections::HashSet::new();
+        for campaign in ["q4-2026-thanks", "q1-2027", "bench", "a", "c-1"] {
+            let slot = cluster_slot(&keys.paused(campaign));
+            slots.insert(slot);
+            let prize = |id| PrizeRule {
+                id,
+                tier: 1,
+                weight: 100,
+                stock: Some(5),
+                per_user_total: None,
+                per_user_daily: None,
+            };
+            let spec = DrawSpec {
+                campaign: campaign.into(),
+                pool_id: 7,
+                user_id: 42,
+                request_id: "a0b1".into(),
+                day: "2026-12-03".into(),
+                prizes: vec![prize(1), prize(2)],
+                guarantee: None,
+                consolation: None,
+                random: 0,
+            };
+            let pool = keys.pool(campaign, 7);
+            // draw and undo_draw
+            let mut together = lottery::keys(&pool, keys.paused(campaign), &spec);
+            // hydrate, forget, restore_pool_counters, add_chances: counters under the pool's key
+            for name in [
+                counter::hydrated(Scope::Pool),
+                counter::hydrated(Scope::User(42)),
+                counter::stock(1),
+                counter::free(1),
+                counter::granted(42),
+                counter::used(42),
+                counter::since(42),
+                counter::won(42, 1),
+                counter::won_on(42, "2026-12-03", 1),
+            ] {
+                together.push(format!("{pool}:{name}"));
+            }
+            // answer_quiz (with the pause flag), board_submit, board_page
+            together.push(keys.quiz_attempt(campaign, "attempt-1"));
+            together.push(keys.board(campaign));
+            together.push(keys.board_complete(campaign));
+            for key in &together {
+                assert_eq!(cluster_slot(key), slot, "{key} is not in {campaign}'s slot");
+            }
+        }
+        assert!(slots.len() > 1, "campaigns spread over slots: {slots:?}");
+    }
+
     #[test]
     fn gcra_refills_one_request_per_interval() {
         let mut tat = None;

@@ -12,8 +12,10 @@ mod rate_limits;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Script};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncCommands, Cmd, Pipeline, RedisFuture, Script, Value};
 
 use super::lottery::{self, DrawOutcome, DrawSpec, Won};
 use super::quiz::{
@@ -66,8 +68,62 @@ impl Scripts {
 
 pub struct RedisStore {
     keys: Keys,
-    connection: ConnectionManager,
+    connection: Connection,
     scripts: Scripts,
+}
+
+/// One Redis server, or a Redis Cluster. Every command and script runs unchanged on either: the keys each one
+/// uses together share a hash slot (`Keys`), so a cluster routes it whole to one node.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Single(connection) => connection.req_packed_command(cmd),
+            Self::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Single(connection) => connection.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(connection) => connection.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(connection) => connection.get_db(),
+            Self::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// `redis+cluster://[user:password@]host:port[,host:port...]` names a cluster by some of its nodes (the client
+/// learns the rest); each becomes a `redis://` node address with the same credentials. `None` for any other URL.
+fn cluster_nodes(url: &str) -> Option<Vec<String>> {
+    let rest = url.strip_prefix("redis+cluster://")?;
+    let rest = rest.trim_end_matches('/');
+    let (credentials, hosts) = match rest.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let nodes: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .map(|host| format!("redis://{credentials}{host}"))
+        .collect();
+    Some(nodes)
 }
 
 fn unavailable(error: redis::RedisError) -> StoreError {
@@ -108,16 +164,10 @@ impl RedisStore {
         key_prefix: &str,
         timeouts: RedisTimeouts,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(unavailable)?;
-        // Fail fast: a request must not hang for the manager's default ten seconds of reconnect attempts.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(timeouts.retries)
-            .set_max_delay(Duration::from_millis(500))
-            .set_connection_timeout(Some(timeouts.connect))
-            .set_response_timeout(Some(timeouts.response));
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(unavailable)?;
+        let connection = match cluster_nodes(url) {
+            Some(nodes) => Connection::Cluster(connect_cluster(nodes, timeouts).await?),
+            None => Connection::Single(connect_single(url, timeouts).await?),
+        };
         Ok(Self {
             keys: Keys::new(key_prefix),
             connection,
@@ -125,7 +175,65 @@ impl RedisStore {
         })
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Connection {
         self.connection.clone()
+    }
+}
+
+async fn connect_single(
+    url: &str,
+    timeouts: RedisTimeouts,
+) -> Result<ConnectionManager, StoreError> {
+    let client = redis::Client::open(url).map_err(unavailable)?;
+    // Fail fast: a request must not hang for the manager's default ten seconds of reconnect attempts.
+    let config = ConnectionManagerConfig::new()
+        .set_number_of_retries(timeouts.retries)
+        .set_max_delay(Duration::from_millis(500))
+        .set_connection_timeout(Some(timeouts.connect))
+        .set_response_timeout(Some(timeouts.response));
+    ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(unavailable)
+}
+
+async fn connect_cluster(
+    nodes: Vec<String>,
+    timeouts: RedisTimeouts,
+) -> Result<ClusterConnection, StoreError> {
+    if nodes.is_empty() {
+        return Err(StoreError::Protocol(
+            "redis+cluster:// names no node".into(),
+        ));
+    }
+    // The same fail-fast bounds as one server: each attempt and the whole request (redirects included).
+    let client = ClusterClientBuilder::new(nodes)
+        .retries(u32::try_from(timeouts.retries).unwrap_or(u32::MAX))
+        .max_retry_wait(500)
+        .connection_timeout(timeouts.connect)
+        .response_timeout(timeouts.response)
+        .build()
+        .map_err(unavailable)?;
+    client.get_async_connection().await.map_err(unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_nodes;
+
+    #[test]
+    fn a_cluster_url_lists_its_nodes_with_their_credentials() {
+        assert_eq!(
+            cluster_nodes("redis+cluster://127.0.0.1:7001,127.0.0.1:7002/"),
+            Some(vec![
+                "redis://127.0.0.1:7001".to_owned(),
+                "redis://127.0.0.1:7002".to_owned()
+            ])
+        );
+        assert_eq!(
+            cluster_nodes("redis+cluster://app:s3cret@10.0.0.1:6379"),
+            Some(vec!["redis://app:s3cret@10.0.0.1:6379".to_owned()])
+        );
+        assert_eq!(cluster_nodes("redis+cluster://"), Some(vec![]));
+        assert_eq!(cluster_nodes("redis://127.0.0.1:6379"), None);
     }
 }
