@@ -244,6 +244,11 @@ impl AppError {
         error
     }
 
+    /// The database or the store did not answer (a 503 to retry), as opposed to a request or code fault.
+    pub fn is_unavailable(&self) -> bool {
+        self.code == ErrorCode::ServiceUnavailable
+    }
+
     /// Counters this request needs are being rebuilt from the database by another instance: retry shortly.
     pub fn store_rebuilding() -> Self {
         let mut error = Self::new(

@@ -15,6 +15,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{DemoSettings, Settings};
 use crate::http::{self, Metrics};
 use crate::official_account::callback::OfficialAccount;
+use crate::official_account::inbox::InboxWriter;
 use crate::state::AppState;
 use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
@@ -37,6 +38,7 @@ struct Registered {
     metrics: web::Data<Metrics>,
     phone_cipher: web::Data<PhoneCipher>,
     official_account: web::Data<OfficialAccount>,
+    inbox: web::Data<InboxWriter>,
     standing: web::Data<StandingCache>,
     live_pools: web::Data<lottery::service::LivePools>,
 }
@@ -86,6 +88,7 @@ impl Application {
                 OfficialAccount::from_settings(&settings.wechat.official_account)
                     .context("wechat.official_account")?,
             ),
+            inbox: web::Data::new(InboxWriter::spawn(db.clone())),
             standing: web::Data::new(StandingCache::default()),
             live_pools: web::Data::new(lottery::service::LivePools::default()),
         };
@@ -135,6 +138,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.metrics.clone())
             .app_data(registered.phone_cipher.clone())
             .app_data(registered.official_account.clone())
+            .app_data(registered.inbox.clone())
             .app_data(registered.standing.clone())
             .app_data(registered.live_pools.clone())
             .configure(http::extractor_configs)

@@ -4,21 +4,17 @@
 
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use rand::distr::{Alphanumeric, SampleString};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::dispatch;
+use super::inbox::{InboxWriter, Recorded};
 use crate::config::{CallbackMode, OfficialAccountSettings};
-use crate::entities::wechat_inbox;
 use crate::error::{AppError, ErrorCode};
 use crate::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::state::AppState;
 use crate::store::IdempotencyBegin;
-use crate::telemetry::mask_openid;
 use crate::wechat::crypto::{sha1_signature, signatures_match, CryptoError, MessageCipher};
 use crate::wechat::message::{encrypted_envelope, Inbound, MessageError};
 use crate::wechat::xml::{self, XmlError};
@@ -227,6 +223,7 @@ impl CallbackReply {
 /// POST: one message or event.
 pub async fn handle_message(
     state: &AppState,
+    inbox: &InboxWriter,
     account: &OfficialAccount,
     signed: &SignedQuery<'_>,
     body: &[u8],
@@ -270,7 +267,7 @@ pub async fn handle_message(
         &key,
         &dedupe_key,
         REPLY_RETENTION,
-        || record_and_dispatch(state, &inbound, &dedupe_key),
+        || record_and_dispatch(inbox, &inbound, &dedupe_key),
     )
     .await
     .map_err(|e| CallbackError::Unexpected(anyhow::anyhow!("{e:?}")))?;
@@ -321,50 +318,21 @@ async fn guard_nonce(
     }
 }
 
-/// The side effects of one message, in one transaction: the handlers' writes and the inbox row. The inbox row's
-/// unique key makes a duplicate roll everything back, so a message acts once even if its store claim lapsed.
+/// The side effects of one message, committed before we answer: the inbox row and the handlers' writes, in the
+/// inbox writer's next batch.
 async fn record_and_dispatch(
-    state: &AppState,
+    inbox: &InboxWriter,
     inbound: &Inbound,
     dedupe_key: &str,
 ) -> Result<StoredResponse, AppError> {
-    let txn = crate::db::begin_write(&state.db).await?;
-    let answer = dispatch::dispatch(&txn, inbound)
-        .await
-        .map_err(AppError::unexpected)?;
-    let (msg_type, event, event_key, msg_id) = inbound.inbox_fields();
-    let row = wechat_inbox::ActiveModel {
-        dedupe_key: Set(dedupe_key.to_owned()),
-        openid: Set(inbound.from_user.clone()),
-        msg_type: Set(msg_type),
-        event: Set(event),
-        event_key: Set(event_key),
-        msg_id: Set(msg_id),
-        reply_rule_id: Set(answer.as_ref().and_then(|a| a.rule_id)),
-        sent_at: Set(Utc
-            .timestamp_opt(inbound.create_time, 0)
-            .single()
-            .unwrap_or_else(Utc::now)),
-        received_at: Set(Utc::now()),
-        ..Default::default()
-    };
-    let inserted = wechat_inbox::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(wechat_inbox::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 0 {
-        txn.rollback().await?;
-        tracing::info!(openid = %mask_openid(&inbound.from_user), "duplicate message already recorded");
-        return StoredResponse::ok(serde_json::Value::Null);
+    match inbox.record(inbound.clone(), dedupe_key.to_owned()).await? {
+        Recorded::Duplicate => StoredResponse::ok(serde_json::Value::Null),
+        Recorded::New(answer) => {
+            let reply = answer.map(|a| {
+                a.reply
+                    .to_xml(&inbound.from_user, &inbound.to_user, Utc::now().timestamp())
+            });
+            StoredResponse::ok(reply)
+        }
     }
-    txn.commit().await?;
-    let reply = answer.map(|a| {
-        a.reply
-            .to_xml(&inbound.from_user, &inbound.to_user, Utc::now().timestamp())
-    });
-    StoredResponse::ok(reply)
 }

@@ -4,6 +4,7 @@
 pub mod auto_reply;
 pub mod callback;
 pub mod dispatch;
+pub mod inbox;
 pub mod jssdk;
 pub mod oauth;
 pub mod routes;

@@ -3,6 +3,7 @@ use serde_json::json;
 
 use super::auto_reply::{self, RuleInput};
 use super::callback::{self, CallbackError, CallbackQuery, OfficialAccount};
+use super::inbox::InboxWriter;
 use super::jssdk;
 use super::oauth::{self, Scope};
 use crate::auth::{address_of, spend, JwtKeys, Role, Staff};
@@ -83,6 +84,7 @@ async fn verify_callback_url(
 async fn receive_callback(
     state: web::Data<AppState>,
     account: web::Data<OfficialAccount>,
+    inbox: web::Data<InboxWriter>,
     query: web::Query<CallbackQuery>,
     req: HttpRequest,
     payload: web::Payload,
@@ -93,7 +95,7 @@ async fn receive_callback(
         Err(error) => return Err(refused(&state, &req, error).await),
     };
     let body = read_body(&req, payload.into_inner(), account.body_limit).await?;
-    match callback::handle_message(&state, &account, &signed, &body).await {
+    match callback::handle_message(&state, &inbox, &account, &signed, &body).await {
         Ok(reply) => Ok(HttpResponse::Ok()
             .content_type(reply.content_type)
             .body(reply.body)),

@@ -537,8 +537,9 @@ async fn wrong_plain_signature_is_refused() {
     assert_eq!(sim.count_inbox().await, 0);
 }
 
-/// Many different messages at once: every one is answered and recorded (SQLite's single writer must queue
-/// writers, never fail them with "database is locked").
+/// Many different messages at once, each racing a copy of itself (WeChat's retry), with follows among them:
+/// every one is answered with its reply and recorded once, with its rule and its handler's write, whichever
+/// batch of the inbox writer takes it (SQLite's single writer must queue writers, never fail them).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_messages_are_all_recorded() {
     let sim = WeChatSim::start("safe", false).await;
@@ -549,18 +550,51 @@ async fn a_hundred_concurrent_messages_are_all_recorded() {
     )
     .unwrap();
     let app_id = f["app_id"].as_str().unwrap();
-    let sends = (0..100).map(|i| {
-        let xml = format!(
+    let texts = (0..100).map(|i| {
+        format!(
             "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oLoadUser{i:019}]]></FromUserName>\
              <CreateTime>1700000100</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[积分]]></Content>\
              <MsgId>{}</MsgId></xml>",
             90_000 + i
-        );
-        let encrypt = cipher.encrypt(&xml, app_id);
-        let sim = &sim;
-        async move { sim.send_encrypted(&encrypt).await.status().as_u16() }
+        )
     });
-    let statuses = join_all(sends).await;
-    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    assert_eq!(sim.count_inbox().await, 100);
+    let follows = (0..20).map(|i| {
+        format!(
+            "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[oFollower{i:019}]]></FromUserName>\
+             <CreateTime>1700000100</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+             <Event><![CDATA[subscribe]]></Event></xml>"
+        )
+    });
+    let messages: Vec<String> = texts
+        .chain(follows)
+        .map(|xml| cipher.encrypt(&xml, app_id))
+        .collect();
+    let sends = messages.iter().chain(messages.iter()).map(|encrypt| {
+        let sim = &sim;
+        async move {
+            let response = sim.send_encrypted(encrypt).await;
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    });
+    let answers = join_all(sends).await;
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
+    let text_replies = answers
+        .iter()
+        .filter(|(_, body)| body != "success")
+        .map(|(_, body)| sim.open_reply(body))
+        .filter(|reply| reply.contains("<![CDATA[ok]]>"))
+        .count();
+    assert_eq!(text_replies, 200, "both copies of each text get its reply");
+    let inbox = sim.inbox().await;
+    assert_eq!(inbox.len(), 120, "each message recorded once");
+    assert_eq!(
+        inbox.iter().filter(|m| m.reply_rule_id.is_some()).count(),
+        100,
+        "each text's row names the rule that answered it"
+    );
+    assert_eq!(
+        sim.app.count_users().await,
+        20,
+        "each follow recorded its follower"
+    );
 }
