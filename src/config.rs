@@ -92,6 +92,8 @@ pub struct ApplicationSettings {
     pub json_body_limit: usize,
     /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// Seconds an idle client connection is kept open for its next request (a customer tapping again).
+    pub keep_alive_secs: u64,
     /// Peers whose `X-Forwarded-For` header is believed (load balancers), as addresses or CIDR ranges.
     pub trusted_proxies: Vec<String>,
 }
@@ -366,6 +368,12 @@ impl Settings {
             return Err(ConfigError::invalid(
                 "application.json_body_limit",
                 "must be between 1024 and 16777216 bytes",
+            ));
+        }
+        if !(1..=3600).contains(&app.keep_alive_secs) {
+            return Err(ConfigError::invalid(
+                "application.keep_alive_secs",
+                "1 to 3,600 seconds",
             ));
         }
         self.trusted_proxies()?;

@@ -129,6 +129,7 @@ impl Application {
 
 fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow::Result<Server> {
     let shutdown_timeout = state.settings.application.shutdown_timeout_secs;
+    let keep_alive = std::time::Duration::from_secs(state.settings.application.keep_alive_secs);
     let data = web::Data::new(state);
     let contract = crate::openapi::ApiDoc::openapi();
     let server = HttpServer::new(move || {
@@ -181,6 +182,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             // Registered last, so it is the outermost layer and sees every request and response.
             .wrap(from_fn(http::observe))
     })
+    .keep_alive(keep_alive)
     .listen(listener)?
     .shutdown_timeout(shutdown_timeout)
     .run();

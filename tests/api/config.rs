@@ -151,6 +151,21 @@ fn unknown_keys_and_wrong_types_name_the_key() {
 
     let bad_value = load(Environment::Test, &[("APP__STORE__URL", "mongodb://x")]).unwrap_err();
     assert!(bad_value.contains("store.url"), "{bad_value}");
+    let cluster = load(
+        Environment::Test,
+        &[(
+            "APP__STORE__URL",
+            "redis+cluster://10.0.0.1:6379,10.0.0.2:6379",
+        )],
+    );
+    assert!(cluster.is_ok(), "a cluster URL is a store URL: {cluster:?}");
+
+    let forever = load(
+        Environment::Test,
+        &[("APP__APPLICATION__KEEP_ALIVE_SECS", "0")],
+    )
+    .unwrap_err();
+    assert!(forever.contains("application.keep_alive_secs"), "{forever}");
 
     let bad_proxy = load(
         Environment::Test,

@@ -598,3 +598,71 @@ async fn a_hundred_concurrent_messages_are_all_recorded() {
         "each follow recorded its follower"
     );
 }
+
+/// A message the database refuses (here a trigger, a real database fault) fails alone: the messages that shared
+/// its batch are still recorded and answered, and it is refused with a 500 (WeChat retries it), recording nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_the_database_refuses_fails_alone_not_its_batch() {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let sim = WeChatSim::start("safe", false).await;
+    keyword_rule(&sim, "积分", "contains", "ok").await;
+    let poison = "oPoisonedUser00000000000000";
+    let db = &sim.app.db;
+    let statements: Vec<String> = match db.get_database_backend() {
+        DbBackend::Sqlite => vec![format!(
+            "create trigger poison before insert on wechat_inbox when new.openid = '{poison}' \
+             begin select raise(abort, 'poisoned'); end"
+        )],
+        _ => vec![
+            "create function poison() returns trigger language plpgsql as \
+             $$ begin raise exception 'poisoned'; end $$"
+                .to_owned(),
+            format!(
+                "create trigger poison before insert on wechat_inbox for each row \
+                 when (new.openid = '{poison}') execute function poison()"
+            ),
+        ],
+    };
+    for statement in statements {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+    let f = fixtures();
+    let cipher = wxcampaign::wechat::crypto::MessageCipher::from_encoding_aes_key(
+        f["encoding_aes_key"].as_str().unwrap(),
+    )
+    .unwrap();
+    let app_id = f["app_id"].as_str().unwrap();
+    let messages: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            let from = if i == 30 { poison.to_owned() } else { format!("oBatchUser{i:017}") };
+            let xml = format!(
+                "<xml><ToUserName><![CDATA[{GH}]]></ToUserName><FromUserName><![CDATA[{from}]]></FromUserName>\
+                 <CreateTime>1700000100</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[积分]]></Content>\
+                 <MsgId>{}</MsgId></xml>",
+                80_000 + i
+            );
+            (from, cipher.encrypt(&xml, app_id))
+        })
+        .collect();
+    let sends = messages.iter().map(|(from, encrypt)| {
+        let sim = &sim;
+        async move {
+            (
+                from.clone(),
+                sim.send_encrypted(encrypt).await.status().as_u16(),
+            )
+        }
+    });
+    let answers = join_all(sends).await;
+    for (from, status) in &answers {
+        let expected = if from == poison { 500 } else { 200 };
+        assert_eq!(*status, expected, "{from}: {answers:?}");
+    }
+    let inbox = sim.inbox().await;
+    assert_eq!(
+        inbox.len(),
+        59,
+        "every message but the refused one is recorded"
+    );
+    assert!(inbox.iter().all(|m| m.openid != poison));
+}
