@@ -345,9 +345,16 @@ async fn open_connections(base: &str, count: usize) -> anyhow::Result<Vec<Held>>
         let opened = futures::future::join_all(chunk.iter().map(|_| async {
             let stream = tokio::net::TcpStream::connect(&address).await?;
             stream.set_nodelay(true)?;
-            let (sender, connection) =
+            let (mut sender, connection) =
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
             tokio::spawn(connection);
+            // A first request, as a page's first load: a server may close a connection that never sent one.
+            let opened = hyper::Request::get("/healthz")
+                .header(reqwest::header::HOST, &address)
+                .body(http_body_util::Full::new(bytes::Bytes::new()))?;
+            sender.ready().await?;
+            let answer = sender.send_request(opened).await?;
+            http_body_util::BodyExt::collect(answer.into_body()).await?;
             Ok::<_, anyhow::Error>(sender)
         }))
         .await;

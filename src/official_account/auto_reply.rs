@@ -296,21 +296,8 @@ pub async fn delete_rule(
     Ok(())
 }
 
-async fn enabled_rules(
-    conn: &impl ConnectionTrait,
-    trigger: Trigger,
-) -> Result<Vec<auto_reply_rules::Model>, DbErr> {
-    auto_reply_rules::Entity::find()
-        .filter(auto_reply_rules::Column::Trigger.eq(trigger.as_str()))
-        .filter(auto_reply_rules::Column::Enabled.eq(true))
-        .order_by_desc(auto_reply_rules::Column::Priority)
-        .order_by_asc(auto_reply_rules::Column::Id)
-        .all(conn)
-        .await
-}
-
-fn answer(rule: auto_reply_rules::Model) -> Option<(i64, Reply)> {
-    match serde_json::from_value(rule.reply) {
+fn answer(rule: &auto_reply_rules::Model) -> Option<(i64, Reply)> {
+    match serde_json::from_value(rule.reply.clone()) {
         Ok(reply) => Some((rule.id, reply)),
         Err(error) => {
             tracing::error!(rule = rule.id, %error, "auto-reply rule holds an unreadable reply");
@@ -319,37 +306,45 @@ fn answer(rule: auto_reply_rules::Model) -> Option<(i64, Reply)> {
     }
 }
 
-/// The highest-priority keyword rule matching `content` (exact after trimming, or contains).
-pub async fn match_keyword(
-    conn: &impl ConnectionTrait,
-    content: &str,
-) -> Result<Option<(i64, Reply)>, DbErr> {
-    let text = content.trim();
-    let rule = enabled_rules(conn, Trigger::Keyword)
-        .await?
-        .into_iter()
-        .find(|rule| match rule.match_type.as_str() {
-            "contains" => text.contains(rule.pattern.as_str()),
-            _ => text == rule.pattern,
-        });
-    Ok(rule.and_then(answer))
-}
+/// The enabled rules as one read found them, highest priority first: read once for a whole batch of messages.
+pub struct Rules(Vec<auto_reply_rules::Model>);
 
-pub async fn match_subscribe(conn: &impl ConnectionTrait) -> Result<Option<(i64, Reply)>, DbErr> {
-    Ok(enabled_rules(conn, Trigger::Subscribe)
-        .await?
-        .into_iter()
-        .next()
-        .and_then(answer))
-}
+impl Rules {
+    pub async fn load(conn: &impl ConnectionTrait) -> Result<Self, DbErr> {
+        Ok(Self(
+            auto_reply_rules::Entity::find()
+                .filter(auto_reply_rules::Column::Enabled.eq(true))
+                .order_by_desc(auto_reply_rules::Column::Priority)
+                .order_by_asc(auto_reply_rules::Column::Id)
+                .all(conn)
+                .await?,
+        ))
+    }
 
-pub async fn match_click(
-    conn: &impl ConnectionTrait,
-    key: &str,
-) -> Result<Option<(i64, Reply)>, DbErr> {
-    Ok(enabled_rules(conn, Trigger::Click)
-        .await?
-        .into_iter()
-        .find(|rule| rule.pattern == key)
-        .and_then(answer))
+    fn of(&self, trigger: Trigger) -> impl Iterator<Item = &auto_reply_rules::Model> {
+        self.0
+            .iter()
+            .filter(move |rule| rule.trigger == trigger.as_str())
+    }
+
+    /// The highest-priority keyword rule matching `content` (exact after trimming, or contains).
+    pub fn keyword(&self, content: &str) -> Option<(i64, Reply)> {
+        let text = content.trim();
+        self.of(Trigger::Keyword)
+            .find(|rule| match rule.match_type.as_str() {
+                "contains" => text.contains(rule.pattern.as_str()),
+                _ => text == rule.pattern,
+            })
+            .and_then(answer)
+    }
+
+    pub fn subscribe(&self) -> Option<(i64, Reply)> {
+        self.of(Trigger::Subscribe).next().and_then(answer)
+    }
+
+    pub fn click(&self, key: &str) -> Option<(i64, Reply)> {
+        self.of(Trigger::Click)
+            .find(|rule| rule.pattern == key)
+            .and_then(answer)
+    }
 }

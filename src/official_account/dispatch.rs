@@ -1,11 +1,12 @@
-//! Where inbound messages and events go. Each domain that reacts to WeChat implements `InboundHandler` and is
-//! listed in `HANDLERS`; later ones plug in here (referral credit on a `qrscene_` subscribe, push delivery status on
-//! TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, consent records on subscribe_msg_*).
+//! Where inbound messages and events go: the operator's auto-reply (`reply`, chosen from the rules), then the
+//! writes of each domain that reacts to WeChat, which implements `InboundHandler` and is listed in `HANDLERS`.
+//! Later ones plug in here: referral credit on a `qrscene_` subscribe, push delivery status on
+//! TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, consent records on subscribe_msg_*.
 
 use async_trait::async_trait;
 use sea_orm::DatabaseTransaction;
 
-use super::auto_reply;
+use super::auto_reply::Rules;
 use crate::telemetry::mask_openid;
 use crate::users;
 use crate::wechat::message::{Event, Inbound, InboundKind, Reply};
@@ -20,12 +21,9 @@ pub struct Answer {
 #[async_trait]
 pub trait InboundHandler: Send + Sync {
     /// Quick work only (the whole callback answers within WeChat's 5 s), written on `txn`, which commits with
-    /// the inbox row. Slow work is to be queued, not done here.
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        inbound: &Inbound,
-    ) -> anyhow::Result<Option<Answer>>;
+    /// the inbox row and runs only for a message recorded for the first time. Slow work is to be queued, not
+    /// done here.
+    async fn handle(&self, txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()>;
 }
 
 /// Keeps `users.oa_following` and the follow times.
@@ -33,66 +31,47 @@ struct FollowState;
 
 #[async_trait]
 impl InboundHandler for FollowState {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        inbound: &Inbound,
-    ) -> anyhow::Result<Option<Answer>> {
+    async fn handle(&self, txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()> {
         let following = match &inbound.kind {
             InboundKind::Event(Event::Subscribe { .. } | Event::Scan { .. }) => true,
             InboundKind::Event(Event::Unsubscribe) => false,
-            _ => return Ok(None),
+            _ => return Ok(()),
         };
         users::service::record_follow(txn, &inbound.from_user, following, inbound.create_time)
             .await?;
-        Ok(None)
+        Ok(())
     }
 }
 
-/// Operator-configured replies: subscribe welcome, keywords, menu CLICK keys.
-struct AutoReplies;
+const HANDLERS: [&dyn InboundHandler; 1] = [&FollowState];
 
-#[async_trait]
-impl InboundHandler for AutoReplies {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        inbound: &Inbound,
-    ) -> anyhow::Result<Option<Answer>> {
-        let rule = match &inbound.kind {
-            InboundKind::Text { content, .. } => auto_reply::match_keyword(txn, content).await?,
-            InboundKind::Event(Event::Subscribe { .. }) => auto_reply::match_subscribe(txn).await?,
-            InboundKind::Event(Event::Click { key }) => auto_reply::match_click(txn, key).await?,
-            InboundKind::Unknown { msg_type } => {
-                tracing::info!(msg_type, openid = %mask_openid(&inbound.from_user), "unknown message type");
-                None
-            }
-            InboundKind::Event(Event::Unknown { event, .. }) => {
-                tracing::info!(event, openid = %mask_openid(&inbound.from_user), "unknown event");
-                None
-            }
-            _ => None,
-        };
-        Ok(rule.map(|(rule_id, reply)| Answer {
-            reply,
-            rule_id: Some(rule_id),
-        }))
-    }
-}
-
-const HANDLERS: [&dyn InboundHandler; 2] = [&FollowState, &AutoReplies];
-
-/// Runs every handler; the first reply wins.
-pub async fn dispatch(
-    txn: &DatabaseTransaction,
-    inbound: &Inbound,
-) -> anyhow::Result<Option<Answer>> {
-    let mut answer = None;
+/// Runs every handler's writes for a message recorded for the first time.
+pub async fn handle(txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()> {
     for handler in HANDLERS {
-        let this = handler.handle(txn, inbound).await?;
-        if answer.is_none() {
-            answer = this;
-        }
+        handler.handle(txn, inbound).await?;
     }
-    Ok(answer)
+    Ok(())
+}
+
+/// The operator-configured reply to a message, if any: subscribe welcome, keywords, menu CLICK keys. Chosen from
+/// `rules` alone (no write), so a batch of messages knows its replies before recording them.
+pub fn reply(rules: &Rules, inbound: &Inbound) -> Option<Answer> {
+    let rule = match &inbound.kind {
+        InboundKind::Text { content, .. } => rules.keyword(content),
+        InboundKind::Event(Event::Subscribe { .. }) => rules.subscribe(),
+        InboundKind::Event(Event::Click { key }) => rules.click(key),
+        InboundKind::Unknown { msg_type } => {
+            tracing::info!(msg_type, openid = %mask_openid(&inbound.from_user), "unknown message type");
+            None
+        }
+        InboundKind::Event(Event::Unknown { event, .. }) => {
+            tracing::info!(event, openid = %mask_openid(&inbound.from_user), "unknown event");
+            None
+        }
+        _ => None,
+    };
+    rule.map(|(rule_id, reply)| Answer {
+        reply,
+        rule_id: Some(rule_id),
+    })
 }

@@ -1,19 +1,24 @@
-//! The callback's durable record, group-committed. Concurrent messages hand their work to one writer task, which
+//! The callback's durable record, group-committed. Concurrent messages hand their work to a writer task, which
 //! records everything queued (up to `MAX_BATCH` messages) in one transaction and answers each message after that
 //! commit. So every message is still in the database before we answer WeChat, but a burst shares one commit (one
 //! fsync) instead of paying one each. Nothing waits to fill a batch: at low load a batch is one message; under
 //! load the messages that queued while one batch committed make the next.
 //!
+//! On PostgreSQL a few writers take batches side by side (`POSTGRES_WRITERS`); on SQLite one does.
+//!
 //! A batch that fails is recorded again one message per transaction, so one bad message cannot fail the others;
 //! a database that is down fails them all at once (503, WeChat retries).
 
-use chrono::{TimeZone, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
-};
-use tokio::sync::{mpsc, oneshot};
+use std::collections::HashSet;
+use std::sync::Arc;
 
+use chrono::{TimeZone, Utc};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set, TryInsertResult,
+};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::auto_reply::Rules;
 use super::dispatch::{self, Answer};
 use crate::entities::wechat_inbox;
 use crate::error::AppError;
@@ -22,6 +27,10 @@ use crate::wechat::message::Inbound;
 
 /// The most messages one transaction records: bounds how long a batch holds its locks.
 const MAX_BATCH: usize = 256;
+/// Writers taking batches side by side on PostgreSQL: one writer's statements go one after another on one
+/// connection, so one writer alone is bound by round trips, not by the commit it shares. SQLite takes one writer
+/// at a time whatever we do, so it gets one.
+const POSTGRES_WRITERS: usize = 4;
 /// Messages waiting for the writer; a sender beyond it waits its turn (back-pressure, not an error).
 const QUEUE_DEPTH: usize = 4096;
 
@@ -46,10 +55,17 @@ pub struct InboxWriter {
 }
 
 impl InboxWriter {
-    /// Starts the writer on the current Tokio runtime.
+    /// Starts the writers on the current Tokio runtime.
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_batches(db, pending));
+        let pending = Arc::new(Mutex::new(pending));
+        let writers = match db.get_database_backend() {
+            DbBackend::Sqlite => 1,
+            _ => POSTGRES_WRITERS,
+        };
+        for _ in 0..writers {
+            tokio::spawn(write_batches(db.clone(), pending.clone()));
+        }
         Self { queue }
     }
 
@@ -69,9 +85,15 @@ impl InboxWriter {
     }
 }
 
-async fn write_batches(db: DatabaseConnection, mut pending: mpsc::Receiver<Pending>) {
+/// Takes what is queued (the queue is held only while taking, so another writer takes the next batch while
+/// this one writes) and writes it, until every handle is gone.
+async fn write_batches(db: DatabaseConnection, pending: Arc<Mutex<mpsc::Receiver<Pending>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let taken = pending.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        if taken == 0 {
+            return;
+        }
         write_batch(&db, &mut batch).await;
     }
 }
@@ -79,10 +101,7 @@ async fn write_batches(db: DatabaseConnection, mut pending: mpsc::Receiver<Pendi
 async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
     let outcome = async {
         let txn = crate::db::begin_write(db).await?;
-        let mut recorded = Vec::with_capacity(batch.len());
-        for message in batch.iter() {
-            recorded.push(record_one(&txn, &message.inbound, &message.dedupe_key).await?);
-        }
+        let recorded = record_batch(&txn, batch).await?;
         txn.commit().await?;
         Ok::<_, anyhow::Error>(recorded)
     }
@@ -120,58 +139,80 @@ async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
 
 async fn record_alone(db: &DatabaseConnection, message: &Pending) -> Result<Recorded, AppError> {
     let txn = crate::db::begin_write(db).await?;
-    let recorded = record_one(&txn, &message.inbound, &message.dedupe_key)
+    let recorded = record_batch(&txn, std::slice::from_ref(message))
         .await
         .map_err(AppError::unexpected)?;
     txn.commit().await?;
+    Ok(recorded.into_iter().next().unwrap_or(Recorded::Duplicate))
+}
+
+/// A batch in a few statements, whatever its size: the rules read once, every reply chosen from them, every
+/// inbox row in one insert (its unique key finds the duplicates, before any handler writes, so a message acts
+/// once even if its store claim lapsed and nothing has to be undone), then the handlers' writes of the new ones.
+async fn record_batch(
+    txn: &DatabaseTransaction,
+    batch: &[Pending],
+) -> anyhow::Result<Vec<Recorded>> {
+    let rules = Rules::load(txn).await?;
+    let answers: Vec<Option<Answer>> = batch
+        .iter()
+        .map(|message| dispatch::reply(&rules, &message.inbound))
+        .collect();
+    // A second copy of a message in the same batch is a duplicate of the first.
+    let mut seen = HashSet::new();
+    let first: Vec<bool> = batch
+        .iter()
+        .map(|message| seen.insert(message.dedupe_key.as_str()))
+        .collect();
+    let now = Utc::now();
+    let rows: Vec<wechat_inbox::ActiveModel> = batch
+        .iter()
+        .zip(&answers)
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|((message, answer), _)| inbox_row(message, answer.as_ref(), now))
+        .collect();
+    let inserted: HashSet<String> = match wechat_inbox::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([wechat_inbox::Column::DedupeKey])
+        .exec_with_returning_many(txn)
+        .await?
+    {
+        TryInsertResult::Inserted(rows) => rows.into_iter().map(|row| row.dedupe_key).collect(),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
+    };
+    let mut recorded = Vec::with_capacity(batch.len());
+    for ((message, answer), first) in batch.iter().zip(answers).zip(first) {
+        if first && inserted.contains(&message.dedupe_key) {
+            dispatch::handle(txn, &message.inbound).await?;
+            recorded.push(Recorded::New(answer));
+        } else {
+            tracing::info!(openid = %mask_openid(&message.inbound.from_user), "duplicate message already recorded");
+            recorded.push(Recorded::Duplicate);
+        }
+    }
     Ok(recorded)
 }
 
-/// The inbox row first: its unique key finds a duplicate before any handler writes, so a message acts once
-/// even if its store claim lapsed, and nothing has to be undone.
-async fn record_one(
-    txn: &DatabaseTransaction,
-    inbound: &Inbound,
-    dedupe_key: &str,
-) -> anyhow::Result<Recorded> {
+fn inbox_row(
+    message: &Pending,
+    answer: Option<&Answer>,
+    received_at: chrono::DateTime<Utc>,
+) -> wechat_inbox::ActiveModel {
+    let inbound = &message.inbound;
     let (msg_type, event, event_key, msg_id) = inbound.inbox_fields();
-    let row = wechat_inbox::ActiveModel {
-        dedupe_key: Set(dedupe_key.to_owned()),
+    wechat_inbox::ActiveModel {
+        dedupe_key: Set(message.dedupe_key.clone()),
         openid: Set(inbound.from_user.clone()),
         msg_type: Set(msg_type),
         event: Set(event),
         event_key: Set(event_key),
         msg_id: Set(msg_id),
-        reply_rule_id: Set(None),
+        reply_rule_id: Set(answer.and_then(|a| a.rule_id)),
         sent_at: Set(Utc
             .timestamp_opt(inbound.create_time, 0)
             .single()
-            .unwrap_or_else(Utc::now)),
-        received_at: Set(Utc::now()),
+            .unwrap_or(received_at)),
+        received_at: Set(received_at),
         ..Default::default()
-    };
-    let inserted = wechat_inbox::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(wechat_inbox::Column::DedupeKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    if inserted == 0 {
-        tracing::info!(openid = %mask_openid(&inbound.from_user), "duplicate message already recorded");
-        return Ok(Recorded::Duplicate);
     }
-    let answer = dispatch::dispatch(txn, inbound).await?;
-    if let Some(rule_id) = answer.as_ref().and_then(|a| a.rule_id) {
-        wechat_inbox::Entity::update_many()
-            .col_expr(
-                wechat_inbox::Column::ReplyRuleId,
-                sea_orm::sea_query::Expr::value(rule_id),
-            )
-            .filter(wechat_inbox::Column::DedupeKey.eq(dedupe_key))
-            .exec(txn)
-            .await?;
-    }
-    Ok(Recorded::New(answer))
 }
