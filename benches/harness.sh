@@ -27,7 +27,15 @@ echo "# harness run $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)$(gi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; kernel $(uname -r)"
 
 bins=$(mktemp -d)
-trap 'rm -rf "$bins"' EXIT
+# Whatever a failed run leaves (peers, the cluster, bench databases) goes with it.
+cleanup() {
+  jobs -p | xargs -r kill 2>/dev/null || true
+  scripts/redis-cluster.sh stop 7201 >/dev/null 2>&1 || true
+  psql "$pg_admin" -Atc "select datname from pg_database where datname like 'wxc_bench_%'" 2>/dev/null |
+    while read -r db; do psql "$pg_admin" -qc "drop database if exists \"$db\"" >/dev/null 2>&1; done
+  rm -rf "$bins"
+}
+trap cleanup EXIT
 cargo bench -q --no-run --message-format=json 2>/dev/null | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -42,7 +50,7 @@ f = json.loads(sys.stdin.read())
 rate = "closed" if f["rate"] is None else "%.0f/s" % f["rate"]
 print("| %s | %d | %s | %.0f req/s | %.2f ms | %.2f ms | %.2f ms | %d | %.0f%% | %.0f MB |" % (f["label"], f["connections"], rate,
       f["req_per_s"], f["p50_ms"], f["p99_ms"], f["p999_ms"], f["errors"] + f["non_2xx"],
-      f.get("watched_cpu_percent", float("nan")), f.get("watched_peak_rss_mb", float("nan"))))'
+      f.get("watched_cpu_percent") or float("nan"), f.get("watched_peak_rss_mb") or float("nan")))'
 }
 header() {
   printf '\n%s\n\n' "$1"
@@ -102,5 +110,5 @@ done
 
 echo; echo "## ours, PostgreSQL + a three-master Redis Cluster"
 cluster=$(scripts/redis-cluster.sh start 7201)
-STORE_URL=$cluster ours pg draw_load
+STORE_URL=$cluster ours pg draw_load BENCH_HOLD_CONNECTIONS=0
 scripts/redis-cluster.sh stop 7201

@@ -582,7 +582,7 @@ fn watch(pid: u32, from: std::time::Instant, to: std::time::Instant) -> Watched 
     }
 }
 
-/// `pid` and every live process below it (a cluster's or gunicorn's workers).
+/// `pid` and every live process below it (a cluster's or gunicorn's workers), except this tool.
 fn process_tree(pid: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .into_iter()
@@ -591,6 +591,8 @@ fn process_tree(pid: u32) -> Vec<u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(|child| Some((child, stat_fields(child)?.get(1)?.parse().ok()?)))
         .collect();
+    // This tool is often the watched process's own child: it and its threads are the load, not the server.
+    let me = std::process::id();
     let mut tree = vec![pid];
     let mut i = 0;
     while i < tree.len() {
@@ -598,8 +600,8 @@ fn process_tree(pid: u32) -> Vec<u32> {
         tree.extend(
             parents
                 .iter()
-                .filter(|(_, p)| *p == parent)
-                .map(|(c, _)| *c),
+                .filter(|(child, p)| *p == parent && *child != me)
+                .map(|(child, _)| *child),
         );
         i += 1;
     }

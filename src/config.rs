@@ -402,9 +402,15 @@ impl Settings {
             return Err(ConfigError::invalid("store.retries", "0 to 10"));
         }
         let store_url = self.store.url.expose_secret();
+        let cluster_nodes = store_url.strip_prefix("redis+cluster://").map(|nodes| {
+            nodes
+                .split(',')
+                .filter(|n| !n.trim_matches('/').trim().is_empty())
+                .count()
+        });
         if !(store_url == "memory://"
             || store_url.starts_with("redis://")
-            || store_url.starts_with("redis+cluster://"))
+            || cluster_nodes > Some(0))
         {
             return Err(ConfigError::invalid(
                 "store.url",

@@ -88,7 +88,10 @@ impl Application {
                 OfficialAccount::from_settings(&settings.wechat.official_account)
                     .context("wechat.official_account")?,
             ),
-            inbox: web::Data::new(InboxWriter::spawn(db.clone())),
+            inbox: web::Data::new(InboxWriter::spawn(
+                db.clone(),
+                settings.database.max_connections,
+            )),
             standing: web::Data::new(StandingCache::default()),
             live_pools: web::Data::new(lottery::service::LivePools::default()),
         };

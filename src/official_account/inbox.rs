@@ -55,13 +55,14 @@ pub struct InboxWriter {
 }
 
 impl InboxWriter {
-    /// Starts the writers on the current Tokio runtime.
-    pub fn spawn(db: DatabaseConnection) -> Self {
+    /// Starts the writers on the current Tokio runtime. They hold at most half of the `pool_size` connections,
+    /// so the rest of the application keeps the other half under a burst of messages.
+    pub fn spawn(db: DatabaseConnection, pool_size: u32) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Mutex::new(pending));
         let writers = match db.get_database_backend() {
             DbBackend::Sqlite => 1,
-            _ => POSTGRES_WRITERS,
+            _ => POSTGRES_WRITERS.min(pool_size as usize / 2).max(1),
         };
         for _ in 0..writers {
             tokio::spawn(write_batches(db.clone(), pending.clone()));
@@ -88,13 +89,18 @@ impl InboxWriter {
 /// Takes what is queued (the queue is held only while taking, so another writer takes the next batch while
 /// this one writes) and writes it, until every handle is gone.
 async fn write_batches(db: DatabaseConnection, pending: Arc<Mutex<mpsc::Receiver<Pending>>>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         let taken = pending.lock().await.recv_many(&mut batch, MAX_BATCH).await;
         if taken == 0 {
             return;
         }
-        write_batch(&db, &mut batch).await;
+        // A batch that panics drops its callers' answers (each gets a 500, WeChat retries) but not the writer.
+        let db = db.clone();
+        if let Err(panicked) = tokio::spawn(async move { write_batch(&db, &mut batch).await }).await
+        {
+            tracing::error!(error = %panicked, messages = taken, "a batch of messages panicked");
+        }
     }
 }
 
@@ -126,6 +132,7 @@ async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
             } else {
                 tracing::warn!(
                     messages = batch.len(),
+                    error = %error,
                     "a batch of messages failed; recording them one by one"
                 );
                 for message in batch.drain(..) {
@@ -165,13 +172,21 @@ async fn record_batch(
         .map(|message| seen.insert(message.dedupe_key.as_str()))
         .collect();
     let now = Utc::now();
-    let rows: Vec<wechat_inbox::ActiveModel> = batch
+    // In key order, so concurrent batches take the unique index's entries in one order too.
+    let mut rows: Vec<(&str, wechat_inbox::ActiveModel)> = batch
         .iter()
         .zip(&answers)
         .zip(&first)
         .filter(|(_, first)| **first)
-        .map(|((message, answer), _)| inbox_row(message, answer.as_ref(), now))
+        .map(|((message, answer), _)| {
+            (
+                message.dedupe_key.as_str(),
+                inbox_row(message, answer.as_ref(), now),
+            )
+        })
         .collect();
+    rows.sort_by(|a, b| a.0.cmp(b.0));
+    let rows = rows.into_iter().map(|(_, row)| row);
     let inserted: HashSet<String> = match wechat_inbox::Entity::insert_many(rows)
         .on_conflict_do_nothing_on([wechat_inbox::Column::DedupeKey])
         .exec_with_returning_many(txn)
@@ -180,17 +195,31 @@ async fn record_batch(
         TryInsertResult::Inserted(rows) => rows.into_iter().map(|row| row.dedupe_key).collect(),
         TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
     };
-    let mut recorded = Vec::with_capacity(batch.len());
-    for ((message, answer), first) in batch.iter().zip(answers).zip(first) {
-        if first && inserted.contains(&message.dedupe_key) {
-            dispatch::handle(txn, &message.inbound).await?;
-            recorded.push(Recorded::New(answer));
-        } else {
-            tracing::info!(openid = %mask_openid(&message.inbound.from_user), "duplicate message already recorded");
-            recorded.push(Recorded::Duplicate);
-        }
+    let new: Vec<bool> = batch
+        .iter()
+        .zip(first)
+        .map(|(message, first)| first && inserted.contains(&message.dedupe_key))
+        .collect();
+    // The handlers' writes in one order in every batch (by follower, then arrival): two writers' batches then
+    // lock the same customers' rows in the same order, and wait for each other instead of deadlocking.
+    let mut order: Vec<usize> = (0..batch.len()).filter(|&i| new[i]).collect();
+    order.sort_by(|&a, &b| batch[a].inbound.from_user.cmp(&batch[b].inbound.from_user));
+    for i in order {
+        dispatch::handle(txn, &batch[i].inbound).await?;
     }
-    Ok(recorded)
+    Ok(batch
+        .iter()
+        .zip(answers)
+        .zip(new)
+        .map(|((message, answer), new)| {
+            if new {
+                Recorded::New(answer)
+            } else {
+                tracing::info!(openid = %mask_openid(&message.inbound.from_user), "duplicate message already recorded");
+                Recorded::Duplicate
+            }
+        })
+        .collect())
 }
 
 fn inbox_row(

@@ -243,8 +243,9 @@ mod tests {
         // Read off a real cluster with `CLUSTER KEYSLOT` (scripts/redis-cluster.sh).
         assert_eq!(cluster_slot("foo"), 12_182);
         assert_eq!(cluster_slot("wxct:lottery:{c:abc}:p1"), 11_930);
-        assert_eq!(cluster_slot("{}foo"), cluster_slot("{}foo"));
+        // An empty tag is no tag: the whole key is hashed.
         assert_ne!(cluster_slot("{}foo"), cluster_slot("foo"));
+        assert_eq!(cluster_slot("a{c:x}b"), cluster_slot("zz{c:x}"));
     }
 
     /// A cluster runs a script only when all its keys live in one slot (else CROSSSLOT): every key a script or

@@ -159,6 +159,12 @@ fn unknown_keys_and_wrong_types_name_the_key() {
         )],
     );
     assert!(cluster.is_ok(), "a cluster URL is a store URL: {cluster:?}");
+    let no_nodes = load(
+        Environment::Test,
+        &[("APP__STORE__URL", "redis+cluster://")],
+    )
+    .unwrap_err();
+    assert!(no_nodes.contains("store.url"), "{no_nodes}");
 
     let forever = load(
         Environment::Test,
