@@ -132,7 +132,7 @@ async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
             } else {
                 tracing::warn!(
                     messages = batch.len(),
-                    error = %error,
+                    error = ?error,
                     "a batch of messages failed; recording them one by one"
                 );
                 for message in batch.drain(..) {
