@@ -88,6 +88,11 @@ if [ "${PEERS:-1}" != 0 ]; then
   kill "$gunicorn_pid"; wait "$gunicorn_pid" 2>/dev/null || true
 fi
 
+# The bench's keys (prefix wxcbench_) go when it ends: left behind, millions of them slow every later KEYS/SCAN.
+drop_bench_keys() {
+  redis-cli -u "${1:-$redis_url}" --scan --pattern 'wxcbench_*' | xargs -r -n 1000 redis-cli -u "${1:-$redis_url}" unlink >/dev/null
+}
+
 ours() { # mode bench [env...]
   local mode=$1 bench=$2; shift 2
   if [ "$mode" = pg ]; then
@@ -96,6 +101,7 @@ ours() { # mode bench [env...]
     env BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" BENCH_REDIS_URL="${STORE_URL:-$redis_url}" "$@" \
       "$bins/$bench" --bench
     psql "$pg_admin" -qc "drop database $db" >/dev/null
+    [ -n "${STORE_URL:-}" ] || drop_bench_keys
   else
     env "$@" "$bins/$bench" --bench
   fi

@@ -70,11 +70,14 @@ async fn empty_the_store(app: &TestApp) -> Option<TestApp> {
     let client = redis::Client::open(url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let pattern = format!("{}:*", app.settings.store.key_prefix);
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(&pattern)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    // SCAN, not KEYS: one KEYS over a big shared Redis can outlast the client's response timeout.
+    let keys: Vec<String> = {
+        use futures::StreamExt;
+        use redis::AsyncCommands;
+        let mut scan = conn.clone();
+        let found: redis::AsyncIter<'_, String> = scan.scan_match(&pattern).await.unwrap();
+        found.map(|key| key.unwrap()).collect().await
+    };
     for batch in keys.chunks(500) {
         let _: i64 = redis::cmd("DEL")
             .arg(batch)
