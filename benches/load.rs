@@ -286,18 +286,30 @@ async fn closed_loop(run: &'static Run, connections: usize) -> anyhow::Result<()
     Ok(())
 }
 
+/// When request `i` of an open loop at `rate` is due.
+fn due_at(run: &Run, rate: f64, i: u64) -> Instant {
+    run.start + Duration::from_secs_f64(i as f64 / rate)
+}
+
+/// Waits until request `i` is due and returns when that is, or `None` if it falls after the run. When behind,
+/// no wait: the overdue requests leave in a burst to catch up. Tokio's timer is 1 ms coarse, so a request may
+/// leave up to ~1 ms late; that lateness counts, as it would for a real client.
+async fn wait_until_due(run: &Run, rate: f64, i: u64) -> Option<Instant> {
+    let due = due_at(run, rate, i);
+    if due >= run.end {
+        return None;
+    }
+    if due > Instant::now() {
+        sleep_until(due).await;
+    }
+    Some(due)
+}
+
 /// Returns the backlog: the requests that were due but still waiting for a connection at the end.
 async fn open_loop(run: &'static Run, connections: usize, rate: f64) -> u64 {
     let in_flight = Arc::new(Semaphore::new(connections));
-    let due_at = |i: u64| run.start + Duration::from_secs_f64(i as f64 / rate);
     let mut next = 0u64;
-    while due_at(next) < run.end {
-        let due = due_at(next);
-        // When behind, no sleep: the overdue requests leave in a burst to catch up. Tokio's timer is 1 ms
-        // coarse, so a request may leave up to ~1 ms late; that lateness counts, as it would for a real client.
-        if due > Instant::now() {
-            sleep_until(due).await;
-        }
+    while let Some(due) = wait_until_due(run, rate, next).await {
         let permit = tokio::select! {
             biased;
             permit = in_flight.clone().acquire_owned() => permit.expect("semaphore is never closed"),
@@ -317,7 +329,7 @@ async fn open_loop(run: &'static Run, connections: usize, rate: f64) -> u64 {
         next += 1;
     }
     let mut backlog = 0;
-    while !run.list.ran_out() && due_at(next) < run.end {
+    while !run.list.ran_out() && due_at(run, rate, next) < run.end {
         backlog += 1;
         next += 1;
     }
@@ -395,13 +407,8 @@ async fn hold_loop(run: &'static Run, held: Vec<Held>, rate: f64) -> (u64, usize
             (queue, worker)
         })
         .unzip();
-    let due_at = |i: u64| run.start + Duration::from_secs_f64(i as f64 / rate);
     let mut next = 0u64;
-    while due_at(next) < run.end {
-        let due = due_at(next);
-        if due > Instant::now() {
-            sleep_until(due).await;
-        }
+    while let Some(due) = wait_until_due(run, rate, next).await {
         let Some(request) = run.list.take() else {
             break;
         };

@@ -61,16 +61,6 @@ impl Requests {
             count,
         })
     }
-
-    /// An existing file in the same format (the peers' generator writes `PATH<TAB>BODY`).
-    pub fn existing(file: PathBuf, content_type: &'static str) -> anyhow::Result<Self> {
-        let count = std::fs::read_to_string(&file)?.lines().count();
-        Ok(Self {
-            file,
-            content_type,
-            count,
-        })
-    }
 }
 
 impl Drop for Requests {
@@ -250,7 +240,7 @@ pub async fn at_rate(
     run(label, base, target, connections(), Some(rate)).await
 }
 
-/// One run for `seconds()`, printed as a row.
+/// One closed-loop run of `connections` for `seconds()`, or open loop with `rate`, printed as a row.
 pub async fn run(
     label: &str,
     base: &str,
@@ -258,20 +248,11 @@ pub async fn run(
     connections: usize,
     rate: Option<f64>,
 ) -> anyhow::Result<Measured> {
-    measure_and_print(Load {
-        label,
-        base,
-        target,
-        connections,
-        rate,
-        hold: None,
-        seconds: seconds(),
-    })
-    .await
+    run_holding(label, base, target, connections, rate, None).await
 }
 
-/// `connections` opened first and held open, `rate` requests per second sent over them in turn, printed as a
-/// row: what that many customers with the page open cost.
+/// Like `run` at `rate`, over `connections` opened first and held open: what that many customers with the
+/// page open cost.
 pub async fn held(
     label: &str,
     base: &str,
@@ -279,20 +260,35 @@ pub async fn held(
     connections: usize,
     rate: f64,
 ) -> anyhow::Result<Measured> {
-    measure_and_print(Load {
+    run_holding(
         label,
         base,
         target,
         connections,
-        rate: Some(rate),
-        hold: Some(connections),
-        seconds: seconds(),
-    })
+        Some(rate),
+        Some(connections),
+    )
     .await
 }
 
-async fn measure_and_print(load: Load<'_>) -> anyhow::Result<Measured> {
-    let measured = measure(&load).await?;
+async fn run_holding(
+    label: &str,
+    base: &str,
+    target: Target<'_>,
+    connections: usize,
+    rate: Option<f64>,
+    hold: Option<usize>,
+) -> anyhow::Result<Measured> {
+    let measured = measure(&Load {
+        label,
+        base,
+        target,
+        connections,
+        rate,
+        hold,
+        seconds: seconds(),
+    })
+    .await?;
     measured.print();
     Ok(measured)
 }
