@@ -7,6 +7,10 @@
 # workspace, so the trees overwrite each other's artifacts and a tree whose sources are older than the other's
 # build looks fresh. So each tree's sources are touched before its build, and each build's bench binaries are
 # copied out and run from there: "base" is always base's code and "main" main's.
+#
+# VARIANT compares build settings instead of code: both sides are BASE's tree, and "main" is built with these
+# cargo settings in a target dir of its own (a profile change rebuilds every dependency), e.g.
+#   BASE=$(git rev-parse HEAD) VARIANT="CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1" benches/ab.sh
 set -euo pipefail
 main=$(git rev-parse --show-toplevel)
 base_commit=${BASE:-6233588}
@@ -15,10 +19,11 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$main/target}
 benches=${BENCHES:-draw_load quiz_load callback_load}
 bins=$(mktemp -d)
 [ -d "$base" ] || git -C "$main" worktree add -q "$base" "$base_commit"
-build() { # dir name
+variant=${VARIANT:-}
+build() { # dir name [cargo settings]
   mkdir -p "$bins/$2"
   (cd "$1" && find src migrations benches -type f -exec touch {} + \
-    && cargo bench -q --no-run --message-format=json) \
+    && env ${3:-} cargo bench -q --no-run --message-format=json) \
     | python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -26,8 +31,14 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"])' \
     | while read -r name exe; do cp "$exe" "$bins/$2/$name"; done
 }
-build "$base" base
-build "$main" main
+time build "$base" base
+if [ -n "$variant" ]; then
+  main=$base
+  echo "main = base built with: $variant"
+  time build "$base" main "$variant CARGO_TARGET_DIR=$CARGO_TARGET_DIR-variant"
+else
+  build "$main" main
+fi
 run() { # dir name bench mode
   cd "$1"
   if [ "$4" = pg ]; then

@@ -64,6 +64,22 @@ pub fn day_key(time: DateTime<Utc>) -> String {
 
 /// The one slug rule of every named thing (campaigns, activities, pools, prizes, items, templates, banks):
 /// 2-64 characters of a-z, 0-9 and '-'.
+/// Share codes (a team's, an inviter's): 8 characters a customer can read out without mixing up 0/O or 1/I.
+const SHARE_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+pub fn new_share_code() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| SHARE_CODE_ALPHABET[rng.random_range(0..SHARE_CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// A share code's shape, checked before any lookup.
+pub fn is_share_code(code: &str) -> bool {
+    code.len() == 8 && code.bytes().all(|b| SHARE_CODE_ALPHABET.contains(&b))
+}
+
 pub fn is_slug(s: &str) -> bool {
     (2..=64).contains(&s.len())
         && s.chars()

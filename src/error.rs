@@ -108,6 +108,7 @@ error_codes! {
     CampaignNotLive = "campaign_not_live" => CONFLICT,
     CampaignPaused = "campaign_paused" => CONFLICT,
     ActivityNotLive = "activity_not_live" => CONFLICT,
+    ActivityNotFound = "activity_not_found" => NOT_FOUND,
     // Points and the catalogue
     InvalidPoints = "invalid_points" => BAD_REQUEST,
     InsufficientPoints = "insufficient_points" => CONFLICT,
@@ -152,6 +153,15 @@ error_codes! {
     NotCurrentQuestion = "not_current_question" => CONFLICT,
     AlreadyAnswered = "already_answered" => CONFLICT,
     InvalidOption = "invalid_option" => BAD_REQUEST,
+    // Teams
+    TeamNotFound = "team_not_found" => NOT_FOUND,
+    TeamFull = "team_full" => CONFLICT,
+    TeamExpired = "team_expired" => CONFLICT,
+    OwnTeam = "own_team" => CONFLICT,
+    AlreadyInTeam = "already_in_team" => CONFLICT,
+    NotNewCustomer = "not_new_customer" => FORBIDDEN,
+    // Referrals
+    InvalidInviteCode = "invalid_invite_code" => BAD_REQUEST,
 }
 
 impl fmt::Display for ErrorCode {

@@ -208,6 +208,13 @@ async fn main() -> anyhow::Result<()> {
                     );
                 }
             };
+            for warning in calendar
+                .campaigns
+                .iter()
+                .flat_map(import::compliance_warnings)
+            {
+                eprintln!("warning: {warning}");
+            }
             let db = db::connect(&settings.database).await?;
             db::migrate(&db).await?;
             let changes =

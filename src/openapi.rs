@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 #[openapi(
     info(
         title = "wxcampaign",
-        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, won prizes and their delivery, points, coupons.",
+        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, won prizes and their delivery, points, coupons, team-ups, referrals.",
         license(name = "Proprietary")
     ),
     paths(
@@ -65,6 +65,12 @@ use crate::error::ErrorCode;
         crate::quiz::routes::create_bank,
         crate::quiz::routes::show_bank,
         crate::quiz::routes::import_questions,
+        crate::referrals::routes::show_my_referrals,
+        crate::referrals::routes::show_my_invite_qr,
+        crate::teams::routes::create_team,
+        crate::teams::routes::show_my_team,
+        crate::teams::routes::show_team,
+        crate::teams::routes::join_team,
         crate::staff::routes::staff_login,
         crate::staff::routes::list_staff,
         crate::staff::routes::create_staff,

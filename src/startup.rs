@@ -22,7 +22,7 @@ use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
     audit, auth, campaigns, coupons, db, fulfilment, jobs, lottery, official_account, planning,
-    points, quiz, staff, users,
+    points, quiz, referrals, staff, teams, users,
 };
 
 pub struct Application {
@@ -91,6 +91,8 @@ impl Application {
             inbox: web::Data::new(InboxWriter::spawn(
                 db.clone(),
                 settings.database.max_connections,
+                store.clone(),
+                clock.clone(),
             )),
             standing: web::Data::new(StandingCache::default()),
             live_pools: web::Data::new(lottery::service::LivePools::default()),
@@ -158,7 +160,9 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(lottery::routes::configure_customer)
                     .configure(fulfilment::routes::configure_customer)
                     .configure(coupons::routes::configure_customer)
-                    .configure(quiz::routes::configure_customer),
+                    .configure(quiz::routes::configure_customer)
+                    .configure(teams::routes::configure_customer)
+                    .configure(referrals::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")

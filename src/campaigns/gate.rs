@@ -20,6 +20,8 @@ pub enum GateError {
     ActivityNotLive,
     #[error("the campaign is paused")]
     Paused,
+    #[error("no such activity in this campaign")]
+    ActivityNotFound,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -32,6 +34,7 @@ impl From<GateError> for AppError {
             GateError::NotLive => AppError::new(ErrorCode::CampaignNotLive, message),
             GateError::ActivityNotLive => AppError::new(ErrorCode::ActivityNotLive, message),
             GateError::Paused => AppError::new(ErrorCode::CampaignPaused, message),
+            GateError::ActivityNotFound => AppError::new(ErrorCode::ActivityNotFound, message),
             GateError::Db(e) => AppError::unexpected(e),
         }
     }
@@ -46,6 +49,9 @@ pub enum Scope<'a> {
     Pool(&'a str),
     /// The campaign's activity of this kind (its quiz).
     Kind(ActivityKind),
+    /// The campaign's activity with this slug, of this kind (a team or referral activity): refused as
+    /// `activity_not_found` when the campaign has none.
+    Activity(&'a str, ActivityKind),
 }
 
 /// The campaign (and activity) an admitted action acts on, so the caller does not read them again.
@@ -93,6 +99,9 @@ pub async fn check(
         return Err(GateError::NotLive);
     }
     let activities = scoped_activities(conn, campaign, scope).await?;
+    if matches!(scope, Scope::Activity(..)) && activities.is_empty() {
+        return Err(GateError::ActivityNotFound);
+    }
     if !activities.is_empty() && !activities.iter().any(|a| activity_open(a, now)) {
         return Err(GateError::ActivityNotLive);
     }
@@ -134,7 +143,7 @@ async fn scoped_activities(
     let kinds: &[ActivityKind] = match scope {
         Scope::Campaign => return Ok(Vec::new()),
         Scope::Pool(_) => &[ActivityKind::Lottery, ActivityKind::BlindBox],
-        Scope::Kind(ref kind) => std::slice::from_ref(kind),
+        Scope::Kind(ref kind) | Scope::Activity(_, ref kind) => std::slice::from_ref(kind),
     };
     let names: Vec<&str> = kinds.iter().map(ActivityKind::as_str).collect();
     let found = activities::Entity::find()
@@ -147,6 +156,7 @@ async fn scoped_activities(
             .into_iter()
             .filter(|a| read_config::<DrawsFrom>(&a.config).is_ok_and(|c| c.pool == pool))
             .collect(),
+        Scope::Activity(slug, _) => found.into_iter().filter(|a| a.slug == slug).collect(),
         _ => found,
     })
 }

@@ -50,6 +50,22 @@ fn expire_coupons(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::
     })
 }
 
+fn settle_teams(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let cx = crate::state::Context {
+            now: at,
+            ..state.context()
+        };
+        let settled = crate::teams::service::settle_teams(cx)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if settled != Default::default() {
+            tracing::info!(?settled, "teams settled");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -69,6 +85,12 @@ const CRON_JOBS: &[CronJob] = &[
         // Every hour, on the hour (Asia/Shanghai).
         schedule: "0 0 * * * *",
         run: expire_coupons,
+    },
+    CronJob {
+        name: "teams.settle",
+        // Every minute: full teams whose members have all played complete, and teams past their window expire.
+        schedule: "30 * * * * *",
+        run: settle_teams,
     },
 ];
 

@@ -1,12 +1,16 @@
 //! Where inbound messages and events go: the operator's auto-reply (`reply`, chosen from the rules), then the
 //! writes of each domain that reacts to WeChat, which implements `InboundHandler` and is listed in `HANDLERS`.
-//! Later ones plug in here: referral credit on a `qrscene_` subscribe, push delivery status on
-//! TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, consent records on subscribe_msg_*.
+//! A first follow through an inviter's QR code (`qrscene_inv_<code>`) credits the referral here. Later ones plug
+//! in too: push delivery status on TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, consent records on subscribe_msg_*.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use super::auto_reply::Rules;
+use crate::referrals;
+use crate::rewards::Rewards;
+use crate::store::StateStore;
 use crate::telemetry::mask_openid;
 use crate::users;
 use crate::wechat::message::{Event, Inbound, InboundKind, Reply};
@@ -18,27 +22,56 @@ pub struct Answer {
     pub rule_id: Option<i64>,
 }
 
-#[async_trait]
-pub trait InboundHandler: Send + Sync {
-    /// Quick work only (the whole callback answers within WeChat's 5 s), written on `txn`, which commits with
-    /// the inbox row and runs only for a message recorded for the first time. Slow work is to be queued, not
-    /// done here.
-    async fn handle(&self, txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()>;
+/// What a handler writes with: the batch's transaction (its writes commit with the inbox rows), the store, the
+/// application clock's time, and the batch's grants (told to the store after the commit).
+pub struct Handling<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub store: &'a dyn StateStore,
+    pub now: DateTime<Utc>,
+    pub rewards: &'a mut Rewards,
 }
 
-/// Keeps `users.oa_following` and the follow times.
+#[async_trait]
+pub trait InboundHandler: Send + Sync {
+    /// Quick work only (the whole callback answers within WeChat's 5 s), written on `cx.txn`, which commits
+    /// with the inbox row and runs only for a message recorded for the first time. Slow work is to be queued,
+    /// not done here.
+    async fn handle(&self, cx: &mut Handling<'_>, inbound: &Inbound) -> anyhow::Result<()>;
+}
+
+/// Keeps `users.oa_following` and the follow times, and credits a first follow through an inviter's QR code.
 struct FollowState;
 
 #[async_trait]
 impl InboundHandler for FollowState {
-    async fn handle(&self, txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()> {
-        let following = match &inbound.kind {
-            InboundKind::Event(Event::Subscribe { .. } | Event::Scan { .. }) => true,
-            InboundKind::Event(Event::Unsubscribe) => false,
+    async fn handle(&self, cx: &mut Handling<'_>, inbound: &Inbound) -> anyhow::Result<()> {
+        let (following, scene) = match &inbound.kind {
+            InboundKind::Event(Event::Subscribe { scene, .. }) => (true, scene.as_deref()),
+            InboundKind::Event(Event::Scan { .. }) => (true, None),
+            InboundKind::Event(Event::Unsubscribe) => (false, None),
             _ => return Ok(()),
         };
-        users::service::record_follow(txn, &inbound.from_user, following, inbound.create_time)
+        let change = users::service::record_follow(
+            cx.txn,
+            &inbound.from_user,
+            following,
+            inbound.create_time,
+        )
+        .await?;
+        // Only a first follow counts: not a re-follow after an unfollow, not a follower scanning (SCAN).
+        let invite = scene.and_then(|scene| scene.strip_prefix(referrals::service::SCENE_PREFIX));
+        if let (Some(code), true) = (invite, change.first_follow) {
+            referrals::service::credit(
+                cx.txn,
+                cx.store,
+                cx.rewards,
+                change.user_id,
+                code,
+                referrals::service::Channel::OfficialAccount,
+                cx.now,
+            )
             .await?;
+        }
         Ok(())
     }
 }
@@ -46,9 +79,9 @@ impl InboundHandler for FollowState {
 const HANDLERS: [&dyn InboundHandler; 1] = [&FollowState];
 
 /// Runs every handler's writes for a message recorded for the first time.
-pub async fn handle(txn: &DatabaseTransaction, inbound: &Inbound) -> anyhow::Result<()> {
+pub async fn handle(cx: &mut Handling<'_>, inbound: &Inbound) -> anyhow::Result<()> {
     for handler in HANDLERS {
-        handler.handle(txn, inbound).await?;
+        handler.handle(cx, inbound).await?;
     }
     Ok(())
 }

@@ -19,9 +19,12 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::auto_reply::Rules;
-use super::dispatch::{self, Answer};
+use super::dispatch::{self, Answer, Handling};
+use crate::clock::SharedClock;
 use crate::entities::wechat_inbox;
 use crate::error::AppError;
+use crate::rewards::Rewards;
+use crate::store::SharedStore;
 use crate::telemetry::mask_openid;
 use crate::wechat::message::Inbound;
 
@@ -57,15 +60,21 @@ pub struct InboxWriter {
 impl InboxWriter {
     /// Starts the writers on the current Tokio runtime. They hold at most half of the `pool_size` connections,
     /// so the rest of the application keeps the other half under a burst of messages.
-    pub fn spawn(db: DatabaseConnection, pool_size: u32) -> Self {
+    pub fn spawn(
+        db: DatabaseConnection,
+        pool_size: u32,
+        store: SharedStore,
+        clock: SharedClock,
+    ) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Mutex::new(pending));
         let writers = match db.get_database_backend() {
             DbBackend::Sqlite => 1,
             _ => POSTGRES_WRITERS.min(pool_size as usize / 2).max(1),
         };
+        let writer = Writer { db, store, clock };
         for _ in 0..writers {
-            tokio::spawn(write_batches(db.clone(), pending.clone()));
+            tokio::spawn(write_batches(writer.clone(), pending.clone()));
         }
         Self { queue }
     }
@@ -86,9 +95,17 @@ impl InboxWriter {
     }
 }
 
+/// What a writer writes with.
+#[derive(Clone)]
+struct Writer {
+    db: DatabaseConnection,
+    store: SharedStore,
+    clock: SharedClock,
+}
+
 /// Takes what is queued (the queue is held only while taking, so another writer takes the next batch while
 /// this one writes) and writes it, until every handle is gone.
-async fn write_batches(db: DatabaseConnection, pending: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_batches(writer: Writer, pending: Arc<Mutex<mpsc::Receiver<Pending>>>) {
     loop {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let taken = pending.lock().await.recv_many(&mut batch, MAX_BATCH).await;
@@ -96,19 +113,22 @@ async fn write_batches(db: DatabaseConnection, pending: Arc<Mutex<mpsc::Receiver
             return;
         }
         // A batch that panics drops its callers' answers (each gets a 500, WeChat retries) but not the writer.
-        let db = db.clone();
-        if let Err(panicked) = tokio::spawn(async move { write_batch(&db, &mut batch).await }).await
+        let writer = writer.clone();
+        if let Err(panicked) =
+            tokio::spawn(async move { write_batch(&writer, &mut batch).await }).await
         {
             tracing::error!(error = %panicked, messages = taken, "a batch of messages panicked");
         }
     }
 }
 
-async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
+async fn write_batch(writer: &Writer, batch: &mut Vec<Pending>) {
     let outcome = async {
-        let txn = crate::db::begin_write(db).await?;
-        let recorded = record_batch(&txn, batch).await?;
+        let txn = crate::db::begin_write(&writer.db).await?;
+        let mut rewards = Rewards::new(writer.clock.now());
+        let recorded = record_batch(writer, &txn, &mut rewards, batch).await?;
         txn.commit().await?;
+        rewards.after_commit(writer.store.as_ref()).await;
         Ok::<_, anyhow::Error>(recorded)
     }
     .await;
@@ -136,7 +156,7 @@ async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
                     "a batch of messages failed; recording them one by one"
                 );
                 for message in batch.drain(..) {
-                    let recorded = record_alone(db, &message).await;
+                    let recorded = record_alone(writer, &message).await;
                     let _ = message.answer.send(recorded);
                 }
             }
@@ -144,12 +164,14 @@ async fn write_batch(db: &DatabaseConnection, batch: &mut Vec<Pending>) {
     }
 }
 
-async fn record_alone(db: &DatabaseConnection, message: &Pending) -> Result<Recorded, AppError> {
-    let txn = crate::db::begin_write(db).await?;
-    let recorded = record_batch(&txn, std::slice::from_ref(message))
+async fn record_alone(writer: &Writer, message: &Pending) -> Result<Recorded, AppError> {
+    let txn = crate::db::begin_write(&writer.db).await?;
+    let mut rewards = Rewards::new(writer.clock.now());
+    let recorded = record_batch(writer, &txn, &mut rewards, std::slice::from_ref(message))
         .await
         .map_err(AppError::unexpected)?;
     txn.commit().await?;
+    rewards.after_commit(writer.store.as_ref()).await;
     Ok(recorded.into_iter().next().unwrap_or(Recorded::Duplicate))
 }
 
@@ -157,7 +179,9 @@ async fn record_alone(db: &DatabaseConnection, message: &Pending) -> Result<Reco
 /// inbox row in one insert (its unique key finds the duplicates, before any handler writes, so a message acts
 /// once even if its store claim lapsed and nothing has to be undone), then the handlers' writes of the new ones.
 async fn record_batch(
+    writer: &Writer,
     txn: &DatabaseTransaction,
+    rewards: &mut Rewards,
     batch: &[Pending],
 ) -> anyhow::Result<Vec<Recorded>> {
     let rules = Rules::load(txn).await?;
@@ -204,8 +228,14 @@ async fn record_batch(
     // lock the same customers' rows in the same order, and wait for each other instead of deadlocking.
     let mut order: Vec<usize> = (0..batch.len()).filter(|&i| new[i]).collect();
     order.sort_by(|&a, &b| batch[a].inbound.from_user.cmp(&batch[b].inbound.from_user));
+    let mut handling = Handling {
+        txn,
+        store: writer.store.as_ref(),
+        now: writer.clock.now(),
+        rewards,
+    };
     for i in order {
-        dispatch::handle(txn, &batch[i].inbound).await?;
+        dispatch::handle(&mut handling, &batch[i].inbound).await?;
     }
     Ok(batch
         .iter()

@@ -17,6 +17,8 @@ use crate::coupons::service::TemplateInput;
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
 use crate::quiz::levels::QuizConfig;
+use crate::referrals::service::ReferralConfig;
+use crate::teams::service::TeamConfig;
 
 /// A campaign as written by operators. Times are `YYYY-MM-DD HH:MM` in Asia/Shanghai, or RFC 3339 with an offset.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -98,20 +100,8 @@ struct PoolConfig {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TeamConfig {
-    team_size: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PosterConfig {
     template: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReferralConfig {
-    invites_required: u32,
 }
 
 #[derive(Deserialize)]
@@ -133,8 +123,67 @@ struct CalculatorConfig {
     calculator: String,
 }
 
+/// WeChat's rules for links shared inside WeChat (《微信外部链接内容管理规范》) forbid rewarding the share itself.
+const SHARE_RULE: &str =
+    "rewards a share, which WeChat's rules for shared links forbid (extra draws or points \
+     for a share, 助力, 砍价, 集赞/集卡, share to unlock): reward what the customer does instead";
+
+/// Mechanics WeChat forbids whatever they are called: friends' taps that earn the sharer something.
+const FORBIDDEN_MECHANICS: [&str; 4] = ["助力", "砍价", "集赞", "集卡"];
+/// Words for a share; a task (what earns a reward) may not be one.
+const SHARE_WORDS: [&str; 4] = ["分享", "转发", "share", "forward"];
+
+/// Whether a config, of any kind, makes a share what earns a reward: a key that ties a share to a reward
+/// (`share_reward`, `chances_per_share`, `on_share`, `share_to_unlock`), a trigger (`on`, `trigger`, `earn_by`)
+/// that is a share, a task that is a share, or a forbidden mechanic named anywhere.
+fn rewards_a_share(config: &Value) -> bool {
+    fn is_share(text: &str) -> bool {
+        let text = text.to_lowercase();
+        SHARE_WORDS.iter().any(|word| text.contains(word))
+    }
+    match config {
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            let key = key.to_lowercase();
+            let earns = [
+                "reward", "chance", "point", "unlock", "required", "on_", "per_",
+            ];
+            (key.contains("share") && earns.iter().any(|word| key.contains(word)))
+                || (matches!(key.as_str(), "on" | "trigger" | "earn_by" | "action")
+                    && value.as_str().is_some_and(is_share))
+                || (key == "tasks"
+                    && value.as_array().is_some_and(|tasks| {
+                        tasks.iter().any(|t| t.as_str().is_some_and(is_share))
+                    }))
+                || rewards_a_share(value)
+        }),
+        Value::Array(items) => items.iter().any(rewards_a_share),
+        Value::String(text) => FORBIDDEN_MECHANICS.iter().any(|word| text.contains(word)),
+        _ => false,
+    }
+}
+
+/// What the calendar import warns about but lets the bank's compliance staff decide: each referral activity
+/// rewards a follow of the official account, which the official-account rules restrict.
+pub fn compliance_warnings(campaign: &CampaignInput) -> Vec<String> {
+    campaign
+        .activities
+        .iter()
+        .filter(|activity| activity.kind == ActivityKind::Referral)
+        .map(|activity| {
+            format!(
+                "{}/{}: rewards inviting friends to follow the official account; WeChat's official-account \
+                 rules (《微信公众平台运营规范》, 诱导关注) restrict rewards for following: compliance must approve it",
+                campaign.slug, activity.slug
+            )
+        })
+        .collect()
+}
+
 /// The kind's own rules on its config; the message names what is wrong.
 fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
+    if rewards_a_share(config) {
+        return Err(SHARE_RULE.into());
+    }
     let range = |value: u32, low: u32, high: u32, name: &str| {
         if (low..=high).contains(&value) {
             Ok(())
@@ -154,12 +203,7 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
                 None => Ok(()),
             }
         }
-        ActivityKind::Team => range(
-            read_config::<TeamConfig>(config)?.team_size,
-            2,
-            10,
-            "team_size",
-        ),
+        ActivityKind::Team => read_config::<TeamConfig>(config)?.check(),
         ActivityKind::Poster => match read_config::<PosterConfig>(config)?
             .template
             .trim()
@@ -168,12 +212,7 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
             true => Err("template must not be empty".into()),
             false => Ok(()),
         },
-        ActivityKind::Referral => range(
-            read_config::<ReferralConfig>(config)?.invites_required,
-            1,
-            50,
-            "invites_required",
-        ),
+        ActivityKind::Referral => read_config::<ReferralConfig>(config)?.check(),
         ActivityKind::PointsWeek => range(
             read_config::<PointsWeekConfig>(config)?.factor_percent,
             100,

@@ -151,3 +151,21 @@ pub async fn attempt(
         result: over.then(|| recorded_result(&row, &level)),
     })
 }
+
+/// Whether the customer has passed `level` of the campaign's quiz: what a team activity can ask of its members.
+pub async fn passed_level(
+    conn: &impl sea_orm::ConnectionTrait,
+    campaign_id: i64,
+    user_id: i64,
+    level: u32,
+) -> Result<bool, sea_orm::DbErr> {
+    use sea_orm::PaginatorTrait;
+    let passed = quiz_attempts::Entity::find()
+        .filter(quiz_attempts::Column::CampaignId.eq(campaign_id))
+        .filter(quiz_attempts::Column::UserId.eq(user_id))
+        .filter(quiz_attempts::Column::Level.eq(level as i32))
+        .filter(quiz_attempts::Column::Status.eq(status::PASSED))
+        .count(conn)
+        .await?;
+    Ok(passed > 0)
+}

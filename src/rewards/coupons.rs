@@ -66,12 +66,15 @@ pub(super) async fn issue(
         (None, Some(days)) => now + Duration::days(i64::from(days)),
         (None, None) => now + Duration::days(30),
     };
+    // Drawn before the insert: the thread's generator must not be held across an await (the future would not
+    // be Send, and a job could not run it).
+    let code = Alphanumeric
+        .sample_string(&mut rand::rng(), 12)
+        .to_uppercase();
     Ok(user_coupons::ActiveModel {
         template_id: Set(template.id),
         user_id: Set(user_id),
-        code: Set(Alphanumeric
-            .sample_string(&mut rand::rng(), 12)
-            .to_uppercase()),
+        code: Set(code),
         status: Set("active".into()),
         source_ref: Set(source_ref.to_owned()),
         issued_at: Set(now),

@@ -9,6 +9,7 @@
 mod chances;
 mod coupons;
 pub mod points;
+mod spec;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbErr};
@@ -19,6 +20,7 @@ use crate::store::lottery::LotteryStore;
 pub(crate) use chances::granted as chances_granted;
 pub use chances::{chances_granted_under, within_caps as chances_within_caps};
 pub use points::{LedgerEntry, PointsChange, PointsError};
+pub use spec::{Paid, RewardSpec};
 
 /// What a grant gives.
 #[derive(Debug, Clone)]

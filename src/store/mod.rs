@@ -16,6 +16,7 @@ mod pause;
 pub mod quiz;
 mod rate_limits;
 mod redis;
+pub mod teams;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub use self::pause::PauseFlags;
 pub use self::quiz::QuizStore;
 pub use self::rate_limits::RateLimits;
 pub use self::redis::{RedisStore, RedisTimeouts};
+pub use self::teams::TeamStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -79,7 +81,15 @@ pub enum IdempotencyBegin {
 /// Every concern in one bound: what the application holds. Each backend implements the concerns one by one
 /// (`memory/` and `redis/`, a file each); anything that implements them all is a `StateStore`.
 pub trait StateStore:
-    Health + RateLimits + Locks + Idempotency + PauseFlags + Credentials + LotteryStore + QuizStore
+    Health
+    + RateLimits
+    + Locks
+    + Idempotency
+    + PauseFlags
+    + Credentials
+    + LotteryStore
+    + QuizStore
+    + TeamStore
 {
 }
 
@@ -92,6 +102,7 @@ impl<T> StateStore for T where
         + Credentials
         + LotteryStore
         + QuizStore
+        + TeamStore
 {
 }
 
@@ -164,6 +175,19 @@ impl Keys {
     /// Present while the board holds every entry; a flush drops it with the board, which then gets rebuilt.
     pub(crate) fn board_complete(&self, campaign: &str) -> String {
         format!("{}:quiz:{{c:{campaign}}}:board:complete", self.prefix)
+    }
+
+    /// A team's seats (a hash in Redis); present means hydrated.
+    pub(crate) fn team(&self, campaign: &str, team_id: i64) -> String {
+        format!("{}:team:{{c:{campaign}}}:t{team_id}", self.prefix)
+    }
+
+    /// Which team of the activity a customer sits in.
+    pub(crate) fn team_member(&self, campaign: &str, activity_id: i64, user_id: i64) -> String {
+        format!(
+            "{}:team:{{c:{campaign}}}:a{activity_id}:u{user_id}",
+            self.prefix
+        )
     }
 
     pub(crate) fn paused(&self, campaign: &str) -> String {
@@ -299,6 +323,9 @@ mod tests {
             together.push(keys.quiz_attempt(campaign, "attempt-1"));
             together.push(keys.board(campaign));
             together.push(keys.board_complete(campaign));
+            // join_team, undo_join, close_team
+            together.push(keys.team(campaign, 31));
+            together.push(keys.team_member(campaign, 5, 42));
             for key in &together {
                 assert_eq!(cluster_slot(key), slot, "{key} is not in {campaign}'s slot");
             }

@@ -119,6 +119,23 @@ async fn bind_phone(
     Ok(HttpResponse::Ok().json(profile))
 }
 
+/// A new customer's first login through a shared path credits its inviter. The login stands whatever the
+/// credit does: a failure is logged with the referee, for staff to credit by hand.
+async fn credit_inviter(state: &AppState, user: &service::UserProfile, inviter: Option<&str>) {
+    let (Some(code), true) = (inviter, user.created_now) else {
+        return;
+    };
+    if let Err(error) =
+        crate::referrals::service::credit_first_login(state.context(), user.id, code).await
+    {
+        tracing::error!(
+            ?error,
+            referee = user.id,
+            "a first login's referral was not credited"
+        );
+    }
+}
+
 /// A customer login's answer: our token, and who it is for.
 #[derive(Serialize, utoipa::ToSchema)]
 struct CustomerLogin {
@@ -130,6 +147,9 @@ struct CustomerLogin {
 #[serde(deny_unknown_fields)]
 struct DevLoginRequest {
     openid: String,
+    /// The invite code of the shared path this customer came in by (`?inviter=CODE`).
+    #[serde(default)]
+    inviter: Option<String>,
 }
 
 /// Logs in as any mini-program openid without WeChat: for newcomers and demos, only where `auth.dev_login` is on.
@@ -153,6 +173,7 @@ async fn dev_login(
         return Err(AuthError::DevLoginDisabled.into());
     }
     let user = service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
+    credit_inviter(&state, &user, body.inviter.as_deref()).await;
     let token = jwt.issue_customer(user.id)?;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
@@ -163,6 +184,9 @@ async fn dev_login(
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
     code: String,
+    /// The invite code of the shared path this customer came in by (`?inviter=CODE`).
+    #[serde(default)]
+    inviter: Option<String>,
 }
 
 /// Mini-program login with a `wx.login` code.
@@ -185,6 +209,7 @@ async fn wx_login(
     body: ValidJson<CodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (token, user) = login::mini_program_login(&state, &jwt, &body.code).await?;
+    credit_inviter(&state, &user, body.inviter.as_deref()).await;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
         .json(CustomerLogin { token, user }))

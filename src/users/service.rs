@@ -51,6 +51,9 @@ pub struct UserProfile {
     pub phone: Option<String>,
     pub follows_official_account: bool,
     pub created_at: DateTime<Utc>,
+    /// Made by this very login (`link_user`): what a referral through a shared path counts.
+    #[serde(skip)]
+    pub created_now: bool,
 }
 
 impl From<users::Model> for UserProfile {
@@ -60,6 +63,7 @@ impl From<users::Model> for UserProfile {
             phone: user.phone_masked,
             follows_official_account: user.oa_following,
             created_at: user.created_at,
+            created_now: false,
         }
     }
 }
@@ -118,6 +122,7 @@ pub async fn link_user(
         None => None,
     };
     let now = Utc::now();
+    let mut created_now = false;
     let user = match (by_openid, by_unionid) {
         (Some(mine), Some(linked)) if mine.id != linked.id => {
             // Two rows for one person (each made before WeChat told us the unionid). Merging what hangs on them
@@ -155,10 +160,11 @@ pub async fn link_user(
                 Channel::MiniProgram => new_user.mp_openid = Set(Some(openid.to_owned())),
                 Channel::OfficialAccount => new_user.oa_openid = Set(Some(openid.to_owned())),
             }
-            users::Entity::insert(new_user)
+            created_now = users::Entity::insert(new_user)
                 .on_conflict(OnConflict::column(channel.column()).do_nothing().to_owned())
                 .exec_without_returning(&txn)
-                .await?;
+                .await?
+                == 1;
             find(channel.column(), openid)
                 .one(&txn)
                 .await?
@@ -171,7 +177,10 @@ pub async fn link_user(
         return Err(UserError::Disabled);
     }
     txn.commit().await?;
-    Ok(user.into())
+    Ok(UserProfile {
+        created_now,
+        ..user.into()
+    })
 }
 
 /// What staff see of an account they blocked or unblocked.
@@ -261,7 +270,7 @@ pub async fn record_follow(
     oa_openid: &str,
     following: bool,
     at_unix: i64,
-) -> Result<(), UserError> {
+) -> Result<FollowChange, UserError> {
     let now = Utc::now();
     let new_user = users::ActiveModel {
         oa_openid: Set(Some(oa_openid.to_owned())),
@@ -287,8 +296,15 @@ pub async fn record_follow(
     let latest = user.followed_at.max(user.unfollowed_at);
     let stale = latest.is_some_and(|latest| at < latest);
     let unchanged = user.oa_following == following && user.followed_at.is_some() == following;
+    let change = FollowChange {
+        user_id: user.id,
+        first_follow: following
+            && !stale
+            && user.followed_at.is_none()
+            && user.unfollowed_at.is_none(),
+    };
     if stale || unchanged {
-        return Ok(());
+        return Ok(change);
     }
     let mut active: users::ActiveModel = user.into();
     active.oa_following = Set(following);
@@ -299,5 +315,13 @@ pub async fn record_follow(
     }
     active.last_active_at = Set(now);
     active.update(txn).await?;
-    Ok(())
+    Ok(change)
+}
+
+/// Whose follow state a follow event touched, and whether it was their first follow ever (what a referral by
+/// QR code counts: not a re-follow after an unfollow, not a follower already known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowChange {
+    pub user_id: i64,
+    pub first_follow: bool,
 }

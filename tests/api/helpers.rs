@@ -353,6 +353,25 @@ impl TestApp {
         operator
     }
 
+    /// Creates `campaign` (starting within the next two hours) through the staff API, schedules it and moves the
+    /// clock two hours on, so it is live.
+    pub async fn launch_campaign(&self, operator: &str, campaign: &Value) {
+        let created = self
+            .post_json("/admin/v1/campaigns", Some(operator), campaign)
+            .await;
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        let slug = campaign["slug"].as_str().unwrap();
+        let scheduled = self
+            .post_json(
+                &format!("/admin/v1/campaigns/{slug}/schedule"),
+                Some(operator),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(scheduled.status(), 200);
+        self.clock.advance(Duration::hours(2));
+    }
+
     /// The user id of the customer `openid`.
     pub async fn customer_id(&self, openid: &str) -> i64 {
         self.customer(openid).await.0

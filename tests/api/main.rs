@@ -29,6 +29,7 @@ mod staff;
 mod store;
 mod store_draw;
 mod store_loss;
+mod teams;
 mod wechat_callback;
 mod wechat_client;
 mod wechat_properties;

@@ -12,7 +12,7 @@ use wxcampaign::entities::{chance_grants, points_ledger, quiz_attempts};
 
 use crate::helpers::{error_code, spawn_app, TestApp};
 
-const CAMPAIGN: &str = "quiz-test";
+pub(crate) const CAMPAIGN: &str = "quiz-test";
 
 /// Right options read 对… or 正确; wrong ones 错… or 干扰…: a test can answer either way from what it is shown.
 fn bank_csv() -> String {
@@ -31,7 +31,7 @@ fn bank_csv() -> String {
     csv
 }
 
-fn quiz_config() -> Value {
+pub(crate) fn quiz_config() -> Value {
     json!({
         "bank": "quiz-bank", "pool": "quiz-pool",
         "levels": [
@@ -51,6 +51,11 @@ async fn live_quiz(app: &TestApp) -> String {
 }
 
 async fn live_quiz_with(app: &TestApp, config: Value) -> String {
+    live_quiz_beside(app, config, &[]).await
+}
+
+/// The quiz campaign with `others` activities beside its quiz (a team activity asking for a passed level).
+pub(crate) async fn live_quiz_beside(app: &TestApp, config: Value, others: &[Value]) -> String {
     let operator = app.staff_token("olivia", Role::Operator).await;
     let bank = app
         .post_json(
@@ -81,19 +86,14 @@ async fn live_quiz_with(app: &TestApp, config: Value) -> String {
         "pools": [{ "slug": "quiz-pool", "name": "答题抽奖", "kind": "lottery", "daily_free_chances": 0,
                     "prizes": [{ "slug": "points", "name": "积分", "tier": 1, "kind": "points", "points": 5, "weight_bp": 10000 }] }]
     });
-    let created = app
-        .post_json("/admin/v1/campaigns", Some(&operator), &campaign)
-        .await;
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
-    let scheduled = app
-        .post_json(
-            &format!("/admin/v1/campaigns/{CAMPAIGN}/schedule"),
-            Some(&operator),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(scheduled.status(), 200);
-    app.clock.advance(Duration::hours(2));
+    let mut campaign = campaign;
+    for other in others {
+        let mut other = other.clone();
+        other["starts_at"] = json!(at(Duration::hours(1)));
+        other["ends_at"] = json!(at(Duration::days(10)));
+        campaign["activities"].as_array_mut().unwrap().push(other);
+    }
+    app.launch_campaign(&operator, &campaign).await;
     operator
 }
 
@@ -171,7 +171,13 @@ fn labels(question: &Value, right: bool) -> Vec<String> {
 
 /// Plays a whole attempt, `right[i]` saying whether question i is answered right, `seconds` apart.
 /// Returns the last answer's response body.
-async fn play(app: &TestApp, token: &str, level: u32, right: &[bool], seconds: i64) -> Value {
+pub(crate) async fn play(
+    app: &TestApp,
+    token: &str,
+    level: u32,
+    right: &[bool],
+    seconds: i64,
+) -> Value {
     let attempt = started(app, token, level).await;
     let id = attempt["attempt_id"].as_str().unwrap().to_owned();
     let mut question = attempt["question"].clone();

@@ -428,6 +428,16 @@ async fn sweep(hostility: Hostility) {
         call("POST", format!("{quiz}/levels/1/attempts")).token(c),
         call("GET", format!("{quiz}/progress")).token(c),
         call("GET", format!("{quiz}/leaderboard")).token(c),
+        call("POST", format!("{q4}/teams/family-team"))
+            .body(json!({}))
+            .token(c),
+        call("GET", format!("{q4}/teams/family-team/mine")).token(c),
+        call("GET", "/api/v1/teams/ZZZZZZZZ"),
+        call("POST", "/api/v1/teams/ZZZZZZZZ/members")
+            .token(c)
+            .idempotent(),
+        call("GET", "/api/v1/me/referrals").token(c),
+        call("GET", "/api/v1/me/referrals/qr").token(c).wechat(),
         call("GET", "/admin/v1/staff").token(s),
         call("POST", "/admin/v1/staff")
             .body(json!({ "username": "sweep.operator", "role": "operator", "password": STAFF_PASSWORD }))

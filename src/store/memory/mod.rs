@@ -9,6 +9,7 @@ mod locks;
 mod pause;
 mod quizzes;
 mod rate_limits;
+mod teams;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -23,9 +24,11 @@ use super::quiz::{
     self, AnswerOutcome, AnswerSpec, Answered, AttemptQuestion, AttemptView, BoardEntry, BoardPage,
     NewAttempt,
 };
+use super::teams::{decide_join, JoinOutcome, JoinSpec, TeamSeats};
 use super::{gcra, IdempotencyBegin, Keys, LockToken, RateDecision, StoreError};
 use super::{
     Credentials, Health, Idempotency, Locks, LotteryStore, PauseFlags, QuizStore, RateLimits,
+    TeamStore,
 };
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::RateLimitRule;
@@ -47,6 +50,7 @@ enum Value {
     Board(Box<Board>),
     /// A set of numbers, lowest first (free stock numbers).
     Numbers(BTreeSet<u32>),
+    Team(Box<TeamSeats>),
 }
 
 #[derive(Debug, Clone)]

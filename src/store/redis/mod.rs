@@ -8,6 +8,7 @@ mod locks;
 mod pause;
 mod quizzes;
 mod rate_limits;
+mod teams;
 
 use std::time::Duration;
 
@@ -22,8 +23,10 @@ use super::quiz::{
     AnswerOutcome, AnswerRecord, AnswerSpec, Answered, AttemptView, BoardEntry, BoardPage,
     NewAttempt,
 };
+use super::teams::{JoinOutcome, JoinSpec, TeamSeats};
 use super::{
     Credentials, Health, Idempotency, Locks, LotteryStore, PauseFlags, QuizStore, RateLimits,
+    TeamStore,
 };
 use super::{IdempotencyBegin, Keys, LockToken, RateDecision, StoreError};
 use crate::config::RateLimitRule;
@@ -43,6 +46,9 @@ struct Scripts {
     quiz_view: Script,
     board_submit: Script,
     board_page: Script,
+    join_team: Script,
+    hydrate_team: Script,
+    forget_team: Script,
 }
 
 impl Scripts {
@@ -62,6 +68,9 @@ impl Scripts {
             quiz_view: Script::new(include_str!("quiz_view.lua")),
             board_submit: Script::new(include_str!("board_submit.lua")),
             board_page: Script::new(include_str!("board_page.lua")),
+            join_team: Script::new(include_str!("join_team.lua")),
+            hydrate_team: Script::new(include_str!("hydrate_team.lua")),
+            forget_team: Script::new(include_str!("forget_team.lua")),
         }
     }
 }

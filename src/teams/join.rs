@@ -1,0 +1,195 @@
+//! Joining a team by its share code: one atomic store step takes the seat (capacity, window, one team per
+//! customer and activity, not one's own), then the seat is written; the database refuses a seat the store
+//! should not have given, and the store step is then undone.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set, SqlErr};
+
+use super::model::{active_seat, status, team_by_code, TeamActivity, TeamError};
+use super::seats::hydrate;
+use super::settle::complete_if_done;
+use super::view::{team_view, TeamView};
+use crate::calendar::ActivityKind;
+use crate::campaigns::gate::{self, Scope};
+use crate::entities::{campaigns, team_members, teams};
+use crate::rewards::Rewards;
+use crate::state::Context;
+use crate::store::teams::{JoinOutcome, JoinSpec};
+
+/// Store steps one join may take: hydrations and retries after a refused seat.
+const ATTEMPTS: usize = 5;
+
+pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<TeamView, TeamError> {
+    let Context { db, store, now } = cx;
+    if !crate::calendar::is_share_code(code) {
+        return Err(TeamError::NotFound);
+    }
+    let team = team_by_code(db, code).await?.ok_or(TeamError::NotFound)?;
+    let campaign = campaigns::Entity::find_by_id(team.campaign_id)
+        .one(db)
+        .await?
+        .ok_or(TeamError::NotFound)?;
+    let activity = TeamActivity::by_id(db, team.activity_id).await?;
+    gate::check(
+        db,
+        store,
+        &campaign,
+        Scope::Activity(&activity.activity.slug, ActivityKind::Team),
+        now,
+    )
+    .await?;
+    refuse_closed(&team, now)?;
+    if activity.config.new_customers_only && team.leader_id != user_id {
+        let customer = crate::users::service::profile(db, user_id)
+            .await
+            .map_err(|e| TeamError::Unexpected(e.into()))?;
+        if customer.created_at < activity.activity.starts_at {
+            return Err(TeamError::NotNewCustomer);
+        }
+    }
+    let spec = JoinSpec {
+        campaign: campaign.slug.clone(),
+        activity_id: activity.activity.id,
+        team_id: team.id,
+        user_id,
+        now_ms: now.timestamp_millis(),
+        keep_until_ms: activity.keep_until_ms(),
+    };
+    for _ in 0..ATTEMPTS {
+        let (seat, full) = match store.join_team(&spec).await? {
+            JoinOutcome::Joined { seat, full } => (seat, full),
+            JoinOutcome::NotHydrated => {
+                match hydrate(db, store, &campaign.slug, &activity, &team).await {
+                    Ok(()) => {}
+                    Err(TeamError::Rebuilding) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(25)).await
+                    }
+                    Err(error) => return Err(error),
+                }
+                continue;
+            }
+            JoinOutcome::Paused => return Err(gate::GateError::Paused.into()),
+            JoinOutcome::Expired => return Err(TeamError::Expired),
+            JoinOutcome::Full => return Err(TeamError::Full),
+            JoinOutcome::OwnTeam => return Err(TeamError::OwnTeam),
+            JoinOutcome::AlreadyMember => return Err(TeamError::AlreadyInTeam),
+            JoinOutcome::InAnotherTeam { team_id } => {
+                if active_seat(db, activity.activity.id, user_id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(TeamError::AlreadyInTeam);
+                }
+                // A mark the store kept past its team's end: forget that team, and take the seat.
+                store
+                    .close_team(&campaign.slug, activity.activity.id, team_id, &[user_id])
+                    .await?;
+                continue;
+            }
+        };
+        match seat_in_database(cx, &campaign, &activity, &team, user_id, seat, full).await {
+            Ok(team) => {
+                return team_view(db, &campaign, &activity, team, Some(user_id), false).await
+            }
+            Err(refused) => {
+                store.undo_join(&spec).await?;
+                match refused {
+                    // The store's seats were stale: it hydrates afresh on the next step.
+                    Refused::Seat => continue,
+                    Refused::Because(error) => return Err(error),
+                }
+            }
+        }
+    }
+    Err(TeamError::Rebuilding)
+}
+
+enum Refused {
+    /// The seat is taken or past the team's size in the database.
+    Seat,
+    Because(TeamError),
+}
+
+impl From<TeamError> for Refused {
+    fn from(error: TeamError) -> Self {
+        Refused::Because(error)
+    }
+}
+
+impl From<sea_orm::DbErr> for Refused {
+    fn from(error: sea_orm::DbErr) -> Self {
+        Refused::Because(error.into())
+    }
+}
+
+/// Writes the seat the store gave; the team completes in the same transaction when this took its last seat
+/// and every member has done what the activity asks.
+async fn seat_in_database(
+    cx: Context<'_>,
+    campaign: &campaigns::Model,
+    activity: &TeamActivity,
+    team: &teams::Model,
+    user_id: i64,
+    seat: u32,
+    full: bool,
+) -> Result<teams::Model, Refused> {
+    let Context { db, store, now } = cx;
+    let txn = crate::db::begin_write(db).await?;
+    let locked = teams::Entity::find_by_id(team.id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(TeamError::NotFound)?;
+    refuse_closed(&locked, now)?;
+    let written = team_members::ActiveModel {
+        team_id: Set(team.id),
+        activity_id: Set(activity.activity.id),
+        user_id: Set(user_id),
+        seat: Set(seat as i32),
+        team_size: Set(team.size),
+        active_activity_id: Set(Some(activity.activity.id)),
+        joined_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    if let Err(error) = written {
+        txn.rollback().await?;
+        if !matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+            && !is_check_violation(&error)
+        {
+            return Err(error.into());
+        }
+        return Err(
+            match active_seat(db, activity.activity.id, user_id).await? {
+                Some(_) => Refused::Because(TeamError::AlreadyInTeam),
+                None => Refused::Seat,
+            },
+        );
+    }
+    let mut rewards = Rewards::new(now);
+    let team = if full {
+        complete_if_done(&txn, campaign, activity, locked, &mut rewards, now).await?
+    } else {
+        locked
+    };
+    txn.commit().await?;
+    rewards.after_commit(store).await;
+    Ok(team)
+}
+
+/// A seat past the team's size: the `CHECK (seat <= team_size)` of `team_members`.
+fn is_check_violation(error: &sea_orm::DbErr) -> bool {
+    error
+        .to_string()
+        .to_ascii_lowercase()
+        .contains("check constraint")
+}
+
+fn refuse_closed(team: &teams::Model, now: chrono::DateTime<chrono::Utc>) -> Result<(), TeamError> {
+    match team.status.as_str() {
+        status::COMPLETE => Err(TeamError::Full),
+        status::EXPIRED => Err(TeamError::Expired),
+        _ if now >= team.expires_at => Err(TeamError::Expired),
+        _ => Ok(()),
+    }
+}
