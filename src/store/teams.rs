@@ -3,6 +3,8 @@
 //! exactly the free seats. A team's seats are hydrated from the database as a whole (the team's key is its own
 //! marker: present means complete); the database refuses a seat beyond any limit if the store lied.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use super::StoreError;
@@ -19,8 +21,9 @@ pub struct TeamSeats {
     pub expires_at_ms: i64,
     /// Taken seats: (seat, user).
     pub seats: Vec<(u32, i64)>,
-    /// When the store may drop the team's keys (ms since the epoch): well after it closes.
-    pub keep_until_ms: i64,
+    /// How long the store keeps the team's keys: well past its close. A duration, not an instant, so the
+    /// store's own clock (Redis's) needs no agreement with the application's.
+    pub keep_for: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +33,8 @@ pub struct JoinSpec {
     pub team_id: i64,
     pub user_id: i64,
     pub now_ms: i64,
-    /// How long the customer's "in this team" mark lives (ms since the epoch).
-    pub keep_until_ms: i64,
+    /// How long the customer's "in this team" mark lives.
+    pub keep_for: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +145,7 @@ mod tests {
             leader_id: 100,
             expires_at_ms: 1_000,
             seats,
-            keep_until_ms: 10_000,
+            keep_for: Duration::from_secs(10),
         }
     }
 

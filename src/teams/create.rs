@@ -82,7 +82,8 @@ pub async fn create_team(
             Err(error) => return Err(error.into()),
         }
         txn.commit().await?;
-        if let Err(error) = hydrate(db, store, &admitted.campaign.slug, &activity, &team).await {
+        if let Err(error) = hydrate(db, store, &admitted.campaign.slug, &activity, &team, now).await
+        {
             // The first join hydrates it instead.
             tracing::warn!(
                 ?error,

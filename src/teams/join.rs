@@ -52,13 +52,13 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
         team_id: team.id,
         user_id,
         now_ms: now.timestamp_millis(),
-        keep_until_ms: activity.keep_until_ms(),
+        keep_for: activity.keep_for(now),
     };
     for _ in 0..ATTEMPTS {
         let (seat, full) = match store.join_team(&spec).await? {
             JoinOutcome::Joined { seat, full } => (seat, full),
             JoinOutcome::NotHydrated => {
-                match hydrate(db, store, &campaign.slug, &activity, &team).await {
+                match hydrate(db, store, &campaign.slug, &activity, &team, now).await {
                     Ok(()) => {}
                     Err(TeamError::Rebuilding) => {
                         tokio::time::sleep(std::time::Duration::from_millis(25)).await

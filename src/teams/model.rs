@@ -151,9 +151,12 @@ impl TeamActivity {
         (now + Duration::hours(i64::from(self.config.window_hours))).min(self.activity.ends_at)
     }
 
-    /// How long the store keeps a team's seats and its members' marks: a day past the activity.
-    pub(super) fn keep_until_ms(&self) -> i64 {
-        (self.activity.ends_at + Duration::days(1)).timestamp_millis()
+    /// How long from `now` the store keeps a team's seats and its members' marks: a day past the activity.
+    pub(super) fn keep_for(&self, now: DateTime<Utc>) -> std::time::Duration {
+        (self.activity.ends_at + Duration::days(1) - now)
+            .to_std()
+            .unwrap_or_default()
+            .max(std::time::Duration::from_secs(60))
     }
 }
 

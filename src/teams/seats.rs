@@ -20,6 +20,7 @@ pub(super) async fn hydrate(
     campaign: &str,
     activity: &TeamActivity,
     team: &teams::Model,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), TeamError> {
     let lock = format!("teams:rebuild:t{}", team.id);
     let Some(token) = store.lock(&lock, REBUILD_LOCK_TTL).await? else {
@@ -39,7 +40,7 @@ pub(super) async fn hydrate(
             leader_id: team.leader_id,
             expires_at_ms: team.expires_at.timestamp_millis(),
             seats,
-            keep_until_ms: activity.keep_until_ms(),
+            keep_for: activity.keep_for(now),
         };
         store.hydrate_team(&seats).await?;
         Ok::<_, TeamError>(())

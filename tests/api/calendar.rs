@@ -111,6 +111,13 @@ async fn the_cli_previews_applies_and_refuses_a_broken_file_whole() {
         text.contains("+ create q4-2026-thanks") && text.contains("nothing applied"),
         "{text}"
     );
+    // Follow-for-reward is built as the bank asked, and the compliance staff are told which rule it touches.
+    let warnings = String::from_utf8_lossy(&preview.stderr);
+    assert!(
+        warnings.contains("warning: q3-2026-autumn/mid-autumn-invite")
+            && warnings.contains("诱导关注"),
+        "{warnings}"
+    );
     assert!(
         wxcampaign_cli(&["calendar", "import", file, "--apply"], &database_url)
             .status
@@ -160,6 +167,37 @@ async fn the_cli_previews_applies_and_refuses_a_broken_file_whole() {
         )),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_calendar_that_rewards_a_share_is_refused_whatever_the_config_calls_it() {
+    let demo = std::fs::read_to_string(demo_file()).unwrap();
+    let rewarding_a_share = [
+        // A task that is a share.
+        (r#""制作一张元宵祝福卡""#, r#""分享活动页面""#),
+        // A poster whose share earns chances.
+        (
+            r#"config = { template = "year-bill-2026" }"#,
+            r#"config = { template = "year-bill-2026", chances_per_share = 1 }"#,
+        ),
+        // A team whose reward is triggered by sharing.
+        (
+            r#"reward = { points = 200, chances = 1, pool = "spring-lottery-2026" }"#,
+            r#"reward = { points = 200, chances = 1, pool = "spring-lottery-2026" }, on = "share""#,
+        ),
+        // 助力 by any name.
+        (r#""完成情侣理财问答""#, r#""邀请好友助力""#),
+    ];
+    for (fine, forbidden) in rewarding_a_share {
+        assert!(demo.contains(fine), "{fine}");
+        let text = demo.replace(fine, forbidden);
+        let errors = wxcampaign::planning::import::parse("2026.toml", &text).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.contains("rewards a share")),
+            "{forbidden}: {errors:?}"
+        );
+    }
+    assert!(wxcampaign::planning::import::parse("2026.toml", &demo).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

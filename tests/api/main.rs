@@ -21,6 +21,7 @@ mod points;
 mod quiz_banks;
 mod quiz_play;
 mod rate_limit;
+mod referrals;
 mod request_bodies;
 mod rewards;
 mod secrets;

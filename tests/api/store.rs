@@ -535,3 +535,132 @@ mod quiz {
         assert_eq!(page.mine, None);
     }
 }
+
+fn team_of(size: u32, seats: Vec<(u32, i64)>) -> wxcampaign::store::teams::TeamSeats {
+    wxcampaign::store::teams::TeamSeats {
+        campaign: "store-teams".into(),
+        activity_id: 7,
+        team_id: 31,
+        size,
+        leader_id: 100,
+        expires_at_ms: 2_000_000_000_000,
+        seats,
+        keep_for: Duration::from_secs(600),
+    }
+}
+
+fn join_of(team_id: i64, user_id: i64, now_ms: i64) -> wxcampaign::store::teams::JoinSpec {
+    wxcampaign::store::teams::JoinSpec {
+        campaign: "store-teams".into(),
+        activity_id: 7,
+        team_id,
+        user_id,
+        now_ms,
+        keep_for: Duration::from_secs(600),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_team_seats_exactly_its_free_seats_under_fifty_concurrent_joins() {
+    use wxcampaign::store::teams::JoinOutcome;
+    let store = store().await;
+    assert_eq!(
+        store.join_team(&join_of(31, 1, 0)).await.unwrap(),
+        JoinOutcome::NotHydrated
+    );
+    store
+        .hydrate_team(&team_of(4, vec![(1, 100)]))
+        .await
+        .unwrap();
+    let outcomes = join_all((1..=50).map(|user| {
+        let store = store.clone();
+        async move { store.join_team(&join_of(31, user, 0)).await.unwrap() }
+    }))
+    .await;
+    let mut seats: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            JoinOutcome::Joined { seat, .. } => Some(*seat),
+            _ => None,
+        })
+        .collect();
+    seats.sort();
+    assert_eq!(seats, vec![2, 3, 4]);
+    let full = outcomes
+        .iter()
+        .filter(|o| matches!(o, JoinOutcome::Joined { full: true, .. }))
+        .count();
+    assert_eq!(full, 1, "exactly one join took the last seat");
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == JoinOutcome::Full).count(),
+        47
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_join_is_refused_for_the_pause_the_window_its_own_team_and_another() {
+    use wxcampaign::store::teams::JoinOutcome;
+    let store = store().await;
+    store
+        .hydrate_team(&team_of(3, vec![(1, 100), (2, 101)]))
+        .await
+        .unwrap();
+    let other = wxcampaign::store::teams::TeamSeats {
+        team_id: 32,
+        leader_id: 200,
+        ..team_of(3, vec![(1, 200)])
+    };
+    store.hydrate_team(&other).await.unwrap();
+    assert_eq!(
+        store.join_team(&join_of(31, 100, 0)).await.unwrap(),
+        JoinOutcome::OwnTeam
+    );
+    assert_eq!(
+        store.join_team(&join_of(31, 101, 0)).await.unwrap(),
+        JoinOutcome::AlreadyMember
+    );
+    assert_eq!(
+        store.join_team(&join_of(31, 200, 0)).await.unwrap(),
+        JoinOutcome::InAnotherTeam { team_id: 32 }
+    );
+    assert_eq!(
+        store
+            .join_team(&join_of(31, 5, 2_000_000_000_000))
+            .await
+            .unwrap(),
+        JoinOutcome::Expired
+    );
+    store.set_paused("store-teams", true).await.unwrap();
+    assert_eq!(
+        store.join_team(&join_of(31, 5, 0)).await.unwrap(),
+        JoinOutcome::Paused
+    );
+    store.set_paused("store-teams", false).await.unwrap();
+    // An undone join forgets the customer's mark and the team (the next join reads the database again).
+    let taken = join_of(31, 5, 0);
+    assert!(matches!(
+        store.join_team(&taken).await.unwrap(),
+        JoinOutcome::Joined {
+            seat: 3,
+            full: true
+        }
+    ));
+    store.undo_join(&taken).await.unwrap();
+    assert_eq!(
+        store.join_team(&join_of(31, 6, 0)).await.unwrap(),
+        JoinOutcome::NotHydrated
+    );
+    // A closed team frees its members' marks: the other team's leader may join elsewhere.
+    store
+        .close_team("store-teams", 7, 32, &[200])
+        .await
+        .unwrap();
+    store
+        .hydrate_team(&team_of(3, vec![(1, 100)]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.join_team(&join_of(31, 200, 0)).await.unwrap(),
+        JoinOutcome::Joined { seat: 2, .. }
+    ));
+}

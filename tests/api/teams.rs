@@ -273,7 +273,7 @@ async fn the_database_refuses_a_seat_the_store_should_not_have_given() {
             leader_id: team.leader_id,
             expires_at_ms: team.expires_at.timestamp_millis(),
             seats: vec![(1, team.leader_id)],
-            keep_until_ms: (app.clock.now() + Duration::days(30)).timestamp_millis(),
+            keep_for: std::time::Duration::from_secs(30 * 24 * 3600),
         })
         .await
         .unwrap();
@@ -350,4 +350,48 @@ async fn a_team_completes_only_once_every_member_has_passed_the_quiz_level() {
     assert_eq!(team_status(&app, &code).await, "complete");
     assert_eq!(app.points_balance(&leader).await, leader_after_quiz + 40);
     assert_eq!(app.points_balance(&friend).await, friend_after_quiz + 40);
+}
+
+#[tokio::test]
+async fn the_demo_family_team_seats_four_and_waits_for_every_member_to_pass_level_one() {
+    let app = spawn_app().await;
+    app.demo_year_at("2026-02-01 10:00").await;
+    let leader = app.customer_token("oFamilyLeader01").await;
+    let made = create_team(&app, &leader, "q1-2026-spring", "family-team").await;
+    assert_eq!(made.status(), 201);
+    let team: Value = made.json().await.unwrap();
+    assert_eq!(
+        (team["size"].clone(), team["quiz_level"].clone()),
+        (json!(4), json!(1))
+    );
+    assert_eq!(team["reward"]["points"], json!(200));
+    let code = team["code"].as_str().unwrap().to_owned();
+    for i in 0..3 {
+        let member = app.customer_token(&format!("oFamilyMember{i:02}")).await;
+        assert_eq!(
+            join(&app, &member, &code, &format!("family-{i}"))
+                .await
+                .status(),
+            200
+        );
+    }
+    let view: Value = app
+        .get(&format!("/api/v1/teams/{code}"), Some(&leader))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["seats_left"], json!(0));
+    assert_eq!(
+        view["status"],
+        json!("open"),
+        "full, but level 1 not yet passed"
+    );
+    assert_eq!(view["your_seat"], json!(1));
+    assert!(view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["done"] == json!(false)));
+    assert!(!view.to_string().contains("oFamily"), "no member is named");
 }

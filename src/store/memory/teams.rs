@@ -1,18 +1,10 @@
 use super::*;
 
-impl MemoryStore {
-    /// How long from the clock's now until `at_ms` (at least a millisecond).
-    fn until(&self, at_ms: i64) -> Duration {
-        let left = at_ms - self.clock.now().timestamp_millis();
-        Duration::from_millis(u64::try_from(left).unwrap_or(0).max(1))
-    }
-}
-
 #[async_trait]
 impl TeamStore for MemoryStore {
     async fn hydrate_team(&self, seats: &TeamSeats) -> Result<(), StoreError> {
         let team_key = self.keys.team(&seats.campaign, seats.team_id);
-        let ttl = self.until(seats.keep_until_ms);
+        let ttl = seats.keep_for;
         self.with(|inner, now| {
             for &(_, user) in &seats.seats {
                 let mark = self
@@ -36,7 +28,7 @@ impl TeamStore for MemoryStore {
             .keys
             .team_member(&spec.campaign, spec.activity_id, spec.user_id);
         let paused = self.keys.paused(&spec.campaign);
-        let mark_ttl = self.until(spec.keep_until_ms);
+        let mark_ttl = spec.keep_for;
         Ok(self.with(|inner, now| {
             if inner.live(&paused, now).is_some() {
                 return JoinOutcome::Paused;

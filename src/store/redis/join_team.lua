@@ -1,7 +1,7 @@
 -- One join of a team, atomically; the same decision as `teams::decide_join` (memory store), in the same order.
 -- KEYS: [1] the team's hash (size, leader, expires, s<seat> = user, u<user> = seat), [2] the customer's mark in
 -- the activity (the team they sit in), [3] the campaign's pause flag.
--- ARGV: [1] team id, [2] user id, [3] now (ms), [4] when the mark may go (ms).
+-- ARGV: [1] team id, [2] user id, [3] now (ms, the application's clock), [4] how long the mark lives (ms).
 -- Returns {code, seat or other team, full}: 0 joined, 1 not hydrated, 2 paused, 3 expired, 4 full, 5 own team,
 -- 6 already a member, 7 in another team.
 if redis.call('EXISTS', KEYS[3]) == 1 then return {2, 0, 0} end
@@ -25,7 +25,7 @@ for seat = 1, size do
 end
 if not free then return {4, 0, 0} end
 redis.call('HSET', KEYS[1], 's' .. free, ARGV[2], 'u' .. ARGV[2], free)
-redis.call('SET', KEYS[2], ARGV[1], 'PXAT', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 local full = 0
 if taken + 1 == size then full = 1 end
 return {0, free, full}

@@ -32,7 +32,7 @@ impl TeamStore for RedisStore {
             .arg(seats.size)
             .arg(seats.leader_id)
             .arg(seats.expires_at_ms)
-            .arg(seats.keep_until_ms);
+            .arg(millis(seats.keep_for));
         for &(seat, user) in &seats.seats {
             invocation
                 .key(
@@ -62,7 +62,7 @@ impl TeamStore for RedisStore {
             .arg(spec.team_id)
             .arg(spec.user_id)
             .arg(spec.now_ms)
-            .arg(spec.keep_until_ms)
+            .arg(millis(spec.keep_for))
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
