@@ -98,6 +98,14 @@ const MESSAGES = {
   not_current_question: '请回答当前题目',
   already_answered: '这道题已经答过了',
   invalid_option: '请选择有效的选项',
+  activity_not_found: '该玩法不存在或已下线',
+  team_not_found: '队伍不存在，请确认邀请链接',
+  team_full: '队伍已满员',
+  team_expired: '队伍已过期，可以自己发起组队',
+  own_team: '这是你自己的队伍，邀请好友来加入吧',
+  already_in_team: '你已在本活动的一支队伍中',
+  not_new_customer: '本次组队仅限新用户加入',
+  invalid_invite_code: '邀请码有误',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

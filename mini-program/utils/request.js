@@ -4,6 +4,8 @@ const config = require('../config')
 const { messageFor } = require('./errors')
 
 const TOKEN_KEY = 'wxc_token'
+// The invite code of the shared path the app was opened by; the first login carries it, then it is dropped.
+const INVITER_KEY = 'wxc_inviter'
 
 class ApiError extends Error {
   constructor(status, code, field) {
@@ -47,9 +49,12 @@ function wxLoginCode() {
 
 async function login() {
   const code = await wxLoginCode()
-  const res = await send({ path: '/api/v1/auth/wx-login', method: 'POST', data: { code } })
+  const inviter = wx.getStorageSync(INVITER_KEY)
+  const data = inviter ? { code, inviter } : { code }
+  const res = await send({ path: '/api/v1/auth/wx-login', method: 'POST', data })
   if (res.statusCode !== 200) throw errorOf(res)
   wx.setStorageSync(TOKEN_KEY, res.data.token.token)
+  wx.removeStorageSync(INVITER_KEY)
   return res.data.user
 }
 
@@ -80,4 +85,4 @@ async function request({ path, method = 'GET', data, idempotencyKey, auth = true
   throw errorOf(res)
 }
 
-module.exports = { request, login, newIdempotencyKey, ApiError, TOKEN_KEY }
+module.exports = { request, login, newIdempotencyKey, ApiError, TOKEN_KEY, INVITER_KEY }

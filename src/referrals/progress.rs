@@ -58,7 +58,7 @@ pub async fn progress(cx: Context<'_>, user_id: i64) -> Result<ReferralProgress,
         None => None,
     };
     Ok(ReferralProgress {
-        share_path: format!("/pages/home/home?inviter={}", code.code),
+        share_path: format!("/pages/home/index?inviter={}", code.code),
         code: code.code,
         credited_total,
         activity,

@@ -37,6 +37,13 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
         now,
     )
     .await?;
+    // A member asking again (a stale page, a second device) is told so, whatever state the team is in.
+    if let Some(seat) = active_seat(db, activity.activity.id, user_id).await? {
+        return Err(match seat.team_id == team.id && team.leader_id == user_id {
+            true => TeamError::OwnTeam,
+            false => TeamError::AlreadyInTeam,
+        });
+    }
     refuse_closed(&team, now)?;
     if activity.config.new_customers_only && team.leader_id != user_id {
         let customer = crate::users::service::profile(db, user_id)

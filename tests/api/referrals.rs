@@ -225,7 +225,7 @@ async fn a_new_customers_first_login_through_a_shared_path_credits_its_inviter_o
     let code = progress["code"].as_str().unwrap().to_owned();
     assert_eq!(
         progress["share_path"],
-        json!(format!("/pages/home/home?inviter={code}"))
+        json!(format!("/pages/home/index?inviter={code}"))
     );
     let login = json!({ "openid": "oSharedPathFriend01", "inviter": code });
     for _ in 0..3 {

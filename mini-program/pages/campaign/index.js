@@ -2,7 +2,8 @@
 const { request } = require('../../utils/request')
 const { countdown, yuan } = require('../../utils/format')
 
-const KIND = { quiz: '闯关答题', lottery: '抽奖', blind_box: '盲盒', points_week: '积分翻倍', task: '任务' }
+const KIND = { quiz: '闯关答题', lottery: '抽奖', blind_box: '盲盒', points_week: '积分翻倍', task: '任务', team: '组队', referral: '邀请好友' }
+const PAGE = { quiz: 'quiz', lottery: 'lottery', blind_box: 'lottery', team: 'team', referral: 'invite' }
 
 function prizeValue(prize) {
   if (prize.kind === 'points') return `${prize.points}积分`
@@ -22,7 +23,7 @@ Component({
           name: a.name,
           kind: KIND[a.kind] || a.kind,
           pool: a.config && a.config.pool,
-          page: a.kind === 'quiz' ? 'quiz' : a.kind === 'lottery' || a.kind === 'blind_box' ? 'lottery' : '',
+          page: PAGE[a.kind] || '',
         }))
         const poolSlugs = [...new Set(activities.filter((a) => a.page === 'lottery' && a.pool).map((a) => a.pool))]
         const pools = await Promise.all(
@@ -54,9 +55,11 @@ Component({
       }
     },
     openActivity(event) {
-      const { page, pool } = event.currentTarget.dataset
+      const { page, pool, activity } = event.currentTarget.dataset
       if (page === 'lottery') wx.navigateTo({ url: `/pages/lottery/index?slug=${this.slug}&pool=${pool}` })
       else if (page === 'quiz') wx.navigateTo({ url: `/pages/quiz/index?slug=${this.slug}` })
+      else if (page === 'team') wx.navigateTo({ url: `/pages/team/index?slug=${this.slug}&activity=${activity}` })
+      else if (page === 'invite') wx.navigateTo({ url: '/pages/invite/index' })
     },
   },
 })

@@ -1,5 +1,5 @@
 // Home: live and upcoming campaigns with their countdowns.
-const { request } = require('../../utils/request')
+const { request, INVITER_KEY } = require('../../utils/request')
 const { countdown } = require('../../utils/format')
 
 const STATUS = { live: '进行中', preheat: '预热中', upcoming: '即将开始', ended: '已结束' }
@@ -7,7 +7,9 @@ const STATUS = { live: '进行中', preheat: '预热中', upcoming: '即将开�
 Component({
   data: { campaigns: [], error: '', loading: true },
   methods: {
-    onLoad() {
+    onLoad(query = {}) {
+      // Opened through a friend's shared path: the first login credits that friend (only if this is a new customer).
+      if (query.inviter) wx.setStorageSync(INVITER_KEY, query.inviter)
       return this.load()
     },
     onPullDownRefresh() {
