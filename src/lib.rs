@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod calculator;
 pub mod calendar;
 pub mod campaigns;
 pub mod clock;

@@ -21,8 +21,8 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
-    audit, auth, campaigns, coupons, db, fulfilment, jobs, lottery, official_account, planning,
-    points, quiz, referrals, staff, teams, users,
+    audit, auth, calculator, campaigns, coupons, db, fulfilment, jobs, lottery, official_account,
+    planning, points, quiz, referrals, staff, teams, users,
 };
 
 pub struct Application {
@@ -162,7 +162,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(coupons::routes::configure_customer)
                     .configure(quiz::routes::configure_customer)
                     .configure(teams::routes::configure_customer)
-                    .configure(referrals::routes::configure_customer),
+                    .configure(referrals::routes::configure_customer)
+                    .configure(calculator::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -183,7 +184,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .service(
                 web::scope("/h5")
                     .wrap(from_fn(auth::limit_h5))
-                    .configure(official_account::routes::configure_h5),
+                    .configure(official_account::routes::configure_h5)
+                    .configure(http::h5::configure),
             )
             .default_service(web::to(http::not_found))
             // Registered last, so it is the outermost layer and sees every request and response.

@@ -2,6 +2,7 @@
 //! errors, health and readiness. Below `auth` (which keys rate limits by caller).
 
 mod client_ip;
+pub mod h5;
 pub mod health;
 mod json;
 pub mod metrics;

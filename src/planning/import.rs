@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::calendar::{is_slug, parse_time};
 pub use crate::calendar::{read_config, ActivityKind, FieldError};
 
+use crate::calculator::CalculatorConfig;
 use crate::coupons::service::TemplateInput;
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
@@ -117,12 +118,6 @@ struct TaskConfig {
     tasks: Vec<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CalculatorConfig {
-    calculator: String,
-}
-
 /// WeChat's rules for links shared inside WeChat (《微信外部链接内容管理规范》) forbid rewarding the share itself.
 const SHARE_RULE: &str =
     "rewards a share, which WeChat's rules for shared links forbid (extra draws or points \
@@ -223,14 +218,7 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
             true => Err("tasks must list at least one task".into()),
             false => Ok(()),
         },
-        ActivityKind::Calculator => match read_config::<CalculatorConfig>(config)?
-            .calculator
-            .trim()
-            .is_empty()
-        {
-            true => Err("calculator must not be empty".into()),
-            false => Ok(()),
-        },
+        ActivityKind::Calculator => read_config::<CalculatorConfig>(config)?.check(),
     }
 }
 

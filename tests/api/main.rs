@@ -3,6 +3,7 @@
 
 mod architecture;
 mod auth;
+mod calculator;
 mod calendar;
 mod catalogue;
 mod cli;

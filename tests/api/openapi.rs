@@ -65,10 +65,11 @@ fn mounted_routes() -> BTreeSet<(String, String)> {
         let (file, function) = match parts.as_slice() {
             ["http", "extractor_configs"] => continue,
             ["http", function] => ("src/http/mod.rs".to_owned(), *function),
+            ["http", module, function] => (format!("src/http/{module}.rs"), *function),
             [module, "routes", function] => (format!("src/{module}/routes.rs"), *function),
             other => panic!("unexpected configure target {other:?}"),
         };
-        let prefix = if parts[0] == "http" {
+        let prefix = if parts.len() == 2 && parts[0] == "http" {
             ""
         } else {
             scope.as_str()

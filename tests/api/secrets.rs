@@ -437,6 +437,13 @@ async fn sweep(hostility: Hostility) {
             .token(c)
             .idempotent(),
         call("GET", "/api/v1/me/referrals").token(c),
+        call("GET", "/h5/assets/h5.js"),
+        call("GET", "/h5/calculator/q3-2026-autumn/edu-calculator"),
+        call(
+            "POST",
+            "/api/v1/campaigns/q3-2026-autumn/calculators/edu-calculator/education-fund",
+        )
+        .body(json!({ "child_age": 6, "target_fen": 30_000_000 })),
         call("GET", "/api/v1/me/referrals/qr").token(c).wechat(),
         call("GET", "/admin/v1/staff").token(s),
         call("POST", "/admin/v1/staff")
