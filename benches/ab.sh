@@ -17,7 +17,8 @@ base_commit=${BASE:-6233588}
 base=${BASE_DIR:-/tmp/wxc-bench-base}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$main/target}
 benches=${BENCHES:-draw_load quiz_load callback_load}
-bins=$(mktemp -d)
+# BINS names a folder an earlier run built (its base/ and main/): the runs again, on a quieter machine, unbuilt.
+bins=${BINS:-$(mktemp -d)}
 [ -d "$base" ] || git -C "$main" worktree add -q "$base" "$base_commit"
 variant=${VARIANT:-}
 build() { # dir name [cargo settings]
@@ -31,13 +32,16 @@ for line in sys.stdin:
         print(m["target"]["name"], m["executable"])' \
     | while read -r name exe; do cp "$exe" "$bins/$2/$name"; done
 }
-time build "$base" base
-if [ -n "$variant" ]; then
-  main=$base
-  echo "main = base built with: $variant"
-  time build "$base" main "$variant CARGO_TARGET_DIR=$CARGO_TARGET_DIR-variant"
-else
-  build "$main" main
+[ -n "$variant" ] && main=$base
+if [ -z "${BINS:-}" ]; then
+  echo "bench binaries in $bins"
+  time build "$base" base
+  if [ -n "$variant" ]; then
+    echo "main = base built with: $variant"
+    time build "$base" main "$variant CARGO_TARGET_DIR=$CARGO_TARGET_DIR-variant"
+  else
+    build "$main" main
+  fi
 fi
 run() { # dir name bench mode
   cd "$1"

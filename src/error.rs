@@ -162,6 +162,10 @@ error_codes! {
     NotNewCustomer = "not_new_customer" => FORBIDDEN,
     // Referrals
     InvalidInviteCode = "invalid_invite_code" => BAD_REQUEST,
+    // Posters
+    PosterNotFound = "poster_not_found" => NOT_FOUND,
+    ContentRejected = "content_rejected" => UNPROCESSABLE_ENTITY,
+    ContentUnchecked = "content_unchecked" => CONFLICT,
 }
 
 impl fmt::Display for ErrorCode {

@@ -20,6 +20,7 @@ pub mod official_account;
 pub mod openapi;
 pub mod planning;
 pub mod points;
+pub mod posters;
 pub mod quiz;
 pub mod referrals;
 pub mod rewards;

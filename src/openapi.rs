@@ -11,7 +11,7 @@ use crate::error::ErrorCode;
 #[openapi(
     info(
         title = "wxcampaign",
-        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, won prizes and their delivery, points, coupons, team-ups, referrals, calculators.",
+        description = "The bank's WeChat campaign backend: calendar, quizzes, lotteries, won prizes and their delivery, points, coupons, team-ups, referrals, posters, calculators.",
         license(name = "Proprietary")
     ),
     paths(
@@ -66,8 +66,12 @@ use crate::error::ErrorCode;
         crate::quiz::routes::show_bank,
         crate::quiz::routes::import_questions,
         crate::calculator::routes::plan_education_fund,
+        crate::posters::routes::make_poster,
+        crate::posters::routes::show_poster,
+        crate::posters::routes::show_poster_image,
         crate::http::h5::asset,
         crate::http::h5::calculator_page,
+        crate::http::h5::poster_page,
         crate::referrals::routes::show_my_referrals,
         crate::referrals::routes::show_my_invite_qr,
         crate::teams::routes::create_team,

@@ -22,7 +22,7 @@ use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
     audit, auth, calculator, campaigns, coupons, db, fulfilment, jobs, lottery, official_account,
-    planning, points, quiz, referrals, staff, teams, users,
+    planning, points, posters, quiz, referrals, staff, teams, users,
 };
 
 pub struct Application {
@@ -163,7 +163,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(quiz::routes::configure_customer)
                     .configure(teams::routes::configure_customer)
                     .configure(referrals::routes::configure_customer)
-                    .configure(calculator::routes::configure_customer),
+                    .configure(calculator::routes::configure_customer)
+                    .configure(posters::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")

@@ -45,3 +45,35 @@ test('the education-fund calculator plans from the backend and shows the figures
   // The browser's own note of the 400 answer is all it logged.
   assert.deepStrictEqual(problems.map((p) => p.includes('status of 400')), [true])
 })
+
+test('a poster\'s share page shows the card the backend drew, and its words, with no console error', async () => {
+  const login = await fetch(`${backend.baseUrl}/api/v1/auth/dev-login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ openid: 'oH5PosterMaker01' }),
+  })
+  const token = (await login.json()).token.token
+  const made = await fetch(`${backend.baseUrl}/api/v1/campaigns/h5-test-2026/posters/h5-poster`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': 'h5-poster-1' },
+    body: JSON.stringify({ text: '新年快乐，万事如意' }),
+  })
+  assert.strictEqual(made.status, 200)
+  const poster = await made.json()
+
+  const { page, problems } = await chromium.page()
+  const response = await page.goto(`${backend.baseUrl}${poster.page_url}`)
+  assert.strictEqual(response.status(), 200)
+  await page.waitForSelector('#poster:not([hidden])')
+  assert.strictEqual(await page.textContent('#title'), '心愿卡')
+  assert.strictEqual(await page.textContent('#text'), '新年快乐，万事如意')
+  const size = await page.$eval('#image', (img) => [img.naturalWidth, img.naturalHeight])
+  assert.deepStrictEqual(size, [750, 1200])
+  assert.deepStrictEqual(problems, [])
+
+  // An unknown poster says so in Chinese.
+  const missing = await chromium.page()
+  await missing.page.goto(`${backend.baseUrl}/h5/posters/ZZZZZZZZ`)
+  await missing.page.waitForSelector('#error:not([hidden])')
+  assert.strictEqual(await missing.page.textContent('#error'), '海报不存在或已失效')
+})

@@ -19,6 +19,7 @@ mod m20261202_000014_add_user_disabled;
 mod m20261202_000015_add_draw_stock_seq;
 mod m20261203_000016_create_prize_deliveries;
 mod m20261204_000017_create_teams_and_referrals;
+mod m20261204_000018_create_posters;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_add_draw_stock_seq::Migration),
             Box::new(m20261203_000016_create_prize_deliveries::Migration),
             Box::new(m20261204_000017_create_teams_and_referrals::Migration),
+            Box::new(m20261204_000018_create_posters::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ async function balance() {
 
 test('a team made on its page is joined from the shared page, completes, and pays each member once', async () => {
   const campaign = await wxs.openPage('campaign', { slug: CAMPAIGN })
-  await wxs.until(() => campaign.querySelectorAll('.activity').length === 2, 'the activities')
+  await wxs.until(() => campaign.querySelectorAll('.activity').length === 3, 'the activities')
   campaign.querySelectorAll('.activity')[0].dispatchEvent('tap')
   await wxs.simulate.sleep(0)
   assert.deepStrictEqual(wxs.navigations, [`/pages/team/index?slug=${CAMPAIGN}&activity=mp-duo`])
@@ -78,4 +78,26 @@ test('a friend who first comes in by the shared path is credited, once, and the 
   assert.strictEqual(after.querySelector('.progress').dom.textContent, '已邀请 1/1 位好友')
   assert.strictEqual(after.querySelector('.reached').dom.textContent, '已达成，20积分已发放')
   assert.strictEqual(await balance(), 20)
+})
+
+test('a wish card is checked, drawn and shown, and pays its points once a day; refused words are said in Chinese', async () => {
+  const page = await wxs.openPage('poster', { slug: CAMPAIGN, activity: 'mp-wish' })
+  page.querySelector('#text').dispatchEvent('input', { detail: { value: '不当内容' } })
+  page.querySelector('.make').dispatchEvent('tap')
+  await wxs.until(() => page.querySelector('.error'), 'the refusal')
+  assert.strictEqual(page.querySelector('.error').dom.textContent, '内容未通过安全检查，请修改后重试')
+  assert.strictEqual(page.querySelector('.poster'), undefined)
+
+  page.querySelector('#text').dispatchEvent('input', { detail: { value: '全家健康，存款翻倍' } })
+  page.querySelector('.make').dispatchEvent('tap')
+  await wxs.until(() => page.querySelector('.poster'), 'the card')
+  assert.strictEqual(page.querySelector('.notice').dom.textContent, '海报已生成，获得5积分')
+  assert.strictEqual(page.querySelector('.words').dom.textContent, '全家健康，存款翻倍')
+  const image = await fetch(page.data.poster.image)
+  assert.strictEqual(image.status, 200)
+  assert.strictEqual(image.headers.get('content-type'), 'image/png')
+
+  page.querySelector('.make').dispatchEvent('tap')
+  await wxs.until(() => page.querySelector('.notice') && page.querySelector('.notice').dom.textContent === '海报已生成', 'the second card')
+  assert.strictEqual(await balance(), 5, 'once a day')
 })

@@ -106,6 +106,9 @@ const MESSAGES = {
   already_in_team: '你已在本活动的一支队伍中',
   not_new_customer: '本次组队仅限新用户加入',
   invalid_invite_code: '邀请码有误',
+  poster_not_found: '海报不存在或已失效',
+  content_rejected: '内容未通过安全检查，请修改后重试',
+  content_unchecked: '请在小程序中填写内容',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

@@ -11,6 +11,8 @@ pub mod draw_records;
 pub mod job_runs;
 pub mod points_accounts;
 pub mod points_ledger;
+pub mod poster_images;
+pub mod posters;
 pub mod prize_deliveries;
 pub mod prize_pools;
 pub mod prizes;

@@ -10,13 +10,15 @@ use crate::error::{AppError, ErrorCode};
 
 /// Mounted at `/h5`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/assets/{name}", web::get().to(asset)).route(
-        "/calculator/{campaign}/{activity}",
-        web::get().to(calculator_page),
-    );
+    cfg.route("/assets/{name}", web::get().to(asset))
+        .route(
+            "/calculator/{campaign}/{activity}",
+            web::get().to(calculator_page),
+        )
+        .route("/posters/{code}", web::get().to(poster_page));
 }
 
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     (
         "h5.css",
         "text/css; charset=utf-8",
@@ -32,9 +34,15 @@ const ASSETS: [(&str, &str, &str); 3] = [
         "text/javascript; charset=utf-8",
         include_str!("../../h5/calculator.js"),
     ),
+    (
+        "poster.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../h5/poster.js"),
+    ),
 ];
 
 const CALCULATOR: &str = include_str!("../../h5/calculator.html");
+const POSTER: &str = include_str!("../../h5/poster.html");
 
 /// Scripts from this site and WeChat's JS-SDK only; data and images from this site (and WeChat's QR images).
 const POLICY: &str = "default-src 'self'; script-src 'self' https://res.wx.qq.com; \
@@ -46,7 +54,7 @@ const POLICY: &str = "default-src 'self'; script-src 'self' https://res.wx.qq.co
     get,
     path = "/h5/assets/{name}",
     tag = "h5",
-    params(("name" = String, Path, description = "h5.css, h5.js, calculator.js")),
+    params(("name" = String, Path, description = "h5.css, h5.js, calculator.js, poster.js")),
     responses(
         (status = 200, description = "the asset (cached for five minutes)", content_type = "text/javascript"),
         (status = 404, description = "not_found", body = crate::error::ErrorBody),
@@ -91,4 +99,22 @@ async fn calculator_page(path: web::Path<(String, String)>) -> Result<HttpRespon
         return Err(AppError::new(ErrorCode::NotFound, "no such page"));
     }
     Ok(page(CALCULATOR))
+}
+
+/// A poster's share page (the poster itself comes from `GET /api/v1/posters/{code}`).
+#[utoipa::path(
+    get,
+    path = "/h5/posters/{code}",
+    tag = "h5",
+    params(("code" = String, Path, description = "the poster's share code")),
+    responses(
+        (status = 200, description = "the page", content_type = "text/html"),
+        (status = 404, description = "not_found", body = crate::error::ErrorBody),
+    )
+)]
+async fn poster_page(code: web::Path<String>) -> Result<HttpResponse, AppError> {
+    if !crate::calendar::is_share_code(&code) {
+        return Err(AppError::new(ErrorCode::NotFound, "no such page"));
+    }
+    Ok(page(POSTER))
 }

@@ -17,6 +17,7 @@ use crate::calculator::CalculatorConfig;
 use crate::coupons::service::TemplateInput;
 use crate::lottery::service::PoolInput;
 use crate::points::catalogue::ItemInput;
+use crate::posters::service::PosterConfig;
 use crate::quiz::levels::QuizConfig;
 use crate::referrals::service::ReferralConfig;
 use crate::teams::service::TeamConfig;
@@ -97,12 +98,6 @@ struct PoolConfig {
     pool: String,
     #[serde(default)]
     unlock_invites: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PosterConfig {
-    template: String,
 }
 
 #[derive(Deserialize)]
@@ -199,14 +194,7 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
             }
         }
         ActivityKind::Team => read_config::<TeamConfig>(config)?.check(),
-        ActivityKind::Poster => match read_config::<PosterConfig>(config)?
-            .template
-            .trim()
-            .is_empty()
-        {
-            true => Err("template must not be empty".into()),
-            false => Ok(()),
-        },
+        ActivityKind::Poster => read_config::<PosterConfig>(config)?.check(),
         ActivityKind::Referral => read_config::<ReferralConfig>(config)?.check(),
         ActivityKind::PointsWeek => range(
             read_config::<PointsWeekConfig>(config)?.factor_percent,

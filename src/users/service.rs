@@ -325,3 +325,16 @@ pub struct FollowChange {
     pub user_id: i64,
     pub first_follow: bool,
 }
+
+/// The customer's mini-program openid, if they have used the mini-program: what WeChat's content check of
+/// their text is asked with.
+pub async fn mini_program_openid(
+    db: &DatabaseConnection,
+    user_id: i64,
+) -> Result<Option<String>, UserError> {
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(UserError::NotFound)?;
+    Ok(user.mp_openid)
+}

@@ -177,8 +177,8 @@ fn a_calendar_that_rewards_a_share_is_refused_whatever_the_config_calls_it() {
         (r#""制作一张元宵祝福卡""#, r#""分享活动页面""#),
         // A poster whose share earns chances.
         (
-            r#"config = { template = "year-bill-2026" }"#,
-            r#"config = { template = "year-bill-2026", chances_per_share = 1 }"#,
+            r#"template = "year-bill-2026", "#,
+            r#"template = "year-bill-2026", chances_per_share = 1, "#,
         ),
         // A team whose reward is triggered by sharing.
         (

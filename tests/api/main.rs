@@ -19,6 +19,7 @@ mod logins;
 mod lottery;
 mod openapi;
 mod points;
+mod posters;
 mod quiz_banks;
 mod quiz_play;
 mod rate_limit;

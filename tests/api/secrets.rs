@@ -438,6 +438,13 @@ async fn sweep(hostility: Hostility) {
             .idempotent(),
         call("GET", "/api/v1/me/referrals").token(c),
         call("GET", "/h5/assets/h5.js"),
+        call("GET", "/h5/posters/ZZZZZZZZ"),
+        call("GET", "/api/v1/posters/ZZZZZZZZ"),
+        call("GET", "/api/v1/posters/ZZZZZZZZ/image"),
+        call("POST", format!("{q4}/posters/no-such-poster"))
+            .body(json!({ "text": "心愿" }))
+            .token(c)
+            .idempotent(),
         call("GET", "/h5/calculator/q3-2026-autumn/edu-calculator"),
         call(
             "POST",

@@ -43,6 +43,16 @@ async function startFakeWeChat() {
       res.end(JSON.stringify({ access_token: 'fake-access-token', expires_in: 7200 }))
       return
     }
+    if (url.pathname === '/wxa/msg_sec_check') {
+      // The content check passes every text but one that says so.
+      let body = ''
+      req.on('data', (chunk) => (body += chunk))
+      req.on('end', () => {
+        const suggest = body.includes('不当内容') ? 'risky' : 'pass'
+        res.end(JSON.stringify({ errcode: 0, errmsg: 'ok', result: { suggest, label: 100 } }))
+      })
+      return
+    }
     if (url.pathname === '/wxa/business/getuserphonenumber') {
       calls.phone += 1
       res.end(JSON.stringify({
