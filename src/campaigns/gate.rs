@@ -72,6 +72,37 @@ pub async fn find_campaign(
         .await
 }
 
+/// The campaign with this id (a team's, a poster's): the other finder of the table.
+pub async fn find_campaign_by_id(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<campaigns::Model>, DbErr> {
+    campaigns::Entity::find_by_id(id).one(conn).await
+}
+
+/// The activity with this id.
+pub async fn find_activity(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<activities::Model>, DbErr> {
+    activities::Entity::find_by_id(id).one(conn).await
+}
+
+/// The activities of `kind` whose own window holds `now`, of any campaign (which referral activity a credit
+/// counts for).
+pub async fn activities_open_at(
+    conn: &impl ConnectionTrait,
+    kind: ActivityKind,
+    now: DateTime<Utc>,
+) -> Result<Vec<activities::Model>, DbErr> {
+    activities::Entity::find()
+        .filter(activities::Column::Kind.eq(kind.as_str()))
+        .filter(activities::Column::StartsAt.lte(now))
+        .filter(activities::Column::EndsAt.gt(now))
+        .all(conn)
+        .await
+}
+
 /// Finds the campaign and lets the action through, or says why not.
 pub async fn admit(
     conn: &impl ConnectionTrait,

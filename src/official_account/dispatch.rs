@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::auto_reply::Rules;
 use crate::referrals;
@@ -61,16 +61,34 @@ impl InboundHandler for FollowState {
         // Only a first follow counts: not a re-follow after an unfollow, not a follower scanning (SCAN).
         let invite = scene.and_then(|scene| scene.strip_prefix(referrals::service::SCENE_PREFIX));
         if let (Some(code), true) = (invite, change.first_follow) {
-            referrals::service::credit(
-                cx.txn,
+            // On a savepoint: a credit that fails (a misconfigured reward) is logged, and the follow itself is
+            // still recorded and answered.
+            let savepoint = cx.txn.begin().await?;
+            let mut rewards = Rewards::new(cx.now);
+            let credited = referrals::service::credit(
+                &savepoint,
                 cx.store,
-                cx.rewards,
+                &mut rewards,
                 change.user_id,
                 code,
                 referrals::service::Channel::OfficialAccount,
                 cx.now,
             )
-            .await?;
+            .await;
+            match credited {
+                Ok(_) => {
+                    savepoint.commit().await?;
+                    cx.rewards.absorb(rewards);
+                }
+                Err(error) => {
+                    savepoint.rollback().await?;
+                    tracing::error!(
+                        ?error,
+                        referee = change.user_id,
+                        "a follow's referral was not credited"
+                    );
+                }
+            }
         }
         Ok(())
     }

@@ -80,6 +80,11 @@ impl PosterConfig {
         if !(300..=1500).contains(&self.width) || !(400..=2700).contains(&self.height) {
             return Err("width must be 300-1500 and height 400-2700 pixels".into());
         }
+        // The QR code takes a third of the width at the bottom, under the title and text: a card shorter than
+        // 4:3 would clip it.
+        if self.height * 3 < self.width * 4 {
+            return Err("height must be at least 4/3 of the width".into());
+        }
         if colour(&self.background).is_none() || colour(&self.ink).is_none() {
             return Err("background and ink must be #rrggbb colours".into());
         }

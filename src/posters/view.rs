@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::model::PosterError;
 use crate::calendar::is_share_code;
-use crate::entities::{activities, campaigns, poster_images, posters};
+use crate::entities::{poster_images, posters};
 use crate::rewards::Paid;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -30,12 +30,10 @@ pub(super) async fn view_of(
     poster: posters::Model,
     reward: Option<Paid>,
 ) -> Result<PosterView, PosterError> {
-    let campaign = campaigns::Entity::find_by_id(poster.campaign_id)
-        .one(db)
+    let campaign = crate::campaigns::gate::find_campaign_by_id(db, poster.campaign_id)
         .await?
         .ok_or(PosterError::NotFound)?;
-    let activity = activities::Entity::find_by_id(poster.activity_id)
-        .one(db)
+    let activity = crate::campaigns::gate::find_activity(db, poster.activity_id)
         .await?
         .ok_or(PosterError::NotFound)?;
     Ok(PosterView {

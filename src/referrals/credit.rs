@@ -134,16 +134,10 @@ pub(super) async fn open_activity(
     store: &dyn StateStore,
     now: DateTime<Utc>,
 ) -> Result<Option<(activities::Model, campaigns::Model, ReferralConfig)>, ReferralError> {
-    let open = activities::Entity::find()
-        .filter(activities::Column::Kind.eq(ActivityKind::Referral.as_str()))
-        .filter(activities::Column::StartsAt.lte(now))
-        .filter(activities::Column::EndsAt.gt(now))
-        .all(conn)
-        .await?;
+    let open = gate::activities_open_at(conn, ActivityKind::Referral, now).await?;
     for activity in open {
-        let Some(campaign) = campaigns::Entity::find_by_id(activity.campaign_id)
-            .one(conn)
-            .await?
+        let Some(campaign) =
+            crate::campaigns::gate::find_campaign_by_id(conn, activity.campaign_id).await?
         else {
             continue;
         };

@@ -193,6 +193,11 @@ impl Rewards {
         }
     }
 
+    /// Takes over the grants of `other`, made on a savepoint of this transaction that was released into it.
+    pub fn absorb(&mut self, other: Rewards) {
+        self.credits.extend(other.credits);
+    }
+
     /// Tells the store what the committed grants changed. The grants stand whatever the store answers: a
     /// failure here is logged, and reconciliation rebuilds the counter from the grant rows.
     pub async fn after_commit<S: LotteryStore + ?Sized>(self, store: &S) {

@@ -75,9 +75,21 @@ pub async fn create_team(
         .await;
         match leader {
             Ok(_) => {}
-            // A concurrent request of the same customer made or joined a team first.
+            // A concurrent request of the same customer made or joined a team first: answer what it made.
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                return Err(TeamError::AlreadyInTeam)
+                txn.rollback().await?;
+                let seat = active_seat(db, activity.activity.id, user_id)
+                    .await?
+                    .ok_or(TeamError::AlreadyInTeam)?;
+                let team = teams::Entity::find_by_id(seat.team_id)
+                    .one(db)
+                    .await?
+                    .ok_or(TeamError::NotFound)?;
+                if team.leader_id == user_id && team.status == status::OPEN {
+                    return team_view(db, &admitted.campaign, &activity, team, Some(user_id), true)
+                        .await;
+                }
+                return Err(TeamError::AlreadyInTeam);
             }
             Err(error) => return Err(error.into()),
         }

@@ -4,9 +4,9 @@
 
 use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set, SqlErr};
 
-use super::model::{active_seat, status, team_by_code, TeamActivity, TeamError};
+use super::model::{active_seat, members_of, status, team_by_code, TeamActivity, TeamError};
 use super::seats::hydrate;
-use super::settle::complete_if_done;
+use super::settle::try_complete;
 use super::view::{team_view, TeamView};
 use crate::calendar::ActivityKind;
 use crate::campaigns::gate::{self, Scope};
@@ -24,8 +24,7 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
         return Err(TeamError::NotFound);
     }
     let team = team_by_code(db, code).await?.ok_or(TeamError::NotFound)?;
-    let campaign = campaigns::Entity::find_by_id(team.campaign_id)
-        .one(db)
+    let campaign = crate::campaigns::gate::find_campaign_by_id(db, team.campaign_id)
         .await?
         .ok_or(TeamError::NotFound)?;
     let activity = TeamActivity::by_id(db, team.activity_id).await?;
@@ -62,8 +61,8 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
         keep_for: activity.keep_for(now),
     };
     for _ in 0..ATTEMPTS {
-        let (seat, full) = match store.join_team(&spec).await? {
-            JoinOutcome::Joined { seat, full } => (seat, full),
+        let seat = match store.join_team(&spec).await? {
+            JoinOutcome::Joined { seat, .. } => seat,
             JoinOutcome::NotHydrated => {
                 match hydrate(db, store, &campaign.slug, &activity, &team, now).await {
                     Ok(()) => {}
@@ -76,9 +75,31 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
             }
             JoinOutcome::Paused => return Err(gate::GateError::Paused.into()),
             JoinOutcome::Expired => return Err(TeamError::Expired),
-            JoinOutcome::Full => return Err(TeamError::Full),
+            JoinOutcome::Full => {
+                if members_of(db, team.id).await?.len() >= team.size as usize {
+                    return Err(TeamError::Full);
+                }
+                // A seat the store kept for a join the database never recorded (its request died between
+                // the two): forget the team, and read its seats again.
+                store
+                    .close_team(&campaign.slug, activity.activity.id, team.id, &[])
+                    .await?;
+                continue;
+            }
             JoinOutcome::OwnTeam => return Err(TeamError::OwnTeam),
-            JoinOutcome::AlreadyMember => return Err(TeamError::AlreadyInTeam),
+            JoinOutcome::AlreadyMember => {
+                if active_seat(db, activity.activity.id, user_id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(TeamError::AlreadyInTeam);
+                }
+                // The same, for this customer's own phantom seat.
+                store
+                    .close_team(&campaign.slug, activity.activity.id, team.id, &[user_id])
+                    .await?;
+                continue;
+            }
             JoinOutcome::InAnotherTeam { team_id } => {
                 if active_seat(db, activity.activity.id, user_id)
                     .await?
@@ -93,12 +114,19 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
                 continue;
             }
         };
-        match seat_in_database(cx, &campaign, &activity, &team, user_id, seat, full).await {
+        match seat_in_database(cx, &campaign, &activity, &team, user_id, seat).await {
             Ok(team) => {
                 return team_view(db, &campaign, &activity, team, Some(user_id), false).await
             }
             Err(refused) => {
-                store.undo_join(&spec).await?;
+                if let Err(error) = store.undo_join(&spec).await {
+                    // The next join finds the store's seats wrong against the database and reads them again.
+                    tracing::warn!(
+                        ?error,
+                        team = team.id,
+                        "a refused seat is still in the store"
+                    );
+                }
                 match refused {
                     // The store's seats were stale: it hydrates afresh on the next step.
                     Refused::Seat => continue,
@@ -128,8 +156,8 @@ impl From<sea_orm::DbErr> for Refused {
     }
 }
 
-/// Writes the seat the store gave; the team completes in the same transaction when this took its last seat
-/// and every member has done what the activity asks.
+/// Writes the seat the store gave; the team completes in the same transaction when its seats are all taken
+/// and every member has done what the activity asks (whichever join commits last sees that).
 async fn seat_in_database(
     cx: Context<'_>,
     campaign: &campaigns::Model,
@@ -137,7 +165,6 @@ async fn seat_in_database(
     team: &teams::Model,
     user_id: i64,
     seat: u32,
-    full: bool,
 ) -> Result<teams::Model, Refused> {
     let Context { db, store, now } = cx;
     let txn = crate::db::begin_write(db).await?;
@@ -173,11 +200,18 @@ async fn seat_in_database(
             },
         );
     }
+    // The seat stands even if completing fails (a reward misconfigured): the team job completes it later.
     let mut rewards = Rewards::new(now);
-    let team = if full {
-        complete_if_done(&txn, campaign, activity, locked, &mut rewards, now).await?
-    } else {
-        locked
+    let team = match try_complete(&txn, campaign, activity, &locked, &mut rewards, now).await? {
+        Ok(team) => team,
+        Err(error) => {
+            tracing::error!(
+                ?error,
+                team = team.id,
+                "a full team could not complete; the team job retries"
+            );
+            locked
+        }
     };
     txn.commit().await?;
     rewards.after_commit(store).await;

@@ -139,8 +139,7 @@ impl TeamActivity {
     }
 
     pub(super) async fn by_id(conn: &impl ConnectionTrait, id: i64) -> Result<Self, TeamError> {
-        let activity = activities::Entity::find_by_id(id)
-            .one(conn)
+        let activity = crate::campaigns::gate::find_activity(conn, id)
             .await?
             .ok_or(TeamError::NotFound)?;
         Self::of(activity)

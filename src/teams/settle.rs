@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
 use super::model::{members_of, status, TeamActivity, TeamError};
@@ -13,8 +14,8 @@ use crate::entities::{campaigns, team_members, teams};
 use crate::rewards::Rewards;
 use crate::state::Context;
 
-/// Teams one pass settles; the rest follow on the next pass.
-const PER_PASS: u64 = 500;
+/// Teams read at a time; a pass pages through them all.
+const PAGE: u64 = 500;
 
 /// Completes `team` (locked by the caller's transaction) if it is open, full and every member has done the
 /// activity's action; pays each member's reward once. Returns the team as it now stands.
@@ -40,7 +41,7 @@ pub(super) async fn complete_if_done(
             }
         }
     }
-    for member in &members {
+    for member in by_user(&members) {
         let source_ref = format!("team:{}:{}", team.id, member.user_id);
         rewards
             .pay(
@@ -59,54 +60,121 @@ pub(super) async fn complete_if_done(
     Ok(closing.update(txn).await?)
 }
 
+/// Members in user order: payments lock each customer's rows, and two teams sharing members must take them in
+/// one order (on PostgreSQL, else they can deadlock).
+fn by_user(members: &[team_members::Model]) -> Vec<&team_members::Model> {
+    let mut sorted: Vec<&team_members::Model> = members.iter().collect();
+    sorted.sort_by_key(|member| member.user_id);
+    sorted
+}
+
+/// `complete_if_done` on a savepoint of `txn`: a failure (a reward that cannot be paid) is rolled back to it,
+/// with its grants, and handed to the caller, whose transaction goes on.
+pub(super) async fn try_complete(
+    txn: &DatabaseTransaction,
+    campaign: &campaigns::Model,
+    activity: &TeamActivity,
+    team: &teams::Model,
+    rewards: &mut Rewards,
+    now: DateTime<Utc>,
+) -> Result<Result<teams::Model, TeamError>, sea_orm::DbErr> {
+    let savepoint = txn.begin().await?;
+    let mut attempt = Rewards::new(now);
+    match complete_if_done(
+        &savepoint,
+        campaign,
+        activity,
+        team.clone(),
+        &mut attempt,
+        now,
+    )
+    .await
+    {
+        Ok(team) => {
+            savepoint.commit().await?;
+            rewards.absorb(attempt);
+            Ok(Ok(team))
+        }
+        Err(error) => {
+            savepoint.rollback().await?;
+            Ok(Err(error))
+        }
+    }
+}
+
 /// What one pass of the team job did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Settled {
     pub completed: u32,
     pub expired: u32,
+    /// Teams that could not be settled (logged; tried again next pass).
+    pub failed: u32,
 }
 
 /// Completes the full teams whose members have all played since, and expires the open teams past their
 /// window (a full, played team at its expiry completes instead).
 pub async fn settle_teams(cx: Context<'_>) -> Result<Settled, TeamError> {
-    let Context { db, now, .. } = cx;
     let mut settled = Settled::default();
+    // Each kind of candidate is paged by id, so teams that keep waiting (full, not yet played) cannot crowd
+    // out the others, and one team that fails (a misconfigured reward) cannot stop the rest.
+    for due in [false, true] {
+        let mut after = 0;
+        loop {
+            let page = candidates(cx, due, after).await?;
+            let Some(&last) = page.last() else { break };
+            after = last;
+            for team_id in page {
+                match settle_one(cx, team_id).await {
+                    Ok(Some(status::COMPLETE)) => settled.completed += 1,
+                    Ok(Some(status::EXPIRED)) => settled.expired += 1,
+                    Ok(_) => {}
+                    Err(error) => {
+                        settled.failed += 1;
+                        tracing::error!(?error, team = team_id, "a team could not be settled");
+                    }
+                }
+            }
+        }
+    }
+    Ok(settled)
+}
+
+/// Open teams after `after`, by id: the full ones (`due` false) or those past their window (`due` true).
+async fn candidates(cx: Context<'_>, due: bool, after: i64) -> Result<Vec<i64>, TeamError> {
+    if due {
+        return Ok(teams::Entity::find()
+            .select_only()
+            .column(teams::Column::Id)
+            .filter(teams::Column::Status.eq(status::OPEN))
+            .filter(teams::Column::ExpiresAt.lte(cx.now))
+            .filter(teams::Column::Id.gt(after))
+            .order_by_asc(teams::Column::Id)
+            .limit(PAGE)
+            .into_tuple()
+            .all(cx.db)
+            .await?);
+    }
     let open_teams = Query::select()
         .column(teams::Column::Id)
         .from(teams::Entity)
         .and_where(Expr::col(teams::Column::Status).eq(status::OPEN))
         .to_owned();
-    let full: Vec<i64> = team_members::Entity::find()
+    Ok(team_members::Entity::find()
         .select_only()
         .column(team_members::Column::TeamId)
         .filter(team_members::Column::TeamId.in_subquery(open_teams))
+        .filter(team_members::Column::TeamId.gt(after))
         .group_by(team_members::Column::TeamId)
         .group_by(team_members::Column::TeamSize)
         .having(
             Expr::expr(Func::count(Expr::col(team_members::Column::Id)))
                 .eq(Expr::col(team_members::Column::TeamSize)),
         )
-        .limit(PER_PASS)
+        .order_by_asc(team_members::Column::TeamId)
+        .limit(PAGE)
         .into_tuple()
-        .all(db)
-        .await?;
-    let due: Vec<i64> = teams::Entity::find()
-        .select_only()
-        .column(teams::Column::Id)
-        .filter(teams::Column::Status.eq(status::OPEN))
-        .filter(teams::Column::ExpiresAt.lte(now))
-        .limit(PER_PASS)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for team_id in full.into_iter().chain(due) {
-        match settle_one(cx, team_id).await? {
-            Some(status::COMPLETE) => settled.completed += 1,
-            Some(status::EXPIRED) => settled.expired += 1,
-            _ => {}
-        }
-    }
-    Ok(settled)
+        .all(cx.db)
+        .await?)
 }
 
 /// Settles one team in its own transaction; returns its new status when it closed.
@@ -123,13 +191,24 @@ async fn settle_one(cx: Context<'_>, team_id: i64) -> Result<Option<&'static str
     if team.status != status::OPEN {
         return Ok(None);
     }
-    let campaign = campaigns::Entity::find_by_id(team.campaign_id)
-        .one(&txn)
+    let campaign = crate::campaigns::gate::find_campaign_by_id(&txn, team.campaign_id)
         .await?
         .ok_or(TeamError::NotFound)?;
     let activity = TeamActivity::by_id(&txn, team.activity_id).await?;
     let mut rewards = Rewards::new(now);
-    let team = complete_if_done(&txn, &campaign, &activity, team, &mut rewards, now).await?;
+    // A team whose reward cannot be paid still expires (with its consolation) at its end.
+    let team = match try_complete(&txn, &campaign, &activity, &team, &mut rewards, now).await? {
+        Ok(team) => team,
+        Err(error) if now >= team.expires_at => {
+            tracing::error!(
+                ?error,
+                team = team.id,
+                "a team could not complete; it expires instead"
+            );
+            team
+        }
+        Err(error) => return Err(error),
+    };
     if team.status == status::COMPLETE {
         txn.commit().await?;
         rewards.after_commit(store).await;
@@ -140,7 +219,7 @@ async fn settle_one(cx: Context<'_>, team_id: i64) -> Result<Option<&'static str
     }
     let members = members_of(&txn, team.id).await?;
     if let Some(consolation) = &activity.config.consolation {
-        for member in &members {
+        for member in by_user(&members) {
             let source_ref = format!("team:{}:consolation:{}", team.id, member.user_id);
             rewards
                 .pay(

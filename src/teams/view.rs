@@ -5,6 +5,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::Serialize;
 
 use super::model::{active_seat, members_of, team_by_code, TeamActivity, TeamError};
+use crate::calendar::ActivityKind;
 use crate::entities::{campaigns, teams};
 use crate::rewards::RewardSpec;
 use crate::state::Context;
@@ -115,7 +116,7 @@ pub async fn my_team(
     let activity = crate::campaigns::model::activities_of(cx.db, &campaign)
         .await?
         .into_iter()
-        .find(|a| a.slug == activity_slug)
+        .find(|a| a.slug == activity_slug && a.kind == ActivityKind::Team.as_str())
         .ok_or(TeamError::NotATeamActivity)?;
     let activity = TeamActivity::of(activity)?;
     let Some(seat) = active_seat(cx.db, activity.activity.id, user_id).await? else {
@@ -134,8 +135,7 @@ async fn campaign_and_activity(
     cx: Context<'_>,
     team: &teams::Model,
 ) -> Result<(campaigns::Model, TeamActivity), TeamError> {
-    let campaign = campaigns::Entity::find_by_id(team.campaign_id)
-        .one(cx.db)
+    let campaign = crate::campaigns::gate::find_campaign_by_id(cx.db, team.campaign_id)
         .await?
         .ok_or(TeamError::NotFound)?;
     let activity = TeamActivity::by_id(cx.db, team.activity_id).await?;

@@ -252,10 +252,26 @@ async fn text_that_fails_the_check_bad_text_and_a_paused_campaign_make_no_poster
     )
     .await;
     assert_eq!(two_lines.status(), 400);
-    let not_a_poster = make(&app, &token, SPRING, "spring-lottery", "心愿", "kind-card-1").await;
+    let not_a_poster = make(
+        &app,
+        &token,
+        SPRING,
+        "spring-lottery",
+        "心愿",
+        "kind-card-1",
+    )
+    .await;
     assert_eq!(error_code(not_a_poster).await, "activity_not_found");
     app.store.set_paused(SPRING, true).await.unwrap();
-    let paused = make(&app, &token, SPRING, "year-bill-poster", "心愿", "paused-card-1").await;
+    let paused = make(
+        &app,
+        &token,
+        SPRING,
+        "year-bill-poster",
+        "心愿",
+        "paused-card-1",
+    )
+    .await;
     assert_eq!(error_code(paused).await, "campaign_paused");
     app.store.set_paused(SPRING, false).await.unwrap();
     assert_eq!(posters::Entity::find().count(&app.db).await.unwrap(), 0);

@@ -92,6 +92,42 @@ async fn team_status(app: &TestApp, code: &str) -> String {
     view["status"].as_str().unwrap().to_owned()
 }
 
+async fn leader_id(app: &TestApp, code: &str) -> i64 {
+    let team = teams::Entity::find()
+        .filter(teams::Column::Code.eq(code))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    team.leader_id
+}
+
+/// Makes the store hold these seats for the team, whatever the database says (a store that lies). Returns the
+/// team and its activity.
+async fn store_says(app: &TestApp, code: &str, taken: Vec<(u32, i64)>) -> (teams::Model, i64) {
+    let team = teams::Entity::find()
+        .filter(teams::Column::Code.eq(code))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let activity = seats(app, code).await[0].activity_id;
+    app.store
+        .hydrate_team(&wxcampaign::store::teams::TeamSeats {
+            campaign: CAMPAIGN.into(),
+            activity_id: activity,
+            team_id: team.id,
+            size: team.size as u32,
+            leader_id: team.leader_id,
+            expires_at_ms: team.expires_at.timestamp_millis(),
+            seats: taken,
+            keep_for: std::time::Duration::from_secs(3600),
+        })
+        .await
+        .unwrap();
+    (team, activity)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_joins_of_a_three_seat_team_seat_exactly_three_and_reward_each_once() {
     let app = spawn_app().await;
@@ -257,26 +293,7 @@ async fn the_database_refuses_a_seat_the_store_should_not_have_given() {
     );
     // The store forgets the first friend's seat (as a lying or half-restored store would): it offers seat 2
     // again, the database refuses it, and the join is retried on seats read back from the database.
-    let team = teams::Entity::find()
-        .filter(teams::Column::Code.eq(&code))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let activity = seats(&app, &code).await[0].activity_id;
-    app.store
-        .hydrate_team(&wxcampaign::store::teams::TeamSeats {
-            campaign: CAMPAIGN.into(),
-            activity_id: activity,
-            team_id: team.id,
-            size: 3,
-            leader_id: team.leader_id,
-            expires_at_ms: team.expires_at.timestamp_millis(),
-            seats: vec![(1, team.leader_id)],
-            keep_for: std::time::Duration::from_secs(30 * 24 * 3600),
-        })
-        .await
-        .unwrap();
+    let (team, activity) = store_says(&app, &code, vec![(1, leader_id(&app, &code).await)]).await;
     let second = app.customer_token("oTeamFriend0006").await;
     assert_eq!(
         join(&app, &second, &code, "lying-join-2").await.status(),
@@ -394,4 +411,53 @@ async fn the_demo_family_team_seats_four_and_waits_for_every_member_to_pass_leve
         .iter()
         .all(|m| m["done"] == json!(false)));
     assert!(!view.to_string().contains("oFamily"), "no member is named");
+}
+
+#[tokio::test]
+async fn a_seat_the_store_kept_for_a_join_never_recorded_is_given_again() {
+    let app = spawn_app().await;
+    team_campaign(&app, json!({ "team_size": 2, "reward": { "points": 10 } })).await;
+    let leader = app.customer_token("oTeamLeader0006").await;
+    let code = new_team(&app, &leader).await;
+    // A join whose request died after the store step: the store holds seat 2, the database does not.
+    let leader_id = leader_id(&app, &code).await;
+    store_says(&app, &code, vec![(1, leader_id), (2, 999_999)]).await;
+    let friend = app.customer_token("oTeamFriend0008").await;
+    assert_eq!(
+        join(&app, &friend, &code, "phantom-join-1").await.status(),
+        200
+    );
+    assert_eq!(team_status(&app, &code).await, "complete");
+    assert_eq!(app.points_balance(&friend).await, 10);
+}
+
+#[tokio::test]
+async fn a_team_whose_reward_cannot_be_paid_keeps_its_seats_and_stops_no_other_team() {
+    let app = spawn_app().await;
+    // The reward's pool does not exist: completing fails, but the seat stands and the job goes on.
+    team_campaign(
+        &app,
+        json!({ "team_size": 2, "window_hours": 1, "reward": { "chances": 1, "pool": "no-such-pool" },
+                "consolation": { "points": 3 } }),
+    )
+    .await;
+    let broken_leader = app.customer_token("oTeamLeader0007").await;
+    let broken = new_team(&app, &broken_leader).await;
+    let friend = app.customer_token("oTeamFriend0009").await;
+    assert_eq!(
+        join(&app, &friend, &broken, "broken-join-1").await.status(),
+        200
+    );
+    assert_eq!(seats(&app, &broken).await.len(), 2);
+    assert_eq!(team_status(&app, &broken).await, "open");
+    // Another team of the activity, unfilled, expires with its consolation past the broken one.
+    let lonely_leader = app.customer_token("oTeamLeader0008").await;
+    let lonely = new_team(&app, &lonely_leader).await;
+    app.clock.advance(Duration::hours(2));
+    Scheduler::new(app.state.clone()).run_due().await.unwrap();
+    assert_eq!(team_status(&app, &lonely).await, "expired");
+    assert_eq!(app.points_balance(&lonely_leader).await, 3);
+    // And the broken one expires at its end too, paying what it can: its consolation.
+    assert_eq!(team_status(&app, &broken).await, "expired");
+    assert_eq!(app.points_balance(&friend).await, 3);
 }

@@ -43,7 +43,7 @@ Component({
       }
     },
     onShareAppMessage() {
-      return { title: '一起来参加财富嘉年华', path: this.sharePath }
+      return { title: '一起来参加财富嘉年华', path: this.sharePath || '/pages/home/index' }
     },
   },
 })

@@ -30,6 +30,7 @@ function view(team) {
     name: team.activity_name,
     status: STATUS[team.status] || team.status,
     complete: team.status === 'complete',
+    open: team.status === 'open',
     seatsLeft: team.seats_left,
     seats,
     task: team.quiz_level ? `每位队员通过第${team.quiz_level}关后组队成功` : '',
@@ -101,7 +102,9 @@ Component({
       this.setData({ busy: false })
     },
     onShareAppMessage() {
-      return { title: '来和我组队吧', path: `/pages/team/index?code=${this.code}` }
+      // Without a team there is nothing to join: the share opens the campaign's team page instead.
+      const path = this.code ? `/pages/team/index?code=${this.code}` : `/pages/team/index?slug=${this.slug}&activity=${this.activity}`
+      return { title: '来和我组队吧', path }
     },
   },
 })
