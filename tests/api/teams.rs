@@ -69,12 +69,7 @@ async fn join(app: &TestApp, token: &str, code: &str, key: &str) -> reqwest::Res
 }
 
 async fn seats(app: &TestApp, code: &str) -> Vec<team_members::Model> {
-    let team = teams::Entity::find()
-        .filter(teams::Column::Code.eq(code))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let team = team_row(app, code).await;
     team_members::Entity::find()
         .filter(team_members::Column::TeamId.eq(team.id))
         .all(&app.db)
@@ -92,25 +87,24 @@ async fn team_status(app: &TestApp, code: &str) -> String {
     view["status"].as_str().unwrap().to_owned()
 }
 
-async fn leader_id(app: &TestApp, code: &str) -> i64 {
-    let team = teams::Entity::find()
+async fn team_row(app: &TestApp, code: &str) -> teams::Model {
+    teams::Entity::find()
         .filter(teams::Column::Code.eq(code))
         .one(&app.db)
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
+
+async fn leader_id(app: &TestApp, code: &str) -> i64 {
+    let team = team_row(app, code).await;
     team.leader_id
 }
 
 /// Makes the store hold these seats for the team, whatever the database says (a store that lies). Returns the
 /// team and its activity.
 async fn store_says(app: &TestApp, code: &str, taken: Vec<(u32, i64)>) -> (teams::Model, i64) {
-    let team = teams::Entity::find()
-        .filter(teams::Column::Code.eq(code))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
+    let team = team_row(app, code).await;
     let activity = seats(app, code).await[0].activity_id;
     app.store
         .hydrate_team(&wxcampaign::store::teams::TeamSeats {
