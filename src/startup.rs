@@ -41,6 +41,7 @@ struct Registered {
     inbox: web::Data<InboxWriter>,
     standing: web::Data<StandingCache>,
     live_pools: web::Data<lottery::service::LivePools>,
+    invited_logins: web::Data<dyn users::service::InvitedLogins>,
 }
 
 impl Application {
@@ -96,6 +97,8 @@ impl Application {
             )),
             standing: web::Data::new(StandingCache::default()),
             live_pools: web::Data::new(lottery::service::LivePools::default()),
+            invited_logins: web::Data::from(Arc::new(referrals::service::CreditInvitedLogins)
+                as Arc<dyn users::service::InvitedLogins>),
         };
         let state = AppState {
             db,
@@ -147,6 +150,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.inbox.clone())
             .app_data(registered.standing.clone())
             .app_data(registered.live_pools.clone())
+            .app_data(registered.invited_logins.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract.clone()))

@@ -124,11 +124,26 @@ impl MigrationTrait for Migration {
                     .col(Referrals::ActivityId)
                     .to_owned(),
             )
+            .await?;
+        // A first follow through an invite code, waiting for its follower's unionid (asked of WeChat outside the
+        // callback's transaction) so that the credit goes to the person, not to one of their identities.
+        manager
+            .create_table(
+                Table::create()
+                    .table(PendingReferrals::Table)
+                    .if_not_exists()
+                    .col(big_integer(PendingReferrals::RefereeId).primary_key())
+                    .col(string_len(PendingReferrals::Code, 16))
+                    .col(timestamp_with_time_zone(PendingReferrals::FollowedAt))
+                    .col(integer(PendingReferrals::Attempts).default(0))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            PendingReferrals::Table.into_iden(),
             Referrals::Table.into_iden(),
             ReferralCodes::Table.into_iden(),
             TeamMembers::Table.into_iden(),
@@ -178,6 +193,15 @@ enum ReferralCodes {
     QrUrl,
     QrExpiresAt,
     CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PendingReferrals {
+    Table,
+    RefereeId,
+    Code,
+    FollowedAt,
+    Attempts,
 }
 
 #[derive(DeriveIden)]

@@ -9,6 +9,7 @@ pub mod chance_grants;
 pub mod coupon_templates;
 pub mod draw_records;
 pub mod job_runs;
+pub mod pending_referrals;
 pub mod points_accounts;
 pub mod points_ledger;
 pub mod poster_images;

@@ -66,6 +66,22 @@ fn settle_teams(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Re
     })
 }
 
+fn resolve_referrals(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let cx = crate::state::Context {
+            now: at,
+            ..state.context()
+        };
+        let resolved = crate::referrals::service::resolve_follows(cx, &state.wechat)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if resolved != Default::default() {
+            tracing::info!(?resolved, "invite follows resolved");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -85,6 +101,12 @@ const CRON_JOBS: &[CronJob] = &[
         // Every hour, on the hour (Asia/Shanghai).
         schedule: "0 0 * * * *",
         run: expire_coupons,
+    },
+    CronJob {
+        name: "referrals.resolve",
+        // Every ten seconds: a follow through an invite code is credited seconds after it, to the person.
+        schedule: "*/10 * * * * *",
+        run: resolve_referrals,
     },
     CronJob {
         name: "teams.settle",

@@ -1,11 +1,11 @@
 //! Where inbound messages and events go: the operator's auto-reply (`reply`, chosen from the rules), then the
 //! writes of each domain that reacts to WeChat, which implements `InboundHandler` and is listed in `HANDLERS`.
-//! A first follow through an inviter's QR code (`qrscene_inv_<code>`) credits the referral here. Later ones plug
+//! A first follow through an inviter's QR code (`qrscene_inv_<code>`) is queued here for its referral credit. Later ones plug
 //! in too: push delivery status on TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, consent records on subscribe_msg_*.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::auto_reply::Rules;
 use crate::referrals;
@@ -61,34 +61,9 @@ impl InboundHandler for FollowState {
         // Only a first follow counts: not a re-follow after an unfollow, not a follower scanning (SCAN).
         let invite = scene.and_then(|scene| scene.strip_prefix(referrals::service::SCENE_PREFIX));
         if let (Some(code), true) = (invite, change.first_follow) {
-            // On a savepoint: a credit that fails (a misconfigured reward) is logged, and the follow itself is
-            // still recorded and answered.
-            let savepoint = cx.txn.begin().await?;
-            let mut rewards = Rewards::new(cx.now);
-            let credited = referrals::service::credit(
-                &savepoint,
-                cx.store,
-                &mut rewards,
-                change.user_id,
-                code,
-                referrals::service::Channel::OfficialAccount,
-                cx.now,
-            )
-            .await;
-            match credited {
-                Ok(_) => {
-                    savepoint.commit().await?;
-                    cx.rewards.absorb(rewards);
-                }
-                Err(error) => {
-                    savepoint.rollback().await?;
-                    tracing::error!(
-                        ?error,
-                        referee = change.user_id,
-                        "a follow's referral was not credited"
-                    );
-                }
-            }
+            // Queued, not credited here: the credit needs the follower's unionid, which only a call to WeChat
+            // gives, and that call has no place inside the callback's transaction (the referrals job makes it).
+            referrals::service::queue_follow(cx.txn, change.user_id, code, cx.now).await?;
         }
         Ok(())
     }

@@ -54,9 +54,10 @@ pub async fn make_poster(
     if length == 0 || length > MAX_TEXT_CHARS || text.chars().any(char::is_control) {
         return Err(PosterError::InvalidText);
     }
-    let openid = crate::users::service::mini_program_openid(db, user_id)
+    let openid = crate::users::service::openids(db, user_id)
         .await
         .map_err(|e| PosterError::Unexpected(e.into()))?
+        .mini_program
         .ok_or(PosterError::ContentUnchecked)?;
     if maker
         .wechat

@@ -5,6 +5,17 @@ use super::model::{Channel, ReferralError};
 use crate::rewards::Rewards;
 use crate::state::Context;
 
+/// The logins' hook (registered by startup): a new customer's first login through a shared path.
+pub struct CreditInvitedLogins;
+
+#[async_trait::async_trait]
+impl crate::users::service::InvitedLogins for CreditInvitedLogins {
+    async fn credit(&self, cx: Context<'_>, referee_id: i64, code: &str) -> anyhow::Result<()> {
+        credit_first_login(cx, referee_id, code).await?;
+        Ok(())
+    }
+}
+
 /// Credits the new customer `referee_id` (whose first login this is) to the owner of `code`, in its own
 /// transaction; `None` when the rules refuse it.
 pub async fn credit_first_login(

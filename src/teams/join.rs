@@ -76,7 +76,11 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
             JoinOutcome::Paused => return Err(gate::GateError::Paused.into()),
             JoinOutcome::Expired => return Err(TeamError::Expired),
             JoinOutcome::Full => {
-                if members_of(db, team.id).await?.len() >= team.size as usize {
+                if !phantom(|| async {
+                    Ok(members_of(db, team.id).await?.len() < team.size as usize)
+                })
+                .await?
+                {
                     return Err(TeamError::Full);
                 }
                 // A seat the store kept for a join the database never recorded (its request died between
@@ -88,9 +92,12 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
             }
             JoinOutcome::OwnTeam => return Err(TeamError::OwnTeam),
             JoinOutcome::AlreadyMember => {
-                if active_seat(db, activity.activity.id, user_id)
-                    .await?
-                    .is_some()
+                if !phantom(|| async {
+                    Ok(active_seat(db, activity.activity.id, user_id)
+                        .await?
+                        .is_none())
+                })
+                .await?
                 {
                     return Err(TeamError::AlreadyInTeam);
                 }
@@ -136,6 +143,23 @@ pub async fn join_team(cx: Context<'_>, user_id: i64, code: &str) -> Result<Team
         }
     }
     Err(TeamError::Rebuilding)
+}
+
+/// How long a seat the store gave may take to reach the database before it counts as never recorded.
+const IN_FLIGHT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Whether the store holds a seat the database does not, for longer than a join in flight takes to commit:
+/// `missing` says whether the database lacks it now, and is asked again after `IN_FLIGHT`.
+async fn phantom<F, Fut>(missing: F) -> Result<bool, TeamError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, sea_orm::DbErr>>,
+{
+    if !missing().await? {
+        return Ok(false);
+    }
+    tokio::time::sleep(IN_FLIGHT).await;
+    Ok(missing().await?)
 }
 
 enum Refused {

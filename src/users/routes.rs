@@ -121,13 +121,16 @@ async fn bind_phone(
 
 /// A new customer's first login through a shared path credits its inviter. The login stands whatever the
 /// credit does: a failure is logged with the referee, for staff to credit by hand.
-async fn credit_inviter(state: &AppState, user: &service::UserProfile, inviter: Option<&str>) {
+async fn credit_inviter(
+    state: &AppState,
+    invited: &dyn service::InvitedLogins,
+    user: &service::UserProfile,
+    inviter: Option<&str>,
+) {
     let (Some(code), true) = (inviter, user.created_now) else {
         return;
     };
-    if let Err(error) =
-        crate::referrals::service::credit_first_login(state.context(), user.id, code).await
-    {
+    if let Err(error) = invited.credit(state.context(), user.id, code).await {
         tracing::error!(
             ?error,
             referee = user.id,
@@ -167,13 +170,14 @@ struct DevLoginRequest {
 async fn dev_login(
     state: web::Data<AppState>,
     jwt: web::Data<JwtKeys>,
+    invited: web::Data<dyn service::InvitedLogins>,
     body: ValidJson<DevLoginRequest>,
 ) -> Result<HttpResponse, AppError> {
     if !state.settings.auth.dev_login {
         return Err(AuthError::DevLoginDisabled.into());
     }
     let user = service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
-    credit_inviter(&state, &user, body.inviter.as_deref()).await;
+    credit_inviter(&state, invited.as_ref(), &user, body.inviter.as_deref()).await;
     let token = jwt.issue_customer(user.id)?;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
@@ -206,10 +210,11 @@ struct CodeRequest {
 async fn wx_login(
     state: web::Data<AppState>,
     jwt: web::Data<JwtKeys>,
+    invited: web::Data<dyn service::InvitedLogins>,
     body: ValidJson<CodeRequest>,
 ) -> Result<HttpResponse, AppError> {
     let (token, user) = login::mini_program_login(&state, &jwt, &body.code).await?;
-    credit_inviter(&state, &user, body.inviter.as_deref()).await;
+    credit_inviter(&state, invited.as_ref(), &user, body.inviter.as_deref()).await;
     Ok(HttpResponse::Ok()
         .insert_header(no_store())
         .json(CustomerLogin { token, user }))

@@ -44,6 +44,19 @@ impl From<UserError> for AppError {
     }
 }
 
+/// What a new customer's first login through an invite (`inviter`) sets off: the referrals domain's credit.
+/// Users sit below referrals, so the login knows only this trait, and startup registers the referrals'
+/// implementation beside the routes.
+#[async_trait::async_trait]
+pub trait InvitedLogins: Send + Sync {
+    async fn credit(
+        &self,
+        cx: crate::state::Context<'_>,
+        referee_id: i64,
+        code: &str,
+    ) -> anyhow::Result<()>;
+}
+
 /// What a customer sees of their own record: never the openids or the full phone number.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserProfile {
@@ -326,15 +339,48 @@ pub struct FollowChange {
     pub first_follow: bool,
 }
 
-/// The customer's mini-program openid, if they have used the mini-program: what WeChat's content check of
-/// their text is asked with.
-pub async fn mini_program_openid(
-    db: &DatabaseConnection,
-    user_id: i64,
-) -> Result<Option<String>, UserError> {
+/// A customer's WeChat identities: the mini-program openid (what WeChat's content check of their text is asked
+/// with) and the official-account one (what their follower record is asked with).
+#[derive(Debug, Clone)]
+pub struct Openids {
+    pub mini_program: Option<String>,
+    pub official_account: Option<String>,
+}
+
+pub async fn openids(db: &DatabaseConnection, user_id: i64) -> Result<Openids, UserError> {
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
         .ok_or(UserError::NotFound)?;
-    Ok(user.mp_openid)
+    Ok(Openids {
+        mini_program: user.mp_openid,
+        official_account: user.oa_openid,
+    })
+}
+
+/// The person behind `user_id` once WeChat named their `unionid`: another row already holding it (the same
+/// person's earlier identity, e.g. their mini-program one), or this row, which now holds it.
+pub async fn person_with_unionid(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    unionid: &str,
+) -> Result<i64, UserError> {
+    validate_openid(unionid)?;
+    if let Some(other) = users::Entity::find()
+        .filter(users::Column::Unionid.eq(unionid))
+        .one(txn)
+        .await?
+    {
+        return Ok(other.id);
+    }
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::Unionid,
+            sea_orm::sea_query::Expr::value(unionid),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::Unionid.is_null())
+        .exec(txn)
+        .await?;
+    Ok(user_id)
 }

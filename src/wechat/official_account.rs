@@ -168,6 +168,26 @@ impl WeChatClient {
         Ok(answer.tagid_list)
     }
 
+    /// A follower's unionid (`cgi-bin/user/info`), when the account is bound to an open platform: what links the
+    /// follower to the same person's mini-program identity.
+    pub async fn follower_unionid(&self, openid: &str) -> Result<Option<String>, WeChatError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            unionid: Option<String>,
+        }
+        let answer: Answer = self
+            .with_token(App::OfficialAccount, |token| {
+                self.http.get(self.url("/cgi-bin/user/info")).query(&[
+                    ("access_token", token),
+                    ("openid", openid),
+                    ("lang", "zh_CN"),
+                ])
+            })
+            .await?;
+        Ok(answer.unionid.filter(|unionid| !unionid.is_empty()))
+    }
+
     /// A temporary parametric QR code (`QR_STR_SCENE`): scanning it sends subscribe/SCAN with this scene.
     pub async fn create_scene_qr(
         &self,

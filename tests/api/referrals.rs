@@ -14,11 +14,21 @@ use crate::wechat_sim::{fixtures, WeChatSim, GH};
 const Q3: &str = "q3-2026-autumn";
 const BOX: &str = "mid-autumn-box-2026";
 
-/// The demo year in the Mid-Autumn invite window, with WeChat's callbacks in safe mode.
+/// The demo year in the Mid-Autumn invite window, with WeChat's callbacks in safe mode, and WeChat knowing no
+/// follower's unionid unless a test says so.
 async fn mid_autumn() -> WeChatSim {
     let sim = WeChatSim::start("safe", false).await;
     sim.app.demo_year_at("2026-09-15 10:00").await;
+    sim.app.wechat.issues_token("OA_TOKEN_REFERRALS").await;
+    sim.app.wechat.knows_followers(&[]).await;
     sim
+}
+
+/// The referrals job's pass: the queued follows asked of WeChat and credited.
+async fn resolve(app: &TestApp) -> wxcampaign::referrals::service::Resolved {
+    wxcampaign::referrals::service::resolve_follows(app.state.context(), &app.state.wechat)
+        .await
+        .unwrap()
 }
 
 async fn invite_code(app: &TestApp, token: &str) -> Value {
@@ -84,7 +94,23 @@ async fn a_first_follow_by_an_inviters_qr_code_is_credited_once_under_retried_ca
     // WeChat retries a callback it got no answer for: the same message, five times at once.
     let answers = join_all((0..5).map(|_| sim.send_encrypted(&subscribe))).await;
     assert!(answers.iter().all(|a| a.status() == 200));
+    assert_eq!(
+        credited(&sim.app).await,
+        0,
+        "queued until WeChat names the follower"
+    );
+    // The referrals job, as the scheduler runs it.
+    sim.app.clock.advance(chrono::Duration::seconds(10));
+    wxcampaign::jobs::Scheduler::new(sim.app.state.clone())
+        .run_due()
+        .await
+        .unwrap();
     assert_eq!(credited(&sim.app).await, 1);
+    assert_eq!(
+        resolve(&sim.app).await,
+        Default::default(),
+        "nothing left to credit"
+    );
     let progress = invite_code(&sim.app, &inviter).await;
     assert_eq!(progress["credited_total"], json!(1));
     assert_eq!(progress["activity"]["activity"], json!("mid-autumn-invite"));
@@ -121,6 +147,7 @@ async fn the_milestone_pays_at_the_third_credited_friend_only() {
         let openid = format!("oMilestoneFriend000000000{friend:03}");
         let subscribe = follow(&openid, 1_780_000_000 + friend, "subscribe", Some(&scene));
         assert_eq!(sim.send_encrypted(&subscribe).await.status(), 200);
+        assert_eq!(resolve(&sim.app).await.credited, 1);
         let expected = if friend >= 3 {
             free_today + 1
         } else {
@@ -290,5 +317,64 @@ async fn the_invite_qr_code_is_asked_of_wechat_once_and_cached() {
     assert_eq!(
         body["action_info"]["scene"]["scene_str"],
         json!(format!("inv_{code}"))
+    );
+}
+
+#[tokio::test]
+async fn one_person_counts_once_whichever_identity_and_inviter_they_come_in_by() {
+    use wxcampaign::users::service::{link_user, Channel};
+    let sim = mid_autumn().await;
+    let first = sim.app.customer_token("oInviter00000006").await;
+    let second = sim.app.customer_token("oInviter00000007").await;
+    let first_code = invite_code(&sim.app, &first).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second_code = invite_code(&sim.app, &second).await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The person comes into the mini-program through the first inviter's shared path (WeChat names their unionid).
+    let person = link_user(
+        &sim.app.db,
+        Channel::MiniProgram,
+        "oPersonMiniProgram01",
+        Some("uPersonUnion0000001"),
+    )
+    .await
+    .unwrap();
+    let credited_first = wxcampaign::referrals::service::credit_first_login(
+        sim.app.state.context(),
+        person.id,
+        &first_code,
+    )
+    .await
+    .unwrap();
+    assert!(credited_first.is_some());
+    // Then follows the official account through the second inviter's QR code, as another openid.
+    sim.app
+        .wechat
+        .knows_followers(&[("oPersonOfficialAccount000001", Some("uPersonUnion0000001"))])
+        .await;
+    let subscribe = follow(
+        "oPersonOfficialAccount000001",
+        1_780_000_100,
+        "subscribe",
+        Some(&format!("inv_{second_code}")),
+    );
+    assert_eq!(sim.send_encrypted(&subscribe).await.status(), 200);
+    assert_eq!(
+        resolve(&sim.app).await.refused,
+        1,
+        "the same person, already counted"
+    );
+    assert_eq!(credited(&sim.app).await, 1);
+    assert_eq!(
+        invite_code(&sim.app, &second).await["credited_total"],
+        json!(0)
+    );
+    assert_eq!(
+        invite_code(&sim.app, &first).await["credited_total"],
+        json!(1)
     );
 }
