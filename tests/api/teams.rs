@@ -455,3 +455,26 @@ async fn a_team_whose_reward_cannot_be_paid_keeps_its_seats_and_stops_no_other_t
     assert_eq!(team_status(&app, &broken).await, "expired");
     assert_eq!(app.points_balance(&friend).await, 3);
 }
+
+#[tokio::test]
+async fn outside_its_activity_window_a_team_is_neither_made_nor_joined() {
+    let app = spawn_app().await;
+    // The demo's family team runs 2026-01-20 to 2026-03-01; its campaign, Q1, until 2026-04-01.
+    app.demo_year_at("2026-02-20 10:00").await;
+    let leader = app.customer_token("oFamilyLeader02").await;
+    let made = create_team(&app, &leader, "q1-2026-spring", "family-team").await;
+    assert_eq!(made.status(), 201);
+    let code = made.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.demo_year_at("2026-03-10 10:00").await;
+    let late = app.customer_token("oFamilyMember99").await;
+    let joined = join(&app, &late, &code, "late-family-join").await;
+    assert_eq!(joined.status(), 409);
+    assert_eq!(error_code(joined).await, "activity_not_live");
+    let other = app.customer_token("oFamilyLeader03").await;
+    let refused = create_team(&app, &other, "q1-2026-spring", "family-team").await;
+    assert_eq!(error_code(refused).await, "activity_not_live");
+    assert_eq!(seats(&app, &code).await.len(), 1);
+}
