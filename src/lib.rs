@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod lottery;
 pub mod official_account;
 pub mod openapi;
+pub mod outbox;
 pub mod planning;
 pub mod points;
 pub mod posters;

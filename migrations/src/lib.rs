@@ -20,6 +20,7 @@ mod m20261202_000015_add_draw_stock_seq;
 mod m20261203_000016_create_prize_deliveries;
 mod m20261204_000017_create_teams_and_referrals;
 mod m20261204_000018_create_posters;
+mod m20261204_000019_create_customer_events;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_create_prize_deliveries::Migration),
             Box::new(m20261204_000017_create_teams_and_referrals::Migration),
             Box::new(m20261204_000018_create_posters::Migration),
+            Box::new(m20261204_000019_create_customer_events::Migration),
         ]
     }
 }

@@ -275,6 +275,18 @@ pub async fn mark_used(
     active.used_at = Set(Some(now));
     active.used_by = Set(Some(actor.label.clone()));
     let after = active.update(&txn).await?;
+    crate::outbox::record(
+        &txn,
+        &crate::outbox::Event {
+            user_id: after.user_id,
+            kind: crate::outbox::EventKind::CouponUsed,
+            source_ref: &format!("coupon:{}", after.code),
+            campaign_id: None,
+            activity_id: None,
+            at: now,
+        },
+    )
+    .await?;
     audit::record(
         &txn,
         actor,

@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod catalogue_items;
 pub mod chance_grants;
 pub mod coupon_templates;
+pub mod customer_events;
 pub mod draw_records;
 pub mod job_runs;
 pub mod pending_referrals;

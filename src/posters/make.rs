@@ -125,6 +125,18 @@ pub async fn make_poster(
         }
         Err(error) => return Err(error.into()),
     };
+    crate::outbox::record(
+        &txn,
+        &crate::outbox::Event {
+            user_id,
+            kind: crate::outbox::EventKind::PosterMade,
+            source_ref: &format!("poster:{}", made.id),
+            campaign_id: Some(admitted.campaign.id),
+            activity_id: Some(activity.id),
+            at: now,
+        },
+    )
+    .await?;
     let mut rewards = Rewards::new(now);
     let paid = match &config.reward {
         Some(reward) => {

@@ -44,6 +44,18 @@ pub(super) async fn finish(
     if passed {
         // The level's rewards are paid on its first pass: replays improve the leaderboard, not the balance.
         let reward_ref = format!("quiz:{}:{}:{}", quiz.activity.id, row.level, row.user_id);
+        crate::outbox::record(
+            &txn,
+            &crate::outbox::Event {
+                user_id: row.user_id,
+                kind: crate::outbox::EventKind::QuizPassed,
+                source_ref: &reward_ref,
+                campaign_id: Some(quiz.campaign.id),
+                activity_id: Some(quiz.activity.id),
+                at: now,
+            },
+        )
+        .await?;
         let grant = |reward| Grant {
             user_id: row.user_id,
             source_ref: &reward_ref,

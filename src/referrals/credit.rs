@@ -79,6 +79,18 @@ pub async fn credit(
     if inserted == 0 {
         return Ok(None);
     }
+    crate::outbox::record(
+        txn,
+        &crate::outbox::Event {
+            user_id: inviter_id,
+            kind: crate::outbox::EventKind::ReferralCredited,
+            source_ref: &format!("referral:{referee_id}"),
+            campaign_id: open.as_ref().map(|(_, campaign, _)| campaign.id),
+            activity_id: open.as_ref().map(|(activity, _, _)| activity.id),
+            at: now,
+        },
+    )
+    .await?;
     let Some((activity, campaign, config)) = open else {
         return Ok(Some(Credited {
             inviter_id,

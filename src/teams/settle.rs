@@ -43,6 +43,18 @@ pub(super) async fn complete_if_done(
     }
     for member in by_user(&members) {
         let source_ref = format!("team:{}:{}", team.id, member.user_id);
+        crate::outbox::record(
+            txn,
+            &crate::outbox::Event {
+                user_id: member.user_id,
+                kind: crate::outbox::EventKind::TeamCompleted,
+                source_ref: &source_ref,
+                campaign_id: Some(campaign.id),
+                activity_id: Some(activity.activity.id),
+                at: now,
+            },
+        )
+        .await?;
         rewards
             .pay(
                 txn,

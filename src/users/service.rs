@@ -256,15 +256,32 @@ pub async fn set_phone(
     user_id: i64,
     phone: &str,
 ) -> Result<UserProfile, UserError> {
+    let txn = crate::db::begin_write(db).await?;
     let user = users::Entity::find_by_id(user_id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(UserError::NotFound)?;
+    let now = Utc::now();
     let mut active: users::ActiveModel = user.into();
     active.phone_encrypted = Set(Some(cipher.encrypt(phone)));
     active.phone_masked = Set(Some(crate::telemetry::mask_phone(phone)));
-    active.last_active_at = Set(Utc::now());
-    Ok(active.update(db).await?.into())
+    active.last_active_at = Set(now);
+    let updated = active.update(&txn).await?;
+    // The first binding only: binding again (a new number) is not a new thing done.
+    crate::outbox::record(
+        &txn,
+        &crate::outbox::Event {
+            user_id,
+            kind: crate::outbox::EventKind::PhoneBound,
+            source_ref: &format!("phone:{user_id}"),
+            campaign_id: None,
+            activity_id: None,
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated.into())
 }
 
 pub async fn profile(db: &DatabaseConnection, user_id: i64) -> Result<UserProfile, UserError> {

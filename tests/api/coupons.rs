@@ -108,6 +108,11 @@ async fn a_coupon_prize_issues_a_coupon_that_is_used_once_at_the_counter() {
         (409, "coupon_not_usable")
     );
     assert_eq!(app.count_audit_entries().await, before + 1);
+    assert_eq!(
+        app.count_events("coupon_used").await,
+        1,
+        "the use is recorded once"
+    );
     let coupons: Value = app
         .get("/api/v1/me/coupons", Some(&token))
         .await

@@ -372,6 +372,16 @@ impl TestApp {
         self.clock.advance(Duration::hours(2));
     }
 
+    /// How many `customer_events` of `kind` (the outbox the task engine and segments read) are recorded.
+    pub async fn count_events(&self, kind: &str) -> u64 {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        wxcampaign::entities::customer_events::Entity::find()
+            .filter(wxcampaign::entities::customer_events::Column::Kind.eq(kind))
+            .count(&self.db)
+            .await
+            .unwrap()
+    }
+
     /// The user id of the customer `openid`.
     pub async fn customer_id(&self, openid: &str) -> i64 {
         self.customer(openid).await.0

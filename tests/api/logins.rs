@@ -139,6 +139,7 @@ async fn a_phone_number_is_stored_encrypted_and_shown_masked() {
     assert_eq!(response.status(), 200);
     let profile: Value = response.json().await.unwrap();
     assert_eq!(profile["phone"], "138****5678");
+    assert_eq!(app.count_events("phone_bound").await, 1);
 
     use sea_orm::EntityTrait;
     let user = wxcampaign::entities::users::Entity::find()

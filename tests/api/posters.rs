@@ -208,6 +208,7 @@ async fn a_wish_card_pays_its_chance_once_a_day_and_its_qr_code_opens_its_share_
     )
     .await;
     assert_eq!(next_day["reward"]["chances"], json!(1));
+    assert_eq!(app.count_events("poster_made").await, 3);
 }
 
 #[tokio::test]

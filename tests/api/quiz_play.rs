@@ -267,6 +267,7 @@ async fn a_full_play_through_passes_pays_the_rewards_and_unlocks_the_next_level(
     assert_eq!(again["result"]["points"], 0);
     assert_eq!(again["result"]["chances"], 0);
     assert_eq!(ledger_rows(&app, "quiz_passed").await, 1);
+    assert_eq!(app.count_events("quiz_passed").await, 1);
     assert_eq!(
         chance_grants::Entity::find().count(&app.db).await.unwrap(),
         1

@@ -161,6 +161,7 @@ async fn the_milestone_pays_at_the_third_credited_friend_only() {
     }
     let progress = invite_code(&sim.app, &inviter).await;
     assert_eq!(progress["activity"]["credited"], json!(4));
+    assert_eq!(sim.app.count_events("referral_credited").await, 4);
     assert_eq!(progress["activity"]["reached"], json!(true));
     // The unlocked chance opens the blind box.
     let (status, opened) = sim

@@ -165,10 +165,11 @@ async fn a_hundred_concurrent_joins_of_a_three_seat_team_seat_exactly_three_and_
     }
     let someone_else = (0..100).find(|i| !seated.contains(i)).unwrap();
     assert_eq!(app.points_balance(&joiners[someone_else]).await, 0);
-    // The scheduler settling later pays nobody twice.
+    // The scheduler settling later pays nobody twice, and each member's completion is recorded once.
     app.clock.advance(Duration::days(2));
     Scheduler::new(app.state.clone()).run_due().await.unwrap();
     assert_eq!(app.points_balance(&leader).await, 50);
+    assert_eq!(app.count_events("team_completed").await, 3);
 }
 
 #[tokio::test]

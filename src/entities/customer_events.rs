@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+/// One thing a customer did (passed a quiz level, completed a team, brought in a friend ...), recorded once by
+/// the domain where it happened, in the same transaction.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customer_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub user_id: i64,
+    /// `outbox::EventKind` as text.
+    pub kind: String,
+    /// What happened, named by its domain (`team:<team>`, `coupon:<code>`): once per kind.
+    pub source_ref: String,
+    pub campaign_id: Option<i64>,
+    pub activity_id: Option<i64>,
+    pub occurred_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,70 @@
+//! What customers did, as each domain records it: inside the transaction that did it, once per source, so a
+//! reader (the task engine, segments, triggered journeys) never counts one twice nor misses one, whichever
+//! instance handled it. Below every domain; it knows none of them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+
+use crate::entities::customer_events;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    QuizPassed,
+    TeamCompleted,
+    ReferralCredited,
+    PosterMade,
+    CouponUsed,
+    PhoneBound,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::QuizPassed => "quiz_passed",
+            EventKind::TeamCompleted => "team_completed",
+            EventKind::ReferralCredited => "referral_credited",
+            EventKind::PosterMade => "poster_made",
+            EventKind::CouponUsed => "coupon_used",
+            EventKind::PhoneBound => "phone_bound",
+        }
+    }
+}
+
+/// One event, as its domain names it.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub user_id: i64,
+    pub kind: EventKind,
+    /// Names what happened, once per kind: `quiz:<activity>:<level>:<user>`, `team:<team>:<user>` ...
+    pub source_ref: &'a str,
+    pub campaign_id: Option<i64>,
+    pub activity_id: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+/// Records `event` on the caller's transaction; a repeat of its source records nothing. Returns whether it was
+/// new.
+pub async fn record(conn: &impl ConnectionTrait, event: &Event<'_>) -> Result<bool, DbErr> {
+    let row = customer_events::ActiveModel {
+        user_id: Set(event.user_id),
+        kind: Set(event.kind.as_str().into()),
+        source_ref: Set(event.source_ref.to_owned()),
+        campaign_id: Set(event.campaign_id),
+        activity_id: Set(event.activity_id),
+        occurred_at: Set(event.at),
+        ..Default::default()
+    };
+    let inserted = customer_events::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                customer_events::Column::Kind,
+                customer_events::Column::SourceRef,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(inserted == 1)
+}
