@@ -160,8 +160,6 @@ error_codes! {
     OwnTeam = "own_team" => CONFLICT,
     AlreadyInTeam = "already_in_team" => CONFLICT,
     NotNewCustomer = "not_new_customer" => FORBIDDEN,
-    // Referrals
-    InvalidInviteCode = "invalid_invite_code" => BAD_REQUEST,
     // Posters
     PosterNotFound = "poster_not_found" => NOT_FOUND,
     ContentRejected = "content_rejected" => UNPROCESSABLE_ENTITY,

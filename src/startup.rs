@@ -92,7 +92,6 @@ impl Application {
             inbox: web::Data::new(InboxWriter::spawn(
                 db.clone(),
                 settings.database.max_connections,
-                store.clone(),
                 clock.clone(),
             )),
             standing: web::Data::new(StandingCache::default()),

@@ -105,7 +105,6 @@ const MESSAGES = {
   own_team: '这是你自己的队伍，邀请好友来加入吧',
   already_in_team: '你已在本活动的一支队伍中',
   not_new_customer: '本次组队仅限新用户加入',
-  invalid_invite_code: '邀请码有误',
   poster_not_found: '海报不存在或已失效',
   content_rejected: '内容未通过安全检查，请修改后重试',
   content_unchecked: '请在小程序中填写内容',

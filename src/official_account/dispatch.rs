@@ -9,8 +9,6 @@ use sea_orm::DatabaseTransaction;
 
 use super::auto_reply::Rules;
 use crate::referrals;
-use crate::rewards::Rewards;
-use crate::store::StateStore;
 use crate::telemetry::mask_openid;
 use crate::users;
 use crate::wechat::message::{Event, Inbound, InboundKind, Reply};
@@ -22,13 +20,11 @@ pub struct Answer {
     pub rule_id: Option<i64>,
 }
 
-/// What a handler writes with: the batch's transaction (its writes commit with the inbox rows), the store, the
-/// application clock's time, and the batch's grants (told to the store after the commit).
+/// What a handler writes with: the batch's transaction (its writes commit with the inbox rows) and the
+/// application clock's time.
 pub struct Handling<'a> {
     pub txn: &'a DatabaseTransaction,
-    pub store: &'a dyn StateStore,
     pub now: DateTime<Utc>,
-    pub rewards: &'a mut Rewards,
 }
 
 #[async_trait]

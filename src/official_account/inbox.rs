@@ -23,8 +23,6 @@ use super::dispatch::{self, Answer, Handling};
 use crate::clock::SharedClock;
 use crate::entities::wechat_inbox;
 use crate::error::AppError;
-use crate::rewards::Rewards;
-use crate::store::SharedStore;
 use crate::telemetry::mask_openid;
 use crate::wechat::message::Inbound;
 
@@ -60,19 +58,14 @@ pub struct InboxWriter {
 impl InboxWriter {
     /// Starts the writers on the current Tokio runtime. They hold at most half of the `pool_size` connections,
     /// so the rest of the application keeps the other half under a burst of messages.
-    pub fn spawn(
-        db: DatabaseConnection,
-        pool_size: u32,
-        store: SharedStore,
-        clock: SharedClock,
-    ) -> Self {
+    pub fn spawn(db: DatabaseConnection, pool_size: u32, clock: SharedClock) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Mutex::new(pending));
         let writers = match db.get_database_backend() {
             DbBackend::Sqlite => 1,
             _ => POSTGRES_WRITERS.min(pool_size as usize / 2).max(1),
         };
-        let writer = Writer { db, store, clock };
+        let writer = Writer { db, clock };
         for _ in 0..writers {
             tokio::spawn(write_batches(writer.clone(), pending.clone()));
         }
@@ -99,7 +92,6 @@ impl InboxWriter {
 #[derive(Clone)]
 struct Writer {
     db: DatabaseConnection,
-    store: SharedStore,
     clock: SharedClock,
 }
 
@@ -125,10 +117,8 @@ async fn write_batches(writer: Writer, pending: Arc<Mutex<mpsc::Receiver<Pending
 async fn write_batch(writer: &Writer, batch: &mut Vec<Pending>) {
     let outcome = async {
         let txn = crate::db::begin_write(&writer.db).await?;
-        let mut rewards = Rewards::new(writer.clock.now());
-        let recorded = record_batch(writer, &txn, &mut rewards, batch).await?;
+        let recorded = record_batch(writer, &txn, batch).await?;
         txn.commit().await?;
-        rewards.after_commit(writer.store.as_ref()).await;
         Ok::<_, anyhow::Error>(recorded)
     }
     .await;
@@ -166,12 +156,10 @@ async fn write_batch(writer: &Writer, batch: &mut Vec<Pending>) {
 
 async fn record_alone(writer: &Writer, message: &Pending) -> Result<Recorded, AppError> {
     let txn = crate::db::begin_write(&writer.db).await?;
-    let mut rewards = Rewards::new(writer.clock.now());
-    let recorded = record_batch(writer, &txn, &mut rewards, std::slice::from_ref(message))
+    let recorded = record_batch(writer, &txn, std::slice::from_ref(message))
         .await
         .map_err(AppError::unexpected)?;
     txn.commit().await?;
-    rewards.after_commit(writer.store.as_ref()).await;
     Ok(recorded.into_iter().next().unwrap_or(Recorded::Duplicate))
 }
 
@@ -181,7 +169,6 @@ async fn record_alone(writer: &Writer, message: &Pending) -> Result<Recorded, Ap
 async fn record_batch(
     writer: &Writer,
     txn: &DatabaseTransaction,
-    rewards: &mut Rewards,
     batch: &[Pending],
 ) -> anyhow::Result<Vec<Recorded>> {
     let rules = Rules::load(txn).await?;
@@ -230,9 +217,7 @@ async fn record_batch(
     order.sort_by(|&a, &b| batch[a].inbound.from_user.cmp(&batch[b].inbound.from_user));
     let mut handling = Handling {
         txn,
-        store: writer.store.as_ref(),
         now: writer.clock.now(),
-        rewards,
     };
     for i in order {
         dispatch::handle(&mut handling, &batch[i].inbound).await?;

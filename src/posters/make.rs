@@ -71,7 +71,7 @@ pub async fn make_poster(
     let qr = match config.qr {
         QrKind::Page => format!("{}/h5/posters/{code}", maker.base_url.trim_end_matches('/')),
         QrKind::OfficialAccount => {
-            crate::referrals::service::invite_qr(db, maker.wechat, user_id, now)
+            crate::referrals::service::invite_qr(cx, maker.wechat, user_id)
                 .await?
                 .url
         }

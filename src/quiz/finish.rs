@@ -1,12 +1,12 @@
 //! Finishing: the result and the level's first-pass rewards in one transaction, once.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set};
 use serde_json::{json, Value};
 
 use super::board::standings;
 use super::levels::LevelConfig;
 use super::model::{load_activity, status, AttemptResult, QuizError};
-use crate::entities::{campaigns, prize_pools, quiz_attempts};
+use crate::entities::{campaigns, quiz_attempts};
 use crate::rewards::{Chances, Grant, Granted, Reward, Rewards};
 use crate::state::Context;
 use crate::store::quiz::AnswerRecord;
@@ -72,10 +72,7 @@ pub(super) async fn finish(
             }
         }
         if let (true, Some(pool_slug)) = (level.reward_chances > 0, &quiz.config.pool) {
-            let pool = prize_pools::Entity::find()
-                .filter(prize_pools::Column::CampaignId.eq(quiz.campaign.id))
-                .filter(prize_pools::Column::Slug.eq(pool_slug.as_str()))
-                .one(&txn)
+            let pool = crate::rewards::pool_by_slug(&txn, quiz.campaign.id, pool_slug)
                 .await?
                 .ok_or_else(|| {
                     QuizError::Misconfigured(format!("prize pool `{pool_slug}` is missing"))

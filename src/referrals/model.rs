@@ -49,8 +49,10 @@ pub const SCENE_PREFIX: &str = "inv_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReferralError {
-    #[error("not an invite code")]
-    InvalidCode,
+    #[error("another request is making this QR code; try again")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Reward(#[from] RewardError),
     #[error(transparent)]
@@ -71,7 +73,8 @@ impl From<ReferralError> for AppError {
     fn from(error: ReferralError) -> Self {
         let message = error.to_string();
         match error {
-            ReferralError::InvalidCode => AppError::new(ErrorCode::InvalidInviteCode, message),
+            ReferralError::Busy => AppError::new(ErrorCode::ConcurrentRequest, message),
+            ReferralError::Store(e) => e.into(),
             ReferralError::Reward(e) => e.into(),
             ReferralError::WeChat(e) => e.into(),
             ReferralError::Misconfigured(_) => AppError::unexpected(anyhow::anyhow!(message)),

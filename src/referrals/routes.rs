@@ -36,6 +36,8 @@ async fn show_my_referrals(
     tag = "referrals",
     responses(
         (status = 200, description = "what the QR code encodes, and until when", body = crate::referrals::service::InviteQr),
+        (status = 409, description = "concurrent_request", body = ErrorBody),
+        (status = 503, description = "service_unavailable", body = ErrorBody),
         (status = 502, description = "wechat_unavailable, wechat_error, wechat_bad_response", body = ErrorBody),
         (status = 504, description = "wechat_timeout", body = ErrorBody),
     ),
@@ -45,6 +47,6 @@ async fn show_my_invite_qr(
     state: web::Data<AppState>,
     customer: Customer,
 ) -> Result<HttpResponse, AppError> {
-    let qr = service::invite_qr(&state.db, &state.wechat, customer.user_id, state.now()).await?;
+    let qr = service::invite_qr(state.context(), &state.wechat, customer.user_id).await?;
     Ok(HttpResponse::Ok().json(qr))
 }

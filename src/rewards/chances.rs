@@ -9,6 +9,19 @@ use sea_orm::{
 use super::{Chances, RewardError};
 use crate::entities::{chance_grants, prize_pools, users};
 
+/// The campaign's prize pool named `slug`: what a reward in chances names (a quiz level's, a team's).
+pub async fn pool_by_slug(
+    conn: &impl ConnectionTrait,
+    campaign_id: i64,
+    slug: &str,
+) -> Result<Option<prize_pools::Model>, DbErr> {
+    prize_pools::Entity::find()
+        .filter(prize_pools::Column::CampaignId.eq(campaign_id))
+        .filter(prize_pools::Column::Slug.eq(slug))
+        .one(conn)
+        .await
+}
+
 /// The chances granted to `user_id` in `pool_id` (since `since`, or ever): what the pool's caps, and the draw's
 /// database guard, count.
 pub(crate) async fn granted(

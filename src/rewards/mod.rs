@@ -18,7 +18,7 @@ use crate::entities::user_coupons;
 use crate::error::{AppError, ErrorCode};
 use crate::store::lottery::LotteryStore;
 pub(crate) use chances::granted as chances_granted;
-pub use chances::{chances_granted_under, within_caps as chances_within_caps};
+pub use chances::{chances_granted_under, pool_by_slug, within_caps as chances_within_caps};
 pub use points::{LedgerEntry, PointsChange, PointsError};
 pub use spec::{Paid, RewardSpec};
 

@@ -1,12 +1,12 @@
 //! A reward as an activity's config writes it (`reward = { points = 300 }`, `{ chances = 1, pool = "..." }`,
 //! `{ coupon = "cash-20" }`, or a mix), and its payment through the one door.
 
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde::{Deserialize, Serialize};
 
 use super::{Chances, Grant, Granted, Reward, RewardError, Rewards};
 use crate::calendar::is_slug;
-use crate::entities::{campaigns, prize_pools};
+use crate::entities::campaigns;
 
 /// The most points one config reward may give: a team or referral reward is a thank-you, not a prize.
 const MAX_POINTS: u32 = 100_000;
@@ -92,10 +92,7 @@ impl Rewards {
             }
         }
         if let (1.., Some(pool_slug)) = (spec.chances, &spec.pool) {
-            let pool = prize_pools::Entity::find()
-                .filter(prize_pools::Column::CampaignId.eq(campaign.id))
-                .filter(prize_pools::Column::Slug.eq(pool_slug.as_str()))
-                .one(txn)
+            let pool = super::chances::pool_by_slug(txn, campaign.id, pool_slug)
                 .await?
                 .ok_or(RewardError::PoolNotFound)?;
             let chances = grant(Reward::Chances(Chances {

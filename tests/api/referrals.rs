@@ -286,8 +286,8 @@ async fn a_new_customers_first_login_through_a_shared_path_credits_its_inviter_o
     );
 }
 
-#[tokio::test]
-async fn the_invite_qr_code_is_asked_of_wechat_once_and_cached() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_invite_qr_code_is_asked_of_wechat_once_even_by_concurrent_first_asks() {
     let sim = mid_autumn().await;
     sim.app.wechat.issues_token("OA_TOKEN_REFERRALS").await;
     sim.app
@@ -303,8 +303,11 @@ async fn the_invite_qr_code_is_asked_of_wechat_once_and_cached() {
         .as_str()
         .unwrap()
         .to_owned();
-    for _ in 0..3 {
-        let response = sim.app.get("/api/v1/me/referrals/qr", Some(&inviter)).await;
+    // Ten first asks at once (a double tap, a poster made at the same moment), then one more later.
+    let asks =
+        join_all((0..10).map(|_| sim.app.get("/api/v1/me/referrals/qr", Some(&inviter)))).await;
+    let later = sim.app.get("/api/v1/me/referrals/qr", Some(&inviter)).await;
+    for response in asks.into_iter().chain([later]) {
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.json::<Value>().await.unwrap()["url"],
