@@ -19,6 +19,8 @@ pub enum ActivityKind {
     PointsWeek,
     Task,
     Calculator,
+    /// A day-by-day plan for new customers (the 7-day growth plan): each day a tip and a light task.
+    Plan,
 }
 
 impl ActivityKind {
@@ -33,6 +35,7 @@ impl ActivityKind {
             ActivityKind::PointsWeek => "points_week",
             ActivityKind::Task => "task",
             ActivityKind::Calculator => "calculator",
+            ActivityKind::Plan => "plan",
         }
     }
 }

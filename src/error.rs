@@ -164,6 +164,17 @@ error_codes! {
     PosterNotFound = "poster_not_found" => NOT_FOUND,
     ContentRejected = "content_rejected" => UNPROCESSABLE_ENTITY,
     ContentUnchecked = "content_unchecked" => CONFLICT,
+    // Tasks, check-ins and plans
+    TaskNotFound = "task_not_found" => NOT_FOUND,
+    AlreadyCheckedIn = "already_checked_in" => CONFLICT,
+    ContentNotFound = "content_not_found" => NOT_FOUND,
+    ContentNotOpened = "content_not_opened" => CONFLICT,
+    ReadTooShort = "read_too_short" => CONFLICT,
+    PlanDayLocked = "plan_day_locked" => CONFLICT,
+    InvalidForm = "invalid_form" => UNPROCESSABLE_ENTITY,
+    UploadExists = "upload_exists" => CONFLICT,
+    UploadNotFound = "upload_not_found" => NOT_FOUND,
+    UploadDecided = "upload_decided" => CONFLICT,
 }
 
 impl fmt::Display for ErrorCode {

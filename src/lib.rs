@@ -29,6 +29,7 @@ pub mod staff;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tasks;
 pub mod teams;
 pub mod telemetry;
 pub mod users;

@@ -16,6 +16,11 @@ pub enum EventKind {
     PosterMade,
     CouponUsed,
     PhoneBound,
+    CheckedIn,
+    ContentOpened,
+    ContentRead,
+    FormSubmitted,
+    UploadApproved,
 }
 
 impl EventKind {
@@ -27,7 +32,38 @@ impl EventKind {
             EventKind::PosterMade => "poster_made",
             EventKind::CouponUsed => "coupon_used",
             EventKind::PhoneBound => "phone_bound",
+            EventKind::CheckedIn => "checked_in",
+            EventKind::ContentOpened => "content_opened",
+            EventKind::ContentRead => "content_read",
+            EventKind::FormSubmitted => "form_submitted",
+            EventKind::UploadApproved => "upload_approved",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<EventKind> {
+        EventKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == text)
+    }
+
+    pub const ALL: [EventKind; 11] = [
+        EventKind::QuizPassed,
+        EventKind::TeamCompleted,
+        EventKind::ReferralCredited,
+        EventKind::PosterMade,
+        EventKind::CouponUsed,
+        EventKind::PhoneBound,
+        EventKind::CheckedIn,
+        EventKind::ContentOpened,
+        EventKind::ContentRead,
+        EventKind::FormSubmitted,
+        EventKind::UploadApproved,
+    ];
+
+    /// Whether the task engine has anything to settle for it (an open is only half of a read).
+    pub fn counts_for_tasks(self) -> bool {
+        self != EventKind::ContentOpened
     }
 }
 
@@ -40,6 +76,8 @@ pub struct Event<'a> {
     pub source_ref: &'a str,
     pub campaign_id: Option<i64>,
     pub activity_id: Option<i64>,
+    /// What it was about, for matching: the quiz level, the coupon's template, the content id, the day.
+    pub subject: Option<&'a str>,
     pub at: DateTime<Utc>,
 }
 
@@ -53,6 +91,9 @@ pub async fn record(conn: &impl ConnectionTrait, event: &Event<'_>) -> Result<bo
         campaign_id: Set(event.campaign_id),
         activity_id: Set(event.activity_id),
         occurred_at: Set(event.at),
+        subject: Set(event.subject.map(str::to_owned)),
+        // Nothing for the task engine to settle: born settled, so its queue holds only what it must read.
+        tasks_settled_at: Set((!event.kind.counts_for_tasks()).then_some(event.at)),
         ..Default::default()
     };
     let inserted = customer_events::Entity::insert(row)

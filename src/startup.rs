@@ -22,7 +22,7 @@ use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
     audit, auth, calculator, campaigns, coupons, db, fulfilment, jobs, lottery, official_account,
-    planning, points, posters, quiz, referrals, staff, teams, users,
+    planning, points, posters, quiz, referrals, staff, tasks, teams, users,
 };
 
 pub struct Application {
@@ -167,7 +167,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(teams::routes::configure_customer)
                     .configure(referrals::routes::configure_customer)
                     .configure(calculator::routes::configure_customer)
-                    .configure(posters::routes::configure_customer),
+                    .configure(posters::routes::configure_customer)
+                    .configure(tasks::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -182,7 +183,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(lottery::routes::configure_staff)
                     .configure(fulfilment::routes::configure_staff)
                     .configure(coupons::routes::configure_staff)
-                    .configure(quiz::routes::configure_staff),
+                    .configure(quiz::routes::configure_staff)
+                    .configure(tasks::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(official_account::routes::configure_callback))
             .service(

@@ -21,6 +21,7 @@ mod m20261203_000016_create_prize_deliveries;
 mod m20261204_000017_create_teams_and_referrals;
 mod m20261204_000018_create_posters;
 mod m20261204_000019_create_customer_events;
+mod m20261205_000020_create_tasks;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_create_teams_and_referrals::Migration),
             Box::new(m20261204_000018_create_posters::Migration),
             Box::new(m20261204_000019_create_customer_events::Migration),
+            Box::new(m20261205_000020_create_tasks::Migration),
         ]
     }
 }

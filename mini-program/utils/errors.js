@@ -104,10 +104,20 @@ const MESSAGES = {
   team_expired: '队伍已过期，可以自己发起组队',
   own_team: '这是你自己的队伍，邀请好友来加入吧',
   already_in_team: '你已在本活动的一支队伍中',
-  not_new_customer: '本次组队仅限新用户加入',
+  not_new_customer: '该活动仅限新用户参与',
   poster_not_found: '海报不存在或已失效',
   content_rejected: '内容未通过安全检查，请修改后重试',
   content_unchecked: '请在小程序中填写内容',
+  task_not_found: '任务不存在或已下线',
+  already_checked_in: '今天已经签到过了，明天再来',
+  content_not_found: '内容不存在或已下线',
+  content_not_opened: '请先打开内容阅读',
+  read_too_short: '阅读时间不足，请认真阅读后再完成',
+  plan_day_locked: '这一天的任务还没有解锁',
+  invalid_form: '填写的内容不符合要求，请检查后重试',
+  upload_exists: '已上传过图片，请等待审核结果',
+  upload_not_found: '上传记录不存在',
+  upload_decided: '该图片已审核',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

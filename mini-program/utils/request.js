@@ -65,7 +65,7 @@ function errorOf(res) {
 
 const TOKEN_REFUSED = ['missing_token', 'invalid_token']
 
-async function request({ path, method = 'GET', data, idempotencyKey, auth = true }) {
+async function request({ path, method = 'GET', data, idempotencyKey, auth = true, contentType }) {
   const attempt = async () => {
     const headers = {}
     if (auth) {
@@ -73,6 +73,8 @@ async function request({ path, method = 'GET', data, idempotencyKey, auth = true
       headers.authorization = `Bearer ${wx.getStorageSync(TOKEN_KEY)}`
     }
     if (idempotencyKey) headers['idempotency-key'] = idempotencyKey
+    // An image upload sends its bytes as they are, under its own type.
+    if (contentType) headers['content-type'] = contentType
     return send({ path, method, data, headers })
   }
   let res = await attempt()

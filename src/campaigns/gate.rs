@@ -52,6 +52,8 @@ pub enum Scope<'a> {
     /// The campaign's activity with this slug, of this kind (a team or referral activity): refused as
     /// `activity_not_found` when the campaign has none.
     Activity(&'a str, ActivityKind),
+    /// The campaign's task or plan activity with this slug.
+    Tasks(&'a str),
 }
 
 /// The campaign (and activity) an admitted action acts on, so the caller does not read them again.
@@ -130,7 +132,7 @@ pub async fn check(
         return Err(GateError::NotLive);
     }
     let activities = scoped_activities(conn, campaign, scope).await?;
-    if matches!(scope, Scope::Activity(..)) && activities.is_empty() {
+    if matches!(scope, Scope::Activity(..) | Scope::Tasks(_)) && activities.is_empty() {
         return Err(GateError::ActivityNotFound);
     }
     if !activities.is_empty() && !activities.iter().any(|a| activity_open(a, now)) {
@@ -175,6 +177,7 @@ async fn scoped_activities(
         Scope::Campaign => return Ok(Vec::new()),
         Scope::Pool(_) => &[ActivityKind::Lottery, ActivityKind::BlindBox],
         Scope::Kind(ref kind) | Scope::Activity(_, ref kind) => std::slice::from_ref(kind),
+        Scope::Tasks(_) => &[ActivityKind::Task, ActivityKind::Plan],
     };
     let names: Vec<&str> = kinds.iter().map(ActivityKind::as_str).collect();
     let found = activities::Entity::find()
@@ -187,7 +190,9 @@ async fn scoped_activities(
             .into_iter()
             .filter(|a| read_config::<DrawsFrom>(&a.config).is_ok_and(|c| c.pool == pool))
             .collect(),
-        Scope::Activity(slug, _) => found.into_iter().filter(|a| a.slug == slug).collect(),
+        Scope::Activity(slug, _) | Scope::Tasks(slug) => {
+            found.into_iter().filter(|a| a.slug == slug).collect()
+        }
         _ => found,
     })
 }

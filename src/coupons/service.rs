@@ -275,6 +275,10 @@ pub async fn mark_used(
     active.used_at = Set(Some(now));
     active.used_by = Set(Some(actor.label.clone()));
     let after = active.update(&txn).await?;
+    let template = coupon_templates::Entity::find_by_id(after.template_id)
+        .one(&txn)
+        .await?
+        .map(|template| template.slug);
     crate::outbox::record(
         &txn,
         &crate::outbox::Event {
@@ -283,6 +287,7 @@ pub async fn mark_used(
             source_ref: &format!("coupon:{}", after.code),
             campaign_id: None,
             activity_id: None,
+            subject: template.as_deref(),
             at: now,
         },
     )

@@ -15,6 +15,10 @@ pub struct Model {
     pub campaign_id: Option<i64>,
     pub activity_id: Option<i64>,
     pub occurred_at: DateTimeUtc,
+    /// What it was about, for matching: a quiz level, a coupon template, a content id, a check-in day.
+    pub subject: Option<String>,
+    /// When the task engine paid what this event completed; `None` until then.
+    pub tasks_settled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

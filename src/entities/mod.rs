@@ -25,6 +25,8 @@ pub mod redemptions;
 pub mod referral_codes;
 pub mod referrals;
 pub mod staff_accounts;
+pub mod task_forms;
+pub mod task_uploads;
 pub mod team_members;
 pub mod teams;
 pub mod user_coupons;

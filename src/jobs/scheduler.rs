@@ -82,6 +82,22 @@ fn resolve_referrals(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyho
     })
 }
 
+fn settle_tasks(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let cx = crate::state::Context {
+            now: at,
+            ..state.context()
+        };
+        let settled = crate::tasks::service::settle_pending(cx)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if settled != Default::default() {
+            tracing::info!(?settled, "tasks settled");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -113,6 +129,13 @@ const CRON_JOBS: &[CronJob] = &[
         // Every minute: full teams whose members have all played complete, and teams past their window expire.
         schedule: "30 * * * * *",
         run: settle_teams,
+    },
+    CronJob {
+        name: "tasks.settle",
+        // Every ten seconds: what other domains record (a level passed, a coupon used) pays its tasks seconds
+        // later, on whichever instance fires.
+        schedule: "5/10 * * * * *",
+        run: settle_tasks,
     },
 ];
 

@@ -293,6 +293,7 @@ pub async fn finish(
         Channel::OfficialAccount,
         &grant.openid,
         unionid.as_deref(),
+        state.context().now,
     )
     .await?;
     let token = jwt.issue_customer(user.id)?;

@@ -20,6 +20,7 @@ use crate::points::catalogue::ItemInput;
 use crate::posters::service::PosterConfig;
 use crate::quiz::levels::QuizConfig;
 use crate::referrals::service::ReferralConfig;
+use crate::tasks::service::{tasks_of, PlanConfig, References, TaskActivityConfig, TaskKind};
 use crate::teams::service::TeamConfig;
 
 /// A campaign as written by operators. Times are `YYYY-MM-DD HH:MM` in Asia/Shanghai, or RFC 3339 with an offset.
@@ -105,12 +106,6 @@ struct PoolConfig {
 struct PointsWeekConfig {
     /// Points granted in the campaign are multiplied by this percentage (200 = double).
     factor_percent: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskConfig {
-    tasks: Vec<String>,
 }
 
 /// WeChat's rules for links shared inside WeChat (《微信外部链接内容管理规范》) forbid rewarding the share itself.
@@ -202,12 +197,41 @@ fn check_config(kind: ActivityKind, config: &Value) -> Result<(), String> {
             1000,
             "factor_percent",
         ),
-        ActivityKind::Task => match read_config::<TaskConfig>(config)?.tasks.is_empty() {
-            true => Err("tasks must list at least one task".into()),
-            false => Ok(()),
-        },
+        ActivityKind::Task => read_config::<TaskActivityConfig>(config)?.check(),
+        ActivityKind::Plan => read_config::<PlanConfig>(config)?.check(),
         ActivityKind::Calculator => read_config::<CalculatorConfig>(config)?.check(),
     }
+}
+
+/// What tasks name elsewhere in their campaign (the quiz's level, a poster or team activity) must be there.
+fn reference_errors(inputs: &[ActivityInput], valid: &[ValidActivity]) -> Vec<(usize, String)> {
+    let quiz_levels = valid
+        .iter()
+        .find(|a| a.kind == ActivityKind::Quiz)
+        .and_then(|a| read_config::<QuizConfig>(&a.config).ok())
+        .map_or(0, |quiz| quiz.levels.len() as u32);
+    let has_activity = |slug: &str, kind: TaskKind| {
+        let wanted = match kind {
+            TaskKind::PosterMade => ActivityKind::Poster,
+            _ => ActivityKind::Team,
+        };
+        valid.iter().any(|a| a.slug == slug && a.kind == wanted)
+    };
+    let refs = References {
+        quiz_levels,
+        has_activity: &has_activity,
+    };
+    inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, input)| {
+            tasks_of(input.kind, &input.config)
+                .into_iter()
+                .filter_map(|task| task.check_references(&refs).err())
+                .map(move |message| (i, message))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Every check that needs no database. All problems are reported, not just the first.
@@ -308,6 +332,9 @@ pub fn validate(input: &CampaignInput) -> Result<ValidCampaign, Vec<FieldError>>
                     "not a time: use YYYY-MM-DD HH:MM (Asia/Shanghai) or RFC 3339",
                 ),
             }
+        }
+        for (i, message) in reference_errors(&input.activities, &activities) {
+            fail(format!("activities[{i}].config"), &message);
         }
     }
     let mut pool_slugs = std::collections::HashSet::new();

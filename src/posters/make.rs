@@ -133,6 +133,7 @@ pub async fn make_poster(
             source_ref: &format!("poster:{}", made.id),
             campaign_id: Some(admitted.campaign.id),
             activity_id: Some(activity.id),
+            subject: None,
             at: now,
         },
     )

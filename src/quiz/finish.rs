@@ -52,6 +52,7 @@ pub(super) async fn finish(
                 source_ref: &reward_ref,
                 campaign_id: Some(quiz.campaign.id),
                 activity_id: Some(quiz.activity.id),
+                subject: Some(&row.level.to_string()),
                 at: now,
             },
         )

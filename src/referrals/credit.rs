@@ -87,6 +87,7 @@ pub async fn credit(
             source_ref: &format!("referral:{referee_id}"),
             campaign_id: open.as_ref().map(|(_, campaign, _)| campaign.id),
             activity_id: open.as_ref().map(|(activity, _, _)| activity.id),
+            subject: None,
             at: now,
         },
     )

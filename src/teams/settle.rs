@@ -51,6 +51,7 @@ pub(super) async fn complete_if_done(
                 source_ref: &source_ref,
                 campaign_id: Some(campaign.id),
                 activity_id: Some(activity.activity.id),
+                subject: None,
                 at: now,
             },
         )

@@ -62,6 +62,7 @@ pub async fn mini_program_login(
         Channel::MiniProgram,
         &session.openid,
         session.unionid.as_deref(),
+        state.context().now,
     )
     .await?;
     state
@@ -100,5 +101,12 @@ pub async fn bind_phone(
             "WeChat sent an unreadable phone number",
         ));
     }
-    Ok(service::set_phone(&state.db, phone_cipher, user_id, &info.pure_phone_number).await?)
+    Ok(service::set_phone(
+        &state.db,
+        phone_cipher,
+        user_id,
+        &info.pure_phone_number,
+        state.context().now,
+    )
+    .await?)
 }

@@ -176,7 +176,14 @@ async fn dev_login(
     if !state.settings.auth.dev_login {
         return Err(AuthError::DevLoginDisabled.into());
     }
-    let user = service::link_user(&state.db, Channel::MiniProgram, &body.openid, None).await?;
+    let user = service::link_user(
+        &state.db,
+        Channel::MiniProgram,
+        &body.openid,
+        None,
+        state.context().now,
+    )
+    .await?;
     credit_inviter(&state, invited.as_ref(), &user, body.inviter.as_deref()).await;
     let token = jwt.issue_customer(user.id)?;
     Ok(HttpResponse::Ok()

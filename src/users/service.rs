@@ -120,6 +120,7 @@ pub async fn link_user(
     channel: Channel,
     openid: &str,
     unionid: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<UserProfile, UserError> {
     validate_openid(openid)?;
     if let Some(unionid) = unionid {
@@ -134,7 +135,6 @@ pub async fn link_user(
         Some(unionid) => find(users::Column::Unionid, unionid).one(&txn).await?,
         None => None,
     };
-    let now = Utc::now();
     let mut created_now = false;
     let user = match (by_openid, by_unionid) {
         (Some(mine), Some(linked)) if mine.id != linked.id => {
@@ -255,13 +255,13 @@ pub async fn set_phone(
     cipher: &super::phone::PhoneCipher,
     user_id: i64,
     phone: &str,
+    now: DateTime<Utc>,
 ) -> Result<UserProfile, UserError> {
     let txn = crate::db::begin_write(db).await?;
     let user = users::Entity::find_by_id(user_id)
         .one(&txn)
         .await?
         .ok_or(UserError::NotFound)?;
-    let now = Utc::now();
     let mut active: users::ActiveModel = user.into();
     active.phone_encrypted = Set(Some(cipher.encrypt(phone)));
     active.phone_masked = Set(Some(crate::telemetry::mask_phone(phone)));
@@ -276,6 +276,7 @@ pub async fn set_phone(
             source_ref: &format!("phone:{user_id}"),
             campaign_id: None,
             activity_id: None,
+            subject: None,
             at: now,
         },
     )
@@ -400,4 +401,15 @@ pub async fn person_with_unionid(
         .exec(txn)
         .await?;
     Ok(user_id)
+}
+
+/// When the customer was first seen (their first login or follow): where a new-customer plan starts.
+pub async fn first_seen(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(users::Entity::find_by_id(user_id)
+        .one(conn)
+        .await?
+        .map(|user| user.created_at))
 }

@@ -95,7 +95,38 @@ impl WeChatClient {
             .await?;
         Ok(answer.result.suggest)
     }
+
+    /// Image content check (`img_sec_check`, the image as a multipart `media` part, at most 1 MB and 750x1334):
+    /// `true` when WeChat passes it, `false` for its risky-content answer (87014).
+    pub async fn img_sec_check(&self, image: &[u8], mime: &str) -> Result<bool, WeChatError> {
+        let checked: Result<Value, WeChatError> = self
+            .with_token(App::MiniProgram, |token| {
+                let form = reqwest::multipart::Form::new().part(
+                    "media",
+                    reqwest::multipart::Part::bytes(image.to_vec())
+                        .file_name("upload")
+                        .mime_str(mime)
+                        .unwrap_or_else(|_| reqwest::multipart::Part::bytes(image.to_vec())),
+                );
+                self.http
+                    .post(self.url("/wxa/img_sec_check"))
+                    .query(&[("access_token", token)])
+                    .multipart(form)
+            })
+            .await;
+        match checked {
+            Ok(_) => Ok(true),
+            Err(WeChatError::Api {
+                errcode: RISKY_CONTENT,
+                ..
+            }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
 }
+
+/// WeChat's answer to content that fails its check.
+const RISKY_CONTENT: i64 = 87014;
 
 /// Debug output of what WeChat hands us about a person: masked ids, never a key, a token or a number.
 impl std::fmt::Debug for MiniProgramSession {

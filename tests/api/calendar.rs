@@ -127,10 +127,10 @@ async fn the_cli_previews_applies_and_refuses_a_broken_file_whole() {
     let again = String::from_utf8_lossy(&again.stdout);
     assert_eq!(
         again.matches("= unchanged coupon template").count(),
-        4,
+        6,
         "{again}"
     );
-    assert_eq!(again.matches("= unchanged").count(), 8, "{again}");
+    assert_eq!(again.matches("= unchanged").count(), 10, "{again}");
 
     let broken =
         std::env::temp_dir().join(format!("broken-{}.toml", uuid::Uuid::new_v4().simple()));
@@ -668,7 +668,7 @@ async fn an_import_refuses_a_coupon_template_whose_terms_changed() {
         .all(&app.db)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 4);
+    assert_eq!(stored.len(), 6);
     assert!(stored
         .iter()
         .all(|t| t.value_fen != calendar.coupon_templates[2].value_fen));

@@ -769,9 +769,15 @@ async fn draws_through_the_service_fit_a_demo_pools_published_odds() {
             let (app, live_pools) = (&app, &live_pools);
             async move {
                 let openid = format!("oOddsCustomer{i:06}");
-                let user = link_user(&app.db, Channel::MiniProgram, &openid, None)
-                    .await
-                    .unwrap();
+                let user = link_user(
+                    &app.db,
+                    Channel::MiniProgram,
+                    &openid,
+                    None,
+                    app.state.context().now,
+                )
+                .await
+                .unwrap();
                 let cx = app.state.context();
                 grant_chances(cx, user.id, campaign, pool_id, "test", &openid, 1)
                     .await

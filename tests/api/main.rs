@@ -32,6 +32,7 @@ mod staff;
 mod store;
 mod store_draw;
 mod store_loss;
+mod tasks;
 mod teams;
 mod wechat_callback;
 mod wechat_client;

@@ -234,5 +234,5 @@ fn the_demo_bank_has_twenty_questions_for_every_demo_quiz_level() {
             }
         }
     }
-    assert_eq!(levels, 8, "Q1 has three levels, Q2 two and Q4 three");
+    assert_eq!(levels, 9, "Q1 has four levels, Q2 two and Q4 three");
 }

@@ -344,6 +344,7 @@ async fn one_person_counts_once_whichever_identity_and_inviter_they_come_in_by()
         Channel::MiniProgram,
         "oPersonMiniProgram01",
         Some("uPersonUnion0000001"),
+        sim.app.state.context().now,
     )
     .await
     .unwrap();

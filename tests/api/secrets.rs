@@ -452,6 +452,25 @@ async fn sweep(hostility: Hostility) {
         )
         .body(json!({ "child_age": 6, "target_fen": 30_000_000 })),
         call("GET", "/api/v1/me/referrals/qr").token(c).wechat(),
+        call("GET", format!("{q4}/tasks")).token(c),
+        call("POST", format!("{q4}/check-ins")).body(json!({})).token(c),
+        call("POST", format!("{q4}/contents/annual-bill-2026/open"))
+            .body(json!({}))
+            .token(c),
+        call("POST", format!("{q4}/contents/annual-bill-2026/read"))
+            .body(json!({}))
+            .token(c),
+        call("POST", format!("{q4}/tasks/nov-finance-festival/budget/form"))
+            .body(json!({ "answers": { "budget_yuan": 3000, "biggest": "餐饮" } }))
+            .token(c),
+        call("POST", format!("{q4}/tasks/dec-annual-bill/no-such-task/upload"))
+            .body(json!({}))
+            .token(c),
+        call("GET", "/admin/v1/task-uploads").token(s),
+        call("GET", "/admin/v1/task-uploads/1/image").token(s),
+        call("POST", "/admin/v1/task-uploads/1/decision")
+            .body(json!({ "approve": false, "reason": "sweep" }))
+            .token(s),
         call("GET", "/admin/v1/staff").token(s),
         call("POST", "/admin/v1/staff")
             .body(json!({ "username": "sweep.operator", "role": "operator", "password": STAFF_PASSWORD }))

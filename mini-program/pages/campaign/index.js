@@ -2,8 +2,8 @@
 const { request } = require('../../utils/request')
 const { countdown, yuan } = require('../../utils/format')
 
-const KIND = { quiz: '闯关答题', lottery: '抽奖', blind_box: '盲盒', points_week: '积分翻倍', task: '任务', team: '组队', referral: '邀请好友', poster: '海报' }
-const PAGE = { quiz: 'quiz', lottery: 'lottery', blind_box: 'lottery', team: 'team', referral: 'invite', poster: 'poster' }
+const KIND = { quiz: '闯关答题', lottery: '抽奖', blind_box: '盲盒', points_week: '积分翻倍', task: '任务', plan: '新人计划', team: '组队', referral: '邀请好友', poster: '海报', calculator: '计算器' }
+const PAGE = { quiz: 'quiz', lottery: 'lottery', blind_box: 'lottery', team: 'team', referral: 'invite', poster: 'poster', task: 'tasks', plan: 'tasks' }
 
 function prizeValue(prize) {
   if (prize.kind === 'points') return `${prize.points}积分`
@@ -60,6 +60,7 @@ Component({
       else if (page === 'quiz') wx.navigateTo({ url: `/pages/quiz/index?slug=${this.slug}` })
       else if (page === 'team') wx.navigateTo({ url: `/pages/team/index?slug=${this.slug}&activity=${activity}` })
       else if (page === 'invite') wx.navigateTo({ url: '/pages/invite/index' })
+      else if (page === 'tasks') wx.navigateTo({ url: `/pages/tasks/index?slug=${this.slug}` })
       else if (page === 'poster') wx.navigateTo({ url: `/pages/poster/index?slug=${this.slug}&activity=${activity}` })
     },
   },

@@ -53,6 +53,12 @@ async function startFakeWeChat() {
       })
       return
     }
+    if (url.pathname === '/wxa/img_sec_check') {
+      // The image check passes every image.
+      req.resume()
+      req.on('end', () => res.end(JSON.stringify({ errcode: 0, errmsg: 'ok' })))
+      return
+    }
     if (url.pathname === '/wxa/business/getuserphonenumber') {
       calls.phone += 1
       res.end(JSON.stringify({

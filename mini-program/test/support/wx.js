@@ -15,12 +15,15 @@ const network = { up: true, loseAnswers: 0, requests: [] }
 let loginCodes = []
 let loginCounter = 0
 const navigations = []
+const media = { next: null }
+const fs = require('node:fs')
 
 function installWx(baseUrl) {
   require(path.join(root, 'config')).baseUrl = baseUrl
   global.wx.request = ({ url, method = 'GET', data, header = {}, success, fail, complete }) => {
     network.requests.push({ url, method, header })
-    const body = data === undefined || method === 'GET' ? undefined : JSON.stringify(data)
+    const binary = data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+    const body = data === undefined || method === 'GET' ? undefined : binary ? data : JSON.stringify(data)
     const done = (res, ok) => {
       if (ok) success && success(res)
       else fail && fail(res)
@@ -56,6 +59,21 @@ function installWx(baseUrl) {
   global.wx.removeStorageSync = (key) => storage.delete(key)
   global.wx.navigateTo = ({ url }) => navigations.push(url)
   global.wx.stopPullDownRefresh = () => {}
+  // The photo picker answers the file the test chose; the file system reads it from disk as the device would.
+  global.wx.chooseMedia = ({ success, fail }) => {
+    const file = media.next
+    setTimeout(() => (file ? success({ tempFiles: [{ tempFilePath: file, size: fs.statSync(file).size, fileType: 'image' }] }) : fail({ errMsg: 'chooseMedia:fail cancel' })), 0)
+  }
+  global.wx.getFileSystemManager = () => ({
+    readFile: ({ filePath, success, fail }) => {
+      fs.readFile(filePath, (error, data) => (error ? fail({ errMsg: error.message }) : success({ data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) })))
+    },
+  })
+}
+
+// The next photo the picker returns (a file path), or none (the customer cancels).
+function nextMedia(file) {
+  media.next = file
 }
 
 // The next wx.login calls answer these codes (then fresh ones).
@@ -92,4 +110,4 @@ async function until(check, what, ms = 5000) {
   }
 }
 
-module.exports = { until, simulate, installWx, nextLoginCodes, resetSession, openPage, storage, network, navigations }
+module.exports = { until, simulate, installWx, nextLoginCodes, nextMedia, resetSession, openPage, storage, network, navigations }

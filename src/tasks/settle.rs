@@ -1,0 +1,221 @@
+//! Paying what tasks earn. Each event waits in the outbox (its `tasks_settled_at` unset) until a settlement for
+//! its customer reads it: right after the customer's own action on this instance, or the `tasks.settle` job on
+//! any instance. A settlement evaluates the customer's task and plan activities around the events and pays each
+//! finished task, activity and plan day once (the rewards door's source references), then marks the events
+//! settled in the same transaction: an event is never lost, and a second settlement pays nothing again.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::Serialize;
+
+use super::model::TaskError;
+use super::progress::{board, events_of, Board};
+use crate::calendar::ActivityKind;
+use crate::campaigns::gate::{self, GateError, Scope};
+use crate::entities::{activities, customer_events};
+use crate::rewards::{Paid, Rewards};
+use crate::state::Context;
+
+/// A settlement outlives no request; a crashed holder's lock frees itself.
+const SETTLE_LOCK_TTL: Duration = Duration::from_secs(30);
+/// Customers settled per job pass; the rest wait for the next pass.
+const USERS_PER_PASS: u64 = 200;
+
+/// One payment a settlement made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct TaskPaid {
+    pub activity: String,
+    /// The task's id, or `all` for finishing the whole activity (a plan's new-customer pack).
+    pub task: String,
+    pub paid: Paid,
+}
+
+/// What a job pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub customers: u32,
+    pub payments: u32,
+    /// Customers whose settlement failed or waits (a paused campaign, a lock held elsewhere): tried again.
+    pub deferred: u32,
+}
+
+/// Settles the outbox: every customer with unsettled events, a page per pass.
+pub async fn settle_pending(cx: Context<'_>) -> Result<Settled, TaskError> {
+    let users: Vec<i64> = customer_events::Entity::find()
+        .select_only()
+        .column(customer_events::Column::UserId)
+        .filter(customer_events::Column::TasksSettledAt.is_null())
+        .group_by(customer_events::Column::UserId)
+        .order_by_asc(customer_events::Column::UserId)
+        .limit(USERS_PER_PASS)
+        .into_tuple()
+        .all(cx.db)
+        .await?;
+    let mut settled = Settled::default();
+    for user_id in users {
+        match settle_user(cx, user_id).await {
+            Ok(Some(paid)) => {
+                settled.customers += 1;
+                settled.payments += paid.len() as u32;
+            }
+            Ok(None) => settled.deferred += 1,
+            Err(error) => {
+                settled.deferred += 1;
+                tracing::error!(user_id, error = ?error, "task settlement failed; retried next pass");
+            }
+        }
+    }
+    Ok(settled)
+}
+
+/// Settles one customer's unsettled events. `None` when another settlement holds the customer (it pays).
+pub async fn settle_user(
+    cx: Context<'_>,
+    user_id: i64,
+) -> Result<Option<Vec<TaskPaid>>, TaskError> {
+    let lock = format!("tasks:settle:u{user_id}");
+    let Some(token) = cx.store.lock(&lock, SETTLE_LOCK_TTL).await? else {
+        return Ok(None);
+    };
+    let outcome = settle_locked(cx, user_id).await;
+    if let Err(error) = cx.store.unlock(&lock, &token).await {
+        tracing::warn!(?error, "task settlement lock not released; it expires");
+    }
+    outcome
+}
+
+async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskPaid>>, TaskError> {
+    let txn = crate::db::begin_write(cx.db).await?;
+    let pending = customer_events::Entity::find()
+        .filter(customer_events::Column::UserId.eq(user_id))
+        .filter(customer_events::Column::TasksSettledAt.is_null())
+        .all(&txn)
+        .await?;
+    let (Some(first), Some(last)) = (
+        pending.iter().map(|e| e.occurred_at).min(),
+        pending.iter().map(|e| e.occurred_at).max(),
+    ) else {
+        txn.rollback().await?;
+        return Ok(Some(Vec::new()));
+    };
+    let candidates = activities::Entity::find()
+        .filter(
+            activities::Column::Kind
+                .is_in([ActivityKind::Task.as_str(), ActivityKind::Plan.as_str()]),
+        )
+        .filter(activities::Column::StartsAt.lte(last))
+        .filter(activities::Column::EndsAt.gt(first))
+        .all(&txn)
+        .await?;
+    let mut rewards = Rewards::new(cx.now);
+    let mut paid = Vec::new();
+    let mut waits = false;
+    if !candidates.is_empty() {
+        let since = candidates
+            .iter()
+            .map(|a| a.starts_at)
+            .min()
+            .unwrap_or(first);
+        let seen = events_of(&txn, user_id, since).await?;
+        let first_seen = crate::users::service::first_seen(&txn, user_id)
+            .await?
+            .unwrap_or(cx.now);
+        for activity in &candidates {
+            let campaign = gate::find_campaign_by_id(&txn, activity.campaign_id)
+                .await?
+                .ok_or_else(|| {
+                    TaskError::Misconfigured("an activity without its campaign".into())
+                })?;
+            // The gate's pause: paid when the campaign resumes, its events unsettled until then. An ended
+            // campaign still pays what was done inside its windows.
+            match gate::check(&txn, cx.store, &campaign, Scope::Campaign, cx.now).await {
+                Err(GateError::Paused) => {
+                    waits = true;
+                    continue;
+                }
+                Err(GateError::Db(error)) => return Err(error.into()),
+                _ => {}
+            }
+            let slugs = activity_ids(&txn, campaign.id).await?;
+            let board = board(activity, &seen, &slugs, first_seen)
+                .map_err(|e| TaskError::Misconfigured(format!("{}: {e}", activity.slug)))?;
+            paid.extend(pay_board(&txn, &mut rewards, user_id, &board, &campaign).await?);
+        }
+    }
+    if !waits {
+        let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
+        customer_events::Entity::update_many()
+            .col_expr(customer_events::Column::TasksSettledAt, Expr::value(cx.now))
+            .filter(customer_events::Column::Id.is_in(ids))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    rewards.after_commit(cx.store).await;
+    Ok(if waits { None } else { Some(paid) })
+}
+
+/// The campaign's activities by slug (a poster or team task may name one).
+pub async fn activity_ids(
+    conn: &impl ConnectionTrait,
+    campaign_id: i64,
+) -> Result<HashMap<String, i64>, sea_orm::DbErr> {
+    Ok(activities::Entity::find()
+        .filter(activities::Column::CampaignId.eq(campaign_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| (a.slug, a.id))
+        .collect())
+}
+
+/// Pays every finished task of `board` with a reward, and the whole activity when all are finished.
+async fn pay_board(
+    txn: &DatabaseTransaction,
+    rewards: &mut Rewards,
+    user_id: i64,
+    board: &Board,
+    campaign: &crate::entities::campaigns::Model,
+) -> Result<Vec<TaskPaid>, TaskError> {
+    let activity = &board.activity;
+    let mut paid = Vec::new();
+    for standing in board.tasks.iter().filter(|t| t.done) {
+        let Some(reward) = &standing.task.reward else {
+            continue;
+        };
+        let source = format!("task:{}:{}:{user_id}", activity.id, standing.task.id);
+        let payment = rewards
+            .pay(txn, user_id, &source, reward, campaign, "task_done")
+            .await?;
+        if payment != Paid::default() {
+            paid.push(TaskPaid {
+                activity: activity.slug.clone(),
+                task: standing.task.id.clone(),
+                paid: payment,
+            });
+        }
+    }
+    if let (true, Some(reward)) = (board.all_done(), &board.reward) {
+        let (source, reason) = match board.kind {
+            ActivityKind::Plan => (format!("plan:{}:{user_id}", activity.id), "plan_finished"),
+            _ => (format!("tasks:{}:{user_id}", activity.id), "tasks_finished"),
+        };
+        let payment = rewards
+            .pay(txn, user_id, &source, reward, campaign, reason)
+            .await?;
+        if payment != Paid::default() {
+            paid.push(TaskPaid {
+                activity: activity.slug.clone(),
+                task: "all".into(),
+                paid: payment,
+            });
+        }
+    }
+    Ok(paid)
+}
