@@ -26,6 +26,29 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A settlement that failed or must wait (a paused campaign) is tried again from this time, so one
+        // customer's trouble never holds up everyone else's.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(CustomerEvents::Table)
+                    .add_column(timestamp_with_time_zone_null(CustomerEvents::TasksRetryAt))
+                    .to_owned(),
+            )
+            .await?;
+        // Events recorded before tasks existed have nothing to pay.
+        manager
+            .exec_stmt(
+                Query::update()
+                    .table(CustomerEvents::Table)
+                    .value(
+                        CustomerEvents::TasksSettledAt,
+                        Expr::col(CustomerEvents::OccurredAt),
+                    )
+                    .and_where(Expr::col(CustomerEvents::TasksSettledAt).is_null())
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -126,7 +149,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for column in [CustomerEvents::TasksSettledAt, CustomerEvents::Subject] {
+        for column in [
+            CustomerEvents::TasksRetryAt,
+            CustomerEvents::TasksSettledAt,
+            CustomerEvents::Subject,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -146,6 +173,8 @@ enum CustomerEvents {
     Id,
     Subject,
     TasksSettledAt,
+    TasksRetryAt,
+    OccurredAt,
 }
 
 #[derive(DeriveIden)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub subject: Option<String>,
     /// When the task engine paid what this event completed; `None` until then.
     pub tasks_settled_at: Option<DateTimeUtc>,
+    /// When a settlement that failed or had to wait is tried again; `None`: at the next pass.
+    pub tasks_retry_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -44,12 +44,13 @@ pub(super) async fn finish(
     if passed {
         // The level's rewards are paid on its first pass: replays improve the leaderboard, not the balance.
         let reward_ref = format!("quiz:{}:{}:{}", quiz.activity.id, row.level, row.user_id);
+        // Every pass is an event (a task may ask for a pass within its own window, after a first one earlier).
         crate::outbox::record(
             &txn,
             &crate::outbox::Event {
                 user_id: row.user_id,
                 kind: crate::outbox::EventKind::QuizPassed,
-                source_ref: &reward_ref,
+                source_ref: &format!("quiz-pass:{}", row.id),
                 campaign_id: Some(quiz.campaign.id),
                 activity_id: Some(quiz.activity.id),
                 subject: Some(&row.level.to_string()),

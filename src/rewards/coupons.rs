@@ -10,6 +10,18 @@ use sea_orm::{
 use super::RewardError;
 use crate::entities::{coupon_templates, user_coupons};
 
+/// Whether a coupon was issued under `source_ref` already.
+pub(super) async fn issued_under(
+    conn: &impl ConnectionTrait,
+    source_ref: &str,
+) -> Result<bool, RewardError> {
+    Ok(user_coupons::Entity::find()
+        .filter(user_coupons::Column::SourceRef.eq(source_ref))
+        .count(conn)
+        .await?
+        > 0)
+}
+
 /// Issues one coupon of `template_slug` to `user_id` on the caller's transaction; the same source reference
 /// returns the coupon it issued the first time. Per-user and total limits hold under concurrency: the template
 /// row is updated (and so locked) before the user's coupons are counted.

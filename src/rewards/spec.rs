@@ -108,11 +108,12 @@ impl Rewards {
         }
         if let Some(template) = &spec.coupon {
             let savepoint = txn.begin().await?;
+            let repeat = super::coupons::issued_under(&savepoint, source_ref).await?;
             let coupon = grant(Reward::Coupon { template });
             match self.grant(&savepoint, &coupon).await {
                 Ok(_) => {
                     savepoint.commit().await?;
-                    paid.coupon = true;
+                    paid.coupon = !repeat;
                 }
                 Err(RewardError::CouponsSoldOut | RewardError::CouponLimitReached) => {
                     savepoint.rollback().await?;

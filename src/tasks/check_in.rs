@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use super::lookup::{task_activities, tasks_where};
+use super::lookup::{first_actionable, task_activities, tasks_where};
 use super::model::{TaskError, TaskKind};
 use super::progress::streak;
-use super::settle::{settle_user, TaskPaid};
+use super::settle::{settle_after_action, TaskPaid};
 use crate::calendar::day_key;
 use crate::campaigns::gate::{self, GateError, Scope};
 use crate::entities::customer_events;
@@ -38,17 +38,17 @@ pub async fn check_in(
     let campaign = admitted.campaign;
     let activities = task_activities(cx.db, campaign.id).await?;
     let with_check_in = tasks_where(&activities, |t| t.kind == TaskKind::CheckIn);
-    // Any open one will do: the check-in is the campaign's, and each task counts the days in its own window
-    // (a plan's from its day's unlock).
-    if !with_check_in
-        .iter()
-        .any(|located| gate::activity_open(&located.activity, cx.now))
-    {
-        return Err(match with_check_in.is_empty() {
-            true => GateError::ActivityNotFound.into(),
-            false => GateError::ActivityNotLive.into(),
-        });
-    }
+    // A check-in the customer can progress: a task activity's, or a plan's day they have reached. Each task
+    // counts the days in its own window.
+    let first_seen = crate::users::service::first_seen(cx.db, user_id)
+        .await?
+        .unwrap_or(cx.now);
+    first_actionable(
+        with_check_in,
+        first_seen,
+        cx.now,
+        GateError::ActivityNotFound.into(),
+    )?;
     let day = day_key(cx.now);
     let txn = crate::db::begin_write(cx.db).await?;
     let new = outbox::record(
@@ -69,7 +69,7 @@ pub async fn check_in(
         return Err(TaskError::AlreadyCheckedIn);
     }
     txn.commit().await?;
-    let paid = settle_user(cx, user_id).await?.unwrap_or_default();
+    let paid = settle_after_action(cx, user_id).await;
     let days = checked_days(cx.db, user_id, campaign.id).await?;
     let today = cx
         .now

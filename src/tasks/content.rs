@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
-use super::lookup::{first_actionable, task_activities, tasks_where, Located};
+use super::lookup::{first_actionable, may_act, task_activities, tasks_where, Located};
 use super::model::{TaskError, TaskKind};
-use super::settle::{settle_user, TaskPaid};
+use super::settle::{settle_after_action, TaskPaid};
 use crate::calendar::shanghai;
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::customer_events;
@@ -30,13 +30,14 @@ pub struct ContentRead {
     pub paid: Vec<TaskPaid>,
 }
 
-/// The content task the customer may act on now.
-async fn located(
+/// The content tasks with this content the customer may act on now (a task activity's and a plan day's may
+/// share one): each counts its own open and read.
+async fn actionable(
     cx: Context<'_>,
     user_id: i64,
     campaign_slug: &str,
     content: &str,
-) -> Result<(i64, Located), TaskError> {
+) -> Result<(i64, Vec<Located>), TaskError> {
     let admitted = gate::admit(cx.db, cx.store, campaign_slug, Scope::Campaign, cx.now).await?;
     let activities = task_activities(cx.db, admitted.campaign.id).await?;
     let found = tasks_where(&activities, |t| {
@@ -45,12 +46,49 @@ async fn located(
     let first_seen = crate::users::service::first_seen(cx.db, user_id)
         .await?
         .unwrap_or(cx.now);
-    let located = first_actionable(found, first_seen, cx.now, TaskError::ContentNotFound)?;
-    Ok((admitted.campaign.id, located))
+    let open: Vec<Located> = found
+        .iter()
+        .filter(|located| may_act(located, first_seen, cx.now).is_ok())
+        .cloned()
+        .collect();
+    if open.is_empty() {
+        // Why not, as the first of them says.
+        first_actionable(found, first_seen, cx.now, TaskError::ContentNotFound)?;
+    }
+    Ok((admitted.campaign.id, open))
 }
 
-fn open_ref(campaign_id: i64, content: &str, user_id: i64) -> String {
-    format!("open:{campaign_id}:{content}:{user_id}")
+/// An open or a read of `content` for one activity, by one customer: recorded once each.
+fn source_ref(kind: EventKind, activity_id: i64, content: &str, user_id: i64) -> String {
+    let step = if kind == EventKind::ContentOpened {
+        "open"
+    } else {
+        "read"
+    };
+    format!("{step}:{activity_id}:{content}:{user_id}")
+}
+
+/// Records the customer's open or read of `content` for `located`'s activity, once; returns when the first
+/// one was recorded.
+async fn record_once(
+    cx: Context<'_>,
+    kind: EventKind,
+    (user_id, campaign_id): (i64, i64),
+    located: &Located,
+    content: &str,
+) -> Result<DateTime<Utc>, TaskError> {
+    let source_ref = &source_ref(kind, located.activity.id, content, user_id);
+    let event = Event {
+        user_id,
+        kind,
+        source_ref,
+        campaign_id: Some(campaign_id),
+        activity_id: Some(located.activity.id),
+        subject: Some(content),
+        at: cx.now,
+    };
+    outbox::record(cx.db, &event).await?;
+    Ok(recorded_at(cx, kind, source_ref).await?.unwrap_or(cx.now))
 }
 
 pub async fn open_content(
@@ -59,28 +97,21 @@ pub async fn open_content(
     campaign_slug: &str,
     content: &str,
 ) -> Result<ContentOpened, TaskError> {
-    let (campaign_id, located) = located(cx, user_id, campaign_slug, content).await?;
-    let source_ref = open_ref(campaign_id, content, user_id);
-    outbox::record(
-        cx.db,
-        &Event {
-            user_id,
-            kind: EventKind::ContentOpened,
-            source_ref: &source_ref,
-            campaign_id: Some(campaign_id),
-            activity_id: Some(located.activity.id),
-            subject: Some(content),
-            at: cx.now,
-        },
-    )
-    .await?;
-    let opened_at = recorded_at(cx, EventKind::ContentOpened, &source_ref)
-        .await?
-        .unwrap_or(cx.now);
+    let (campaign_id, open) = actionable(cx, user_id, campaign_slug, content).await?;
+    let mut first_open = cx.now;
+    for located in &open {
+        let who = (user_id, campaign_id);
+        let opened = record_once(cx, EventKind::ContentOpened, who, located, content).await?;
+        first_open = first_open.min(opened);
+    }
     Ok(ContentOpened {
         content: content.to_owned(),
-        opened_at: shanghai(opened_at),
-        min_seconds: located.task.min_seconds.unwrap_or(0),
+        opened_at: shanghai(first_open),
+        min_seconds: open
+            .iter()
+            .filter_map(|l| l.task.min_seconds)
+            .max()
+            .unwrap_or(0),
     })
 }
 
@@ -90,36 +121,39 @@ pub async fn read_content(
     campaign_slug: &str,
     content: &str,
 ) -> Result<ContentRead, TaskError> {
-    let (campaign_id, located) = located(cx, user_id, campaign_slug, content).await?;
-    let opened_at = recorded_at(
-        cx,
-        EventKind::ContentOpened,
-        &open_ref(campaign_id, content, user_id),
-    )
-    .await?
-    .ok_or(TaskError::ContentNotOpened)?;
-    let dwell = cx.now - opened_at;
-    if dwell < chrono::Duration::seconds(i64::from(located.task.min_seconds.unwrap_or(0))) {
-        return Err(TaskError::ReadTooShort);
-    }
-    let source_ref = format!("read:{campaign_id}:{content}:{user_id}");
-    outbox::record(
-        cx.db,
-        &Event {
-            user_id,
-            kind: EventKind::ContentRead,
-            source_ref: &source_ref,
-            campaign_id: Some(campaign_id),
-            activity_id: Some(located.activity.id),
-            subject: Some(content),
-            at: cx.now,
-        },
-    )
-    .await?;
-    let read_at = recorded_at(cx, EventKind::ContentRead, &source_ref)
+    let (campaign_id, open) = actionable(cx, user_id, campaign_slug, content).await?;
+    let (mut read, mut opened_any, mut read_at) = (false, false, cx.now);
+    for located in &open {
+        let Some(opened_at) = recorded_at(
+            cx,
+            EventKind::ContentOpened,
+            &source_ref(
+                EventKind::ContentOpened,
+                located.activity.id,
+                content,
+                user_id,
+            ),
+        )
         .await?
-        .unwrap_or(cx.now);
-    let paid = settle_user(cx, user_id).await?.unwrap_or_default();
+        else {
+            continue;
+        };
+        opened_any = true;
+        let minimum = chrono::Duration::seconds(i64::from(located.task.min_seconds.unwrap_or(0)));
+        if cx.now - opened_at < minimum {
+            continue;
+        }
+        let who = (user_id, campaign_id);
+        let at = record_once(cx, EventKind::ContentRead, who, located, content).await?;
+        read_at = read_at.min(at);
+        read = true;
+    }
+    match (read, opened_any) {
+        (false, false) => return Err(TaskError::ContentNotOpened),
+        (false, true) => return Err(TaskError::ReadTooShort),
+        _ => {}
+    }
+    let paid = settle_after_action(cx, user_id).await;
     Ok(ContentRead {
         content: content.to_owned(),
         read_at: shanghai(read_at),

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Map, Value};
 
 use super::model::{FieldKind, FormField, TaskError, TaskKind};
-use super::settle::{settle_user, TaskPaid};
+use super::settle::{settle_after_action, TaskPaid};
 use crate::campaigns::gate::{self, Scope};
 use crate::entities::task_forms;
 use crate::outbox::{self, Event, EventKind};
@@ -139,7 +139,7 @@ pub async fn submit_form(
     )
     .await?;
     txn.commit().await?;
-    let paid = settle_user(cx, user_id).await?.unwrap_or_default();
+    let paid = settle_after_action(cx, user_id).await;
     Ok(FormSaved { answers, paid })
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::{tasks_of, TaskError, TaskSpec};
-use super::progress::shanghai_day_start;
+use super::progress::{plan_eligible, shanghai_day_start};
 use crate::calendar::ActivityKind;
 use crate::campaigns::gate::{activity_open, GateError};
 use crate::entities::activities;
@@ -16,6 +16,8 @@ pub struct Located {
     pub activity: activities::Model,
     pub task: TaskSpec,
     pub day: Option<u32>,
+    /// A plan's number of days (who it is for depends on it).
+    pub plan_days: u32,
 }
 
 /// The campaign's task and plan activities, in calendar order.
@@ -50,15 +52,15 @@ pub fn tasks_where(
     let mut found = Vec::new();
     for activity in activities {
         let plan = kind_of(activity) == ActivityKind::Plan;
-        for (n, task) in tasks_of(kind_of(activity), &activity.config)
-            .into_iter()
-            .enumerate()
-        {
+        let tasks = tasks_of(kind_of(activity), &activity.config);
+        let plan_days = if plan { tasks.len() as u32 } else { 0 };
+        for (n, task) in tasks.into_iter().enumerate() {
             if wanted(&task) {
                 found.push(Located {
                     activity: activity.clone(),
                     task,
                     day: plan.then_some(n as u32 + 1),
+                    plan_days,
                 });
             }
         }
@@ -78,7 +80,7 @@ pub fn may_act(
     }
     if let Some(day) = located.day {
         let activity = &located.activity;
-        if !(activity.starts_at <= first_seen && first_seen < activity.ends_at) {
+        if !plan_eligible(activity, located.plan_days, first_seen) {
             return Err(TaskError::NotNewCustomer);
         }
         if now < shanghai_day_start(first_seen, u64::from(day - 1)) {
@@ -96,13 +98,15 @@ pub fn first_actionable(
     now: DateTime<Utc>,
     none: TaskError,
 ) -> Result<Located, TaskError> {
-    let mut refusal = None;
+    let mut refusal: Option<TaskError> = None;
     for located in found {
         match may_act(&located, first_seen, now) {
             Ok(()) => return Ok(located),
-            Err(error) => {
-                refusal.get_or_insert(error);
-            }
+            // An open activity's refusal (a locked day, not a new customer) says more than a closed one's.
+            Err(error) => match refusal {
+                Some(TaskError::Gate(GateError::ActivityNotLive)) | None => refusal = Some(error),
+                Some(_) => {}
+            },
         }
     }
     Err(refusal.unwrap_or(none))

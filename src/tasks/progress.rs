@@ -100,10 +100,9 @@ pub fn progress(
                 .filter(in_campaign)
                 .any(|e| about(&e, level.as_deref()))
         }
-        TaskKind::ContentRead => of_kind(EventKind::ContentRead)
-            .filter(in_window)
-            .filter(in_campaign)
-            .any(|e| about(&e, task.content.as_deref())),
+        TaskKind::ContentRead => of_kind(EventKind::ContentRead).filter(in_window).any(|e| {
+            e.activity_id == Some(place.activity_id) && about(&e, task.content.as_deref())
+        }),
         TaskKind::PosterMade | TaskKind::TeamCompleted => {
             let kind = match task.kind {
                 TaskKind::PosterMade => EventKind::PosterMade,
@@ -184,6 +183,14 @@ pub fn shanghai_day_start(time: DateTime<Utc>, offset: u64) -> DateTime<Utc> {
         .unwrap_or(time)
 }
 
+/// Whether a customer first seen at `first_seen` is one the plan is for: new in the plan's window, shifted by
+/// its length so every such customer can finish it before the window ends, and a customer first seen in the
+/// days just before it opens (too late for the previous plan) catches up on the days already unlocked.
+pub fn plan_eligible(activity: &activities::Model, days: u32, first_seen: DateTime<Utc>) -> bool {
+    let length = chrono::Duration::days(i64::from(days));
+    activity.starts_at - length <= first_seen && first_seen < activity.ends_at - length
+}
+
 /// One task's standing.
 #[derive(Debug, Clone)]
 pub struct TaskStanding {
@@ -226,8 +233,8 @@ pub fn board(
         activity_id: activity.id,
         activity_ids,
     };
-    let stand = |task: TaskSpec, from, day| {
-        let progress = progress(&task, seen, &place, from, activity.ends_at);
+    let stand = |task: TaskSpec, from, until, day| {
+        let progress = progress(&task, seen, &place, from, until);
         TaskStanding {
             done: progress >= task.target(),
             progress,
@@ -244,7 +251,7 @@ pub fn board(
                 tasks: config
                     .tasks
                     .into_iter()
-                    .map(|task| stand(task, activity.starts_at, None))
+                    .map(|task| stand(task, activity.starts_at, activity.ends_at, None))
                     .collect(),
                 reward: config.reward,
                 eligible: true,
@@ -253,7 +260,7 @@ pub fn board(
         }
         "plan" => {
             let config: PlanConfig = read_config(&activity.config)?;
-            let eligible = activity.starts_at <= first_seen && first_seen < activity.ends_at;
+            let eligible = plan_eligible(activity, config.days.len() as u32, first_seen);
             let mut tips = Vec::new();
             let tasks = config
                 .days
@@ -262,7 +269,13 @@ pub fn board(
                 .map(|(n, day)| {
                     let unlocks = shanghai_day_start(first_seen, n as u64);
                     tips.push(day.tip);
-                    let mut standing = stand(day.task, unlocks, Some((n as u32 + 1, unlocks)));
+                    // A day's check-in is that day's; its other tasks may be caught up later.
+                    let until = match day.task.kind {
+                        TaskKind::CheckIn => shanghai_day_start(first_seen, n as u64 + 1),
+                        _ => activity.ends_at,
+                    };
+                    let mut standing =
+                        stand(day.task, unlocks, until, Some((n as u32 + 1, unlocks)));
                     standing.done &= eligible;
                     standing
                 })
@@ -306,6 +319,35 @@ mod tests {
         );
         assert_eq!(streak(&checked, "2026-01-27".parse().unwrap()), 0);
         assert_eq!(longest_run(&days(&["2026-02-28", "2026-03-01"])), 2);
+    }
+
+    #[test]
+    fn a_plan_is_for_customers_who_can_finish_it_in_its_window() {
+        let at = |t: &str| crate::calendar::parse_time(t).unwrap();
+        let plan = activities::Model {
+            id: 1,
+            campaign_id: 1,
+            slug: "plan".into(),
+            kind: "plan".into(),
+            name: "plan".into(),
+            starts_at: at("2026-10-01 00:00"),
+            ends_at: at("2027-01-01 00:00"),
+            config: serde_json::json!({}),
+            position: 0,
+        };
+        assert!(
+            plan_eligible(&plan, 7, at("2026-09-26 09:00")),
+            "just before: catches up"
+        );
+        assert!(
+            !plan_eligible(&plan, 7, at("2026-09-20 09:00")),
+            "the previous plan's"
+        );
+        assert!(plan_eligible(&plan, 7, at("2026-12-24 09:00")));
+        assert!(
+            !plan_eligible(&plan, 7, at("2026-12-26 09:00")),
+            "too late to finish: the next plan's"
+        );
     }
 
     #[test]

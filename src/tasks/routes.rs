@@ -69,8 +69,9 @@ async fn show_tasks(
     params(("slug" = String, Path, description = "the campaign")),
     responses(
         (status = 200, description = "today's check-in, the streak and what it paid", body = crate::tasks::service::CheckIn),
+        (status = 403, description = "not_new_customer", body = ErrorBody),
         (status = 404, description = "campaign_not_found, activity_not_found", body = ErrorBody),
-        (status = 409, description = "campaign_not_live, activity_not_live, campaign_paused, already_checked_in", body = ErrorBody),
+        (status = 409, description = "campaign_not_live, activity_not_live, campaign_paused, plan_day_locked, already_checked_in", body = ErrorBody),
     ),
     security(("customer" = []))
 )]

@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 
 use super::model::TaskError;
 use super::progress::{board, events_of, Board};
-use crate::calendar::ActivityKind;
+use crate::calendar::{ActivityKind, Status};
 use crate::campaigns::gate::{self, GateError, Scope};
 use crate::entities::{activities, customer_events};
 use crate::rewards::{Paid, Rewards};
@@ -24,6 +24,11 @@ use crate::state::Context;
 
 /// A settlement outlives no request; a crashed holder's lock frees itself.
 const SETTLE_LOCK_TTL: Duration = Duration::from_secs(30);
+/// A customer whose settlement must wait (a paused campaign) is looked at again this much later ...
+const WAIT_RETRY: chrono::Duration = chrono::Duration::minutes(1);
+/// ... and one whose settlement failed (a reward that cannot be paid) this much later, so neither holds up
+/// the customers behind them.
+const FAILED_RETRY: chrono::Duration = chrono::Duration::minutes(5);
 /// Customers settled per job pass; the rest wait for the next pass.
 const USERS_PER_PASS: u64 = 200;
 
@@ -51,6 +56,11 @@ pub async fn settle_pending(cx: Context<'_>) -> Result<Settled, TaskError> {
         .select_only()
         .column(customer_events::Column::UserId)
         .filter(customer_events::Column::TasksSettledAt.is_null())
+        .filter(
+            Condition::any()
+                .add(customer_events::Column::TasksRetryAt.is_null())
+                .add(customer_events::Column::TasksRetryAt.lte(cx.now)),
+        )
         .group_by(customer_events::Column::UserId)
         .order_by_asc(customer_events::Column::UserId)
         .limit(USERS_PER_PASS)
@@ -67,11 +77,47 @@ pub async fn settle_pending(cx: Context<'_>) -> Result<Settled, TaskError> {
             Ok(None) => settled.deferred += 1,
             Err(error) => {
                 settled.deferred += 1;
-                tracing::error!(user_id, error = ?error, "task settlement failed; retried next pass");
+                tracing::error!(user_id, error = ?error, "task settlement failed; retried later");
+                hold_off(cx, user_id, FAILED_RETRY).await?;
             }
         }
     }
     Ok(settled)
+}
+
+/// Puts the customer's unsettled events off until `after` from now.
+async fn hold_off(
+    cx: Context<'_>,
+    user_id: i64,
+    after: chrono::Duration,
+) -> Result<(), sea_orm::DbErr> {
+    hold_off_on(cx.db, user_id, cx.now + after).await
+}
+
+async fn hold_off_on(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    customer_events::Entity::update_many()
+        .col_expr(customer_events::Column::TasksRetryAt, Expr::value(until))
+        .filter(customer_events::Column::UserId.eq(user_id))
+        .filter(customer_events::Column::TasksSettledAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Settles the customer's events after an action of their own already committed: a failure is logged and
+/// left to the job, never turned into an error for an action that happened.
+pub async fn settle_after_action(cx: Context<'_>, user_id: i64) -> Vec<TaskPaid> {
+    match settle_user(cx, user_id).await {
+        Ok(paid) => paid.unwrap_or_default(),
+        Err(error) => {
+            tracing::error!(user_id, error = ?error, "task settlement after an action failed; the job retries");
+            Vec::new()
+        }
+    }
 }
 
 /// Settles one customer's unsettled events. `None` when another settlement holds the customer (it pays).
@@ -116,6 +162,7 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
     let mut rewards = Rewards::new(cx.now);
     let mut paid = Vec::new();
     let mut waits = false;
+    let mut failed = false;
     if !candidates.is_empty() {
         let since = candidates
             .iter()
@@ -127,11 +174,13 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
             .await?
             .unwrap_or(cx.now);
         for activity in &candidates {
-            let campaign = gate::find_campaign_by_id(&txn, activity.campaign_id)
-                .await?
-                .ok_or_else(|| {
-                    TaskError::Misconfigured("an activity without its campaign".into())
-                })?;
+            let Some(campaign) = gate::find_campaign_by_id(&txn, activity.campaign_id).await?
+            else {
+                continue;
+            };
+            if campaign.status == Status::Draft.as_str() {
+                continue;
+            }
             // The gate's pause: paid when the campaign resumes, its events unsettled until then. An ended
             // campaign still pays what was done inside its windows.
             match gate::check(&txn, cx.store, &campaign, Scope::Campaign, cx.now).await {
@@ -143,12 +192,36 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
                 _ => {}
             }
             let slugs = activity_ids(&txn, campaign.id).await?;
-            let board = board(activity, &seen, &slugs, first_seen)
-                .map_err(|e| TaskError::Misconfigured(format!("{}: {e}", activity.slug)))?;
-            paid.extend(pay_board(&txn, &mut rewards, user_id, &board, &campaign).await?);
+            let board = match board(activity, &seen, &slugs, first_seen) {
+                Ok(board) => board,
+                Err(error) => {
+                    // A config from before typed tasks: nothing it could pay.
+                    tracing::warn!(activity = %activity.slug, %error, "a task activity that does not parse is skipped");
+                    continue;
+                }
+            };
+            // Each activity on its own savepoint: one that cannot pay (a pool gone) does not stop the others.
+            let savepoint = txn.begin().await?;
+            let mut paying = Rewards::new(cx.now);
+            match pay_board(&savepoint, &mut paying, user_id, &board, &campaign).await {
+                Ok(payments) => {
+                    savepoint.commit().await?;
+                    rewards.absorb(paying);
+                    paid.extend(payments);
+                }
+                Err(error) => {
+                    savepoint.rollback().await?;
+                    tracing::error!(user_id, activity = %activity.slug, error = ?error, "a task reward could not be paid; retried later");
+                    failed = true;
+                }
+            }
         }
     }
-    if !waits {
+    if failed {
+        hold_off_on(&txn, user_id, cx.now + FAILED_RETRY).await?;
+    } else if waits {
+        hold_off_on(&txn, user_id, cx.now + WAIT_RETRY).await?;
+    } else {
         let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
         customer_events::Entity::update_many()
             .col_expr(customer_events::Column::TasksSettledAt, Expr::value(cx.now))
@@ -158,7 +231,7 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
     }
     txn.commit().await?;
     rewards.after_commit(cx.store).await;
-    Ok(if waits { None } else { Some(paid) })
+    Ok(if waits || failed { None } else { Some(paid) })
 }
 
 /// The campaign's activities by slug (a poster or team task may name one).

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::lookup::{may_act, task_in};
 use super::model::{TaskError, TaskKind};
-use super::settle::settle_user;
+use super::settle::settle_after_action;
 use crate::audit::{self, Actor};
 use crate::calendar::shanghai;
 use crate::campaigns::gate::{self, Scope};
@@ -29,7 +29,19 @@ pub const MAX_UPLOAD_BYTES: usize = 1024 * 1024;
 /// WeChat's image check takes at most 750x1334; a larger image is checked as a copy scaled to fit.
 const CHECK_WIDTH: u32 = 750;
 const CHECK_HEIGHT: u32 = 1334;
-const MAX_SIDE: u32 = 8192;
+/// A screenshot is a few thousand pixels a side; decoding a bigger image only costs memory.
+const MAX_SIDE: u32 = 4096;
+const MAX_DECODE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn reader(bytes: &[u8], format: ImageFormat) -> ImageReader<Cursor<&[u8]>> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    reader
+}
 
 /// An upload as staff's queue and the customer see it (never the customer's openid).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -68,7 +80,7 @@ fn image_format(bytes: &[u8]) -> Result<ImageFormat, TaskError> {
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
         return Err(TaskError::NotAnImage);
     }
-    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+    let (width, height) = reader(bytes, format)
         .into_dimensions()
         .map_err(|_| TaskError::NotAnImage)?;
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
@@ -77,19 +89,19 @@ fn image_format(bytes: &[u8]) -> Result<ImageFormat, TaskError> {
     Ok(format)
 }
 
-/// The bytes WeChat checks: the upload itself, or a PNG copy scaled to fit WeChat's size.
+/// The bytes WeChat checks: the upload itself, or a JPEG copy scaled to fit WeChat's size (well under its 1 MB).
 fn checkable(bytes: &[u8], format: ImageFormat) -> Result<(Vec<u8>, &'static str), TaskError> {
-    let image =
-        image::load_from_memory_with_format(bytes, format).map_err(|_| TaskError::NotAnImage)?;
+    let image = reader(bytes, format)
+        .decode()
+        .map_err(|_| TaskError::NotAnImage)?;
     if image.width() <= CHECK_WIDTH && image.height() <= CHECK_HEIGHT {
         return Ok((bytes.to_vec(), format.to_mime_type()));
     }
     let mut scaled = Vec::new();
-    image
-        .thumbnail(CHECK_WIDTH, CHECK_HEIGHT)
-        .write_to(&mut Cursor::new(&mut scaled), ImageFormat::Png)
+    image::DynamicImage::ImageRgb8(image.thumbnail(CHECK_WIDTH, CHECK_HEIGHT).to_rgb8())
+        .write_to(&mut Cursor::new(&mut scaled), ImageFormat::Jpeg)
         .map_err(|e| TaskError::Unexpected(e.into()))?;
-    Ok((scaled, "image/png"))
+    Ok((scaled, "image/jpeg"))
 }
 
 pub async fn upload_image(
@@ -324,7 +336,7 @@ pub async fn decide(
     audit::record(&txn, actor, entry).await?;
     txn.commit().await?;
     if decision.approve {
-        settle_user(cx, after.user_id).await?;
+        settle_after_action(cx, after.user_id).await;
     }
     Ok(view_of(&after, &slug))
 }
