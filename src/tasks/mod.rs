@@ -10,6 +10,7 @@ mod forms;
 mod lookup;
 mod model;
 mod progress;
+mod reminders;
 pub mod routes;
 pub mod service;
 mod settle;

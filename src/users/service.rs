@@ -413,3 +413,23 @@ pub async fn first_seen(
         .await?
         .map(|user| user.created_at))
 }
+
+/// The customers first seen in `[from, to)`, by id: who a new-customer plan reaches on a given day.
+pub async fn first_seen_between(
+    conn: &impl sea_orm::ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::CreatedAt)
+        .filter(users::Column::CreatedAt.gte(from))
+        .filter(users::Column::CreatedAt.lt(to))
+        .filter(users::Column::DisabledAt.is_null())
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await
+}

@@ -907,7 +907,15 @@ async fn the_seven_day_plan_unlocks_day_by_day_and_pays_the_new_customer_pack_on
         .set(wxcampaign::calendar::parse_time("2026-12-02 20:00").unwrap());
     let campaign = "q4-2026-thanks";
     let plan = "q4-newcomer-plan";
-    let (_, token) = app.customer("oNewcomer00001").await;
+    let (newcomer, token) = app.customer("oNewcomer00001").await;
+    // The journey's hook: on each day, the newcomer reaches that day of the plan (and the old customer none).
+    for (date, day) in [("2026-12-02", 1), ("2026-12-04", 3), ("2026-12-08", 7)] {
+        let reminders = wxcampaign::tasks::service::plan_reminders(&app.db, date.parse().unwrap())
+            .await
+            .unwrap();
+        let reached: Vec<(i64, u32)> = reminders.iter().map(|r| (r.user_id, r.day)).collect();
+        assert_eq!(reached, vec![(newcomer, day)], "{date}");
+    }
     let shown = board(&app, &token, campaign).await;
     let days = activity_of(&shown, plan)["tasks"]
         .as_array()

@@ -1,0 +1,75 @@
+//! The hook for the new-customer plan's daily reminder: who reaches which plan day on a given Asia/Shanghai
+//! day, with the day's tip and task, for the triggered journey that pushes it (the segments and pushes work).
+
+use chrono::{Days, NaiveDate, TimeZone, Utc};
+use chrono_tz::Asia::Shanghai;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use serde::Serialize;
+
+use super::model::PlanConfig;
+use super::progress::plan_eligible;
+use crate::calendar::{read_config, ActivityKind};
+use crate::entities::activities;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanReminder {
+    pub user_id: i64,
+    pub activity_id: i64,
+    pub activity: String,
+    /// The plan day (1-based) that unlocks on the day asked about.
+    pub day: u32,
+    pub tip: String,
+    pub task: String,
+}
+
+fn midnight(day: NaiveDate) -> chrono::DateTime<Utc> {
+    Shanghai
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .expect("Asia/Shanghai has no gaps")
+}
+
+/// Every eligible customer whose plan day unlocks on `day`, in the plan activities open that day.
+pub async fn plan_reminders(
+    db: &DatabaseConnection,
+    day: NaiveDate,
+) -> Result<Vec<PlanReminder>, DbErr> {
+    let (start, end) = (midnight(day), midnight(day + Days::new(1)));
+    let plans = activities::Entity::find()
+        .filter(activities::Column::Kind.eq(ActivityKind::Plan.as_str()))
+        .filter(activities::Column::StartsAt.lt(end))
+        .filter(activities::Column::EndsAt.gt(start))
+        .all(db)
+        .await?;
+    let mut reminders = Vec::new();
+    for plan in plans {
+        let Ok(config) = read_config::<PlanConfig>(&plan.config) else {
+            continue;
+        };
+        let length = config.days.len() as u32;
+        for (n, plan_day) in config.days.iter().enumerate() {
+            // Day N unlocks N-1 days after the first visit: those first seen on that earlier date.
+            let first = day - Days::new(n as u64);
+            let seen = crate::users::service::first_seen_between(
+                db,
+                midnight(first),
+                midnight(first + Days::new(1)),
+            )
+            .await?;
+            reminders.extend(
+                seen.into_iter()
+                    .filter(|(_, first_seen)| plan_eligible(&plan, length, *first_seen))
+                    .map(|(user_id, _)| PlanReminder {
+                        user_id,
+                        activity_id: plan.id,
+                        activity: plan.slug.clone(),
+                        day: n as u32 + 1,
+                        tip: plan_day.tip.title.clone(),
+                        task: plan_day.task.title.clone(),
+                    }),
+            );
+        }
+    }
+    Ok(reminders)
+}
