@@ -10,10 +10,16 @@ use serde_json::{json, Value};
 use wxcampaign::auth::Role;
 use wxcampaign::clock::Clock;
 
-use crate::helpers::{config_dir, error_code, spawn_app, TestApp};
+use crate::helpers::{config_dir, error_code, spawn_app, spawn_app_with, TestApp};
 use crate::quiz_play::{live_quiz_beside, play, quiz_config, CAMPAIGN};
 
 const MINI_APP_ID: &str = "wx1111111111111111";
+
+/// An app whose customers may make more requests a minute than a person would: one customer here does a
+/// quarter's or a year's tasks in a few seconds of real time.
+async fn spawn_tireless_app() -> TestApp {
+    spawn_app_with(&[("APP__RATE_LIMIT__CUSTOMER_PER_USER__LIMIT", "100000")]).await
+}
 
 /// A task activity of `tasks`, paying `reward` when all are done.
 fn task_activity(slug: &str, tasks: Value, reward: Value) -> Value {
@@ -844,7 +850,7 @@ async fn complete(doer: &Doer<'_>, campaign: &str, activity: &str, task: &Value)
 
 #[tokio::test]
 async fn every_demo_task_activity_can_be_completed_by_a_customer_through_the_api() {
-    let app = spawn_app().await;
+    let app = spawn_tireless_app().await;
     app.demo_year_at("2026-01-20 12:00").await;
     wechat_passes_everything(&app).await;
     let answers = demo_answers();
@@ -900,7 +906,7 @@ async fn every_demo_task_activity_can_be_completed_by_a_customer_through_the_api
 
 #[tokio::test]
 async fn the_seven_day_plan_unlocks_day_by_day_and_pays_the_new_customer_pack_once() {
-    let app = spawn_app().await;
+    let app = spawn_tireless_app().await;
     app.demo_year_at("2026-09-20 09:00").await;
     let old_hand = app.customer_token("oOldCustomer01").await;
     app.clock
@@ -1053,7 +1059,7 @@ async fn a_task_config_that_does_not_parse_or_names_what_is_not_there_is_refused
 
 #[tokio::test]
 async fn a_level_passed_before_a_tasks_window_counts_when_passed_again_inside_it() {
-    let app = spawn_app().await;
+    let app = spawn_tireless_app().await;
     app.demo_year_at("2026-02-10 12:00").await;
     let answers = demo_answers();
     let (_, token) = app.customer("oEarlyPasser01").await;
