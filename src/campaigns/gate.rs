@@ -149,6 +149,12 @@ pub fn activity_open(activity: &activities::Model, now: DateTime<Utc>) -> bool {
     activity.starts_at <= now && now < activity.ends_at
 }
 
+/// Whether what customers already did in the campaign must wait to be paid (the task engine's settlement):
+/// while it is paused, whatever its window.
+pub async fn grants_held(store: &dyn StateStore, campaign: &campaigns::Model) -> bool {
+    is_paused(store, campaign).await
+}
+
 /// Paused by either the store or the database; a store with no answer leaves the database's word.
 pub async fn is_paused(store: &dyn StateStore, campaign: &campaigns::Model) -> bool {
     if campaign.paused {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::model::{tasks_of, TaskError, TaskSpec};
-use super::progress::{plan_eligible, shanghai_day_start};
+use super::progress::{plan_eligible, plan_start, shanghai_day_start};
 use crate::calendar::ActivityKind;
 use crate::campaigns::gate::{activity_open, GateError};
 use crate::entities::activities;
@@ -83,7 +83,7 @@ pub fn may_act(
         if !plan_eligible(activity, located.plan_days, first_seen) {
             return Err(TaskError::NotNewCustomer);
         }
-        if now < shanghai_day_start(first_seen, u64::from(day - 1)) {
+        if now < shanghai_day_start(plan_start(activity, first_seen), u64::from(day - 1)) {
             return Err(TaskError::PlanDayLocked);
         }
     }

@@ -383,6 +383,14 @@ impl PlanConfig {
             }
         }
         check_task_list(self.days.iter().map(|day| &day.task))?;
+        if let Some(day) = self.days.iter().find(|day| {
+            day.task.kind == TaskKind::CheckIn && (day.task.days != Some(1) || day.task.consecutive)
+        }) {
+            return Err(format!(
+                "task {}: a plan day's check-in is that day's: days = 1, not consecutive",
+                day.task.id
+            ));
+        }
         self.reward.check("reward")
     }
 }
@@ -495,6 +503,20 @@ mod tests {
     fn task(toml: &str) -> Result<(), String> {
         let spec: TaskSpec = toml::from_str(toml).map_err(|e| e.to_string())?;
         spec.check()
+    }
+
+    #[test]
+    fn a_plan_days_check_in_is_that_days_only() {
+        let plan = |days: u32| -> Result<(), String> {
+            let text = format!(
+                "reward = {{ points = 10 }}\ndays = [{{ tip = {{ title = \"t\", body = \"b\" }}, task = {{ id = \"d1\", title = \"签到\", kind = \"check_in\", days = {days} }} }}]"
+            );
+            toml::from_str::<PlanConfig>(&text)
+                .map_err(|e| e.to_string())?
+                .check()
+        };
+        assert!(plan(1).is_ok());
+        assert!(plan(3).unwrap_err().contains("that day's"));
     }
 
     #[test]

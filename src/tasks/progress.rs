@@ -184,11 +184,16 @@ pub fn shanghai_day_start(time: DateTime<Utc>, offset: u64) -> DateTime<Utc> {
 }
 
 /// Whether a customer first seen at `first_seen` is one the plan is for: new in the plan's window, shifted by
-/// its length so every such customer can finish it before the window ends, and a customer first seen in the
-/// days just before it opens (too late for the previous plan) catches up on the days already unlocked.
+/// its length so every such customer can finish it before the window ends; a customer first seen in the days
+/// just before it opens (too late to finish the previous plan) starts it on its first day.
 pub fn plan_eligible(activity: &activities::Model, days: u32, first_seen: DateTime<Utc>) -> bool {
     let length = chrono::Duration::days(i64::from(days));
     activity.starts_at - length <= first_seen && first_seen < activity.ends_at - length
+}
+
+/// Where a customer's plan starts: their first visit, or the plan's opening for one first seen just before it.
+pub fn plan_start(activity: &activities::Model, first_seen: DateTime<Utc>) -> DateTime<Utc> {
+    first_seen.max(activity.starts_at)
 }
 
 /// One task's standing.
@@ -261,17 +266,18 @@ pub fn board(
         "plan" => {
             let config: PlanConfig = read_config(&activity.config)?;
             let eligible = plan_eligible(activity, config.days.len() as u32, first_seen);
+            let start = plan_start(activity, first_seen);
             let mut tips = Vec::new();
             let tasks = config
                 .days
                 .into_iter()
                 .enumerate()
                 .map(|(n, day)| {
-                    let unlocks = shanghai_day_start(first_seen, n as u64);
+                    let unlocks = shanghai_day_start(start, n as u64);
                     tips.push(day.tip);
                     // A day's check-in is that day's; its other tasks may be caught up later.
                     let until = match day.task.kind {
-                        TaskKind::CheckIn => shanghai_day_start(first_seen, n as u64 + 1),
+                        TaskKind::CheckIn => shanghai_day_start(start, n as u64 + 1),
                         _ => activity.ends_at,
                     };
                     let mut standing =

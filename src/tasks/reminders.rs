@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::model::PlanConfig;
-use super::progress::plan_eligible;
+use super::progress::{plan_eligible, plan_start, shanghai_day_start};
 use crate::calendar::{read_config, ActivityKind};
 use crate::entities::activities;
 
@@ -49,17 +49,23 @@ pub async fn plan_reminders(
         };
         let length = config.days.len() as u32;
         for (n, plan_day) in config.days.iter().enumerate() {
-            // Day N unlocks N-1 days after the first visit: those first seen on that earlier date.
+            // Day N unlocks N-1 days after the plan's start: those first seen on that earlier date, and on the
+            // plan's first day also those first seen in the days before it opened.
             let first = day - Days::new(n as u64);
-            let seen = crate::users::service::first_seen_between(
-                db,
-                midnight(first),
-                midnight(first + Days::new(1)),
-            )
-            .await?;
+            let mut from = midnight(first);
+            if from <= plan.starts_at {
+                from = plan.starts_at - chrono::Duration::days(i64::from(length));
+            }
+            let seen =
+                crate::users::service::first_seen_between(db, from, midnight(first + Days::new(1)))
+                    .await?;
             reminders.extend(
                 seen.into_iter()
-                    .filter(|(_, first_seen)| plan_eligible(&plan, length, *first_seen))
+                    .filter(|(_, first_seen)| {
+                        plan_eligible(&plan, length, *first_seen)
+                            && shanghai_day_start(plan_start(&plan, *first_seen), n as u64)
+                                == midnight(day)
+                    })
                     .map(|(user_id, _)| PlanReminder {
                         user_id,
                         activity_id: plan.id,

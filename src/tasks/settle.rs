@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func, NullOrdering, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::model::TaskError;
 use super::progress::{board, events_of, Board};
 use crate::calendar::{ActivityKind, Status};
-use crate::campaigns::gate::{self, GateError, Scope};
+use crate::campaigns::gate;
 use crate::entities::{activities, customer_events};
 use crate::rewards::{Paid, Rewards};
 use crate::state::Context;
@@ -62,6 +62,13 @@ pub async fn settle_pending(cx: Context<'_>) -> Result<Settled, TaskError> {
                 .add(customer_events::Column::TasksRetryAt.lte(cx.now)),
         )
         .group_by(customer_events::Column::UserId)
+        // Customers never held first, then those held longest ago: a crowd held by a paused campaign cannot
+        // fill every pass.
+        .order_by_with_nulls(
+            SimpleExpr::from(Func::max(Expr::col(customer_events::Column::TasksRetryAt))),
+            Order::Asc,
+            NullOrdering::First,
+        )
         .order_by_asc(customer_events::Column::UserId)
         .limit(USERS_PER_PASS)
         .into_tuple()
@@ -70,9 +77,10 @@ pub async fn settle_pending(cx: Context<'_>) -> Result<Settled, TaskError> {
     let mut settled = Settled::default();
     for user_id in users {
         match settle_user(cx, user_id).await {
-            Ok(Some(paid)) => {
+            Ok(Some(settlement)) => {
                 settled.customers += 1;
-                settled.payments += paid.len() as u32;
+                settled.payments += settlement.paid.len() as u32;
+                settled.deferred += u32::from(settlement.held);
             }
             Ok(None) => settled.deferred += 1,
             Err(error) => {
@@ -112,7 +120,7 @@ async fn hold_off_on(
 /// left to the job, never turned into an error for an action that happened.
 pub async fn settle_after_action(cx: Context<'_>, user_id: i64) -> Vec<TaskPaid> {
     match settle_user(cx, user_id).await {
-        Ok(paid) => paid.unwrap_or_default(),
+        Ok(settlement) => settlement.map(|s| s.paid).unwrap_or_default(),
         Err(error) => {
             tracing::error!(user_id, error = ?error, "task settlement after an action failed; the job retries");
             Vec::new()
@@ -120,11 +128,16 @@ pub async fn settle_after_action(cx: Context<'_>, user_id: i64) -> Vec<TaskPaid>
     }
 }
 
+/// What one customer's settlement paid, and whether some of their events wait for another (a paused campaign,
+/// a reward that could not be paid).
+#[derive(Debug, Clone, Default)]
+pub struct Settlement {
+    pub paid: Vec<TaskPaid>,
+    pub held: bool,
+}
+
 /// Settles one customer's unsettled events. `None` when another settlement holds the customer (it pays).
-pub async fn settle_user(
-    cx: Context<'_>,
-    user_id: i64,
-) -> Result<Option<Vec<TaskPaid>>, TaskError> {
+pub async fn settle_user(cx: Context<'_>, user_id: i64) -> Result<Option<Settlement>, TaskError> {
     let lock = format!("tasks:settle:u{user_id}");
     let Some(token) = cx.store.lock(&lock, SETTLE_LOCK_TTL).await? else {
         return Ok(None);
@@ -136,7 +149,7 @@ pub async fn settle_user(
     outcome
 }
 
-async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskPaid>>, TaskError> {
+async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Settlement>, TaskError> {
     let txn = crate::db::begin_write(cx.db).await?;
     let pending = customer_events::Entity::find()
         .filter(customer_events::Column::UserId.eq(user_id))
@@ -148,7 +161,7 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
         pending.iter().map(|e| e.occurred_at).max(),
     ) else {
         txn.rollback().await?;
-        return Ok(Some(Vec::new()));
+        return Ok(Some(Settlement::default()));
     };
     let candidates = activities::Entity::find()
         .filter(
@@ -181,15 +194,11 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
             if campaign.status == Status::Draft.as_str() {
                 continue;
             }
-            // The gate's pause: paid when the campaign resumes, its events unsettled until then. An ended
-            // campaign still pays what was done inside its windows.
-            match gate::check(&txn, cx.store, &campaign, Scope::Campaign, cx.now).await {
-                Err(GateError::Paused) => {
-                    waits = true;
-                    continue;
-                }
-                Err(GateError::Db(error)) => return Err(error.into()),
-                _ => {}
+            // The gate's pause, whatever the clock says: paid when the campaign resumes, its events unsettled
+            // until then. An ended campaign still pays what was done inside its windows.
+            if gate::grants_held(cx.store, &campaign).await {
+                waits = true;
+                continue;
             }
             let slugs = activity_ids(&txn, campaign.id).await?;
             let board = match board(activity, &seen, &slugs, first_seen) {
@@ -231,7 +240,10 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Vec<TaskP
     }
     txn.commit().await?;
     rewards.after_commit(cx.store).await;
-    Ok(if waits || failed { None } else { Some(paid) })
+    Ok(Some(Settlement {
+        paid,
+        held: waits || failed,
+    }))
 }
 
 /// The campaign's activities by slug (a poster or team task may name one).

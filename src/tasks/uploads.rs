@@ -98,7 +98,15 @@ fn checkable(bytes: &[u8], format: ImageFormat) -> Result<(Vec<u8>, &'static str
         return Ok((bytes.to_vec(), format.to_mime_type()));
     }
     let mut scaled = Vec::new();
-    image::DynamicImage::ImageRgb8(image.thumbnail(CHECK_WIDTH, CHECK_HEIGHT).to_rgb8())
+    // On white, as people see it: dropping the alpha channel instead could hide what is drawn in it.
+    let rgba = image.thumbnail(CHECK_WIDTH, CHECK_HEIGHT).to_rgba8();
+    let on_white = image::RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let blend =
+            |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+        image::Rgb([blend(r), blend(g), blend(b)])
+    });
+    image::DynamicImage::ImageRgb8(on_white)
         .write_to(&mut Cursor::new(&mut scaled), ImageFormat::Jpeg)
         .map_err(|e| TaskError::Unexpected(e.into()))?;
     Ok((scaled, "image/jpeg"))

@@ -909,6 +909,32 @@ async fn the_seven_day_plan_unlocks_day_by_day_and_pays_the_new_customer_pack_on
     let app = spawn_tireless_app().await;
     app.demo_year_at("2026-09-20 09:00").await;
     let old_hand = app.customer_token("oOldCustomer01").await;
+    // First seen just before Q4 opens (too late to finish Q3's plan): Q4's starts for them on its first day.
+    app.clock
+        .set(wxcampaign::calendar::parse_time("2026-09-28 09:00").unwrap());
+    let (early, early_token) = app.customer("oJustBeforeQ401").await;
+    let opening =
+        wxcampaign::tasks::service::plan_reminders(&app.db, "2026-10-01".parse().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(
+        opening
+            .iter()
+            .map(|r| (r.user_id, r.day))
+            .collect::<Vec<_>>(),
+        vec![(early, 1)]
+    );
+    app.clock
+        .set(wxcampaign::calendar::parse_time("2026-10-01 10:00").unwrap());
+    let first_day = board(&app, &early_token, "q4-2026-thanks").await;
+    let days = activity_of(&first_day, "q4-newcomer-plan")["tasks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (days[0]["unlocked"].clone(), days[1]["unlocked"].clone()),
+        (json!(true), json!(false))
+    );
     app.clock
         .set(wxcampaign::calendar::parse_time("2026-12-02 20:00").unwrap());
     let campaign = "q4-2026-thanks";
