@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use crate::entities::customer_events;
 
@@ -79,6 +79,20 @@ pub struct Event<'a> {
     /// What it was about, for matching: the quiz level, the coupon's template, the content id, the day.
     pub subject: Option<&'a str>,
     pub at: DateTime<Utc>,
+}
+
+/// When the event of `kind` from `source_ref` was recorded, if it was.
+pub async fn recorded_at(
+    conn: &impl ConnectionTrait,
+    kind: EventKind,
+    source_ref: &str,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(customer_events::Entity::find()
+        .filter(customer_events::Column::Kind.eq(kind.as_str()))
+        .filter(customer_events::Column::SourceRef.eq(source_ref))
+        .one(conn)
+        .await?
+        .map(|event| event.occurred_at))
 }
 
 /// Records `event` on the caller's transaction; a repeat of its source records nothing. Returns whether it was

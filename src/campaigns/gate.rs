@@ -3,7 +3,7 @@
 //! instance) and the campaign row (which survives a store flush): either one refuses.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::calendar::{is_live, read_config, ActivityKind};
 use crate::entities::{activities, campaigns};
@@ -101,6 +101,40 @@ pub async fn activities_open_at(
         .filter(activities::Column::Kind.eq(kind.as_str()))
         .filter(activities::Column::StartsAt.lte(now))
         .filter(activities::Column::EndsAt.gt(now))
+        .all(conn)
+        .await
+}
+
+/// The campaign's activities of these kinds (every kind when `kinds` is empty), in calendar order.
+pub async fn campaign_activities(
+    conn: &impl ConnectionTrait,
+    campaign_id: i64,
+    kinds: &[ActivityKind],
+) -> Result<Vec<activities::Model>, DbErr> {
+    let mut query =
+        activities::Entity::find().filter(activities::Column::CampaignId.eq(campaign_id));
+    if !kinds.is_empty() {
+        query =
+            query.filter(activities::Column::Kind.is_in(kinds.iter().map(ActivityKind::as_str)));
+    }
+    query
+        .order_by_asc(activities::Column::Position)
+        .order_by_asc(activities::Column::Id)
+        .all(conn)
+        .await
+}
+
+/// The activities of these kinds, of any campaign, whose window overlaps `[from, to]`.
+pub async fn activities_overlapping(
+    conn: &impl ConnectionTrait,
+    kinds: &[ActivityKind],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<activities::Model>, DbErr> {
+    activities::Entity::find()
+        .filter(activities::Column::Kind.is_in(kinds.iter().map(ActivityKind::as_str)))
+        .filter(activities::Column::StartsAt.lte(to))
+        .filter(activities::Column::EndsAt.gt(from))
         .all(conn)
         .await
 }

@@ -2,7 +2,6 @@
 //! the content to their report that it was read, so a client cannot claim a read it did not spend.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::lookup::{first_actionable, may_act, task_activities, tasks_where, Located};
@@ -10,7 +9,6 @@ use super::model::{TaskError, TaskKind};
 use super::settle::{settle_after_action, TaskPaid};
 use crate::calendar::shanghai;
 use crate::campaigns::gate::{self, Scope};
-use crate::entities::customer_events;
 use crate::outbox::{self, Event, EventKind};
 use crate::state::Context;
 
@@ -88,7 +86,9 @@ async fn record_once(
         at: cx.now,
     };
     outbox::record(cx.db, &event).await?;
-    Ok(recorded_at(cx, kind, source_ref).await?.unwrap_or(cx.now))
+    Ok(outbox::recorded_at(cx.db, kind, source_ref)
+        .await?
+        .unwrap_or(cx.now))
 }
 
 pub async fn open_content(
@@ -124,8 +124,8 @@ pub async fn read_content(
     let (campaign_id, open) = actionable(cx, user_id, campaign_slug, content).await?;
     let (mut read, mut opened_any, mut read_at) = (false, false, cx.now);
     for located in &open {
-        let Some(opened_at) = recorded_at(
-            cx,
+        let Some(opened_at) = outbox::recorded_at(
+            cx.db,
             EventKind::ContentOpened,
             &source_ref(
                 EventKind::ContentOpened,
@@ -159,17 +159,4 @@ pub async fn read_content(
         read_at: shanghai(read_at),
         paid,
     })
-}
-
-async fn recorded_at(
-    cx: Context<'_>,
-    kind: EventKind,
-    source_ref: &str,
-) -> Result<Option<DateTime<Utc>>, TaskError> {
-    Ok(customer_events::Entity::find()
-        .filter(customer_events::Column::Kind.eq(kind.as_str()))
-        .filter(customer_events::Column::SourceRef.eq(source_ref))
-        .one(cx.db)
-        .await?
-        .map(|e| e.occurred_at))
 }

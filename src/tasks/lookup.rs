@@ -2,7 +2,7 @@
 //! activity is open, and (in a plan) whether the customer's day has unlocked.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ConnectionTrait, DbErr};
 
 use super::model::{tasks_of, TaskError, TaskSpec};
 use super::progress::{plan_eligible, plan_start, shanghai_day_start};
@@ -20,21 +20,15 @@ pub struct Located {
     pub plan_days: u32,
 }
 
+/// The kinds the task engine reads.
+pub const TASK_KINDS: [ActivityKind; 2] = [ActivityKind::Task, ActivityKind::Plan];
+
 /// The campaign's task and plan activities, in calendar order.
 pub async fn task_activities(
     conn: &impl ConnectionTrait,
     campaign_id: i64,
 ) -> Result<Vec<activities::Model>, DbErr> {
-    activities::Entity::find()
-        .filter(activities::Column::CampaignId.eq(campaign_id))
-        .filter(
-            activities::Column::Kind
-                .is_in([ActivityKind::Task.as_str(), ActivityKind::Plan.as_str()]),
-        )
-        .order_by_asc(activities::Column::Position)
-        .order_by_asc(activities::Column::Id)
-        .all(conn)
-        .await
+    crate::campaigns::gate::campaign_activities(conn, campaign_id, &TASK_KINDS).await
 }
 
 fn kind_of(activity: &activities::Model) -> ActivityKind {

@@ -23,15 +23,16 @@ pub struct Seen {
     pub at: DateTime<Utc>,
 }
 
-impl From<customer_events::Model> for Seen {
-    fn from(row: customer_events::Model) -> Self {
-        Seen {
-            kind: EventKind::parse(&row.kind).unwrap_or(EventKind::ContentOpened),
+impl Seen {
+    /// The event, if its kind is one this build knows.
+    fn of(row: customer_events::Model) -> Option<Seen> {
+        Some(Seen {
+            kind: EventKind::parse(&row.kind)?,
             subject: row.subject,
             campaign_id: row.campaign_id,
             activity_id: row.activity_id,
             at: row.occurred_at,
-        }
+        })
     }
 }
 
@@ -51,7 +52,7 @@ pub async fn events_of(
         )
         .all(conn)
         .await?;
-    Ok(rows.into_iter().map(Seen::from).collect())
+    Ok(rows.into_iter().filter_map(Seen::of).collect())
 }
 
 /// Where a task's events must come from: its campaign and activity, and the campaign's activities by slug

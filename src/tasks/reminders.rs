@@ -3,13 +3,12 @@
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
 use super::model::PlanConfig;
 use super::progress::{plan_eligible, plan_start, shanghai_day_start};
 use crate::calendar::{read_config, ActivityKind};
-use crate::entities::activities;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanReminder {
@@ -36,12 +35,9 @@ pub async fn plan_reminders(
     day: NaiveDate,
 ) -> Result<Vec<PlanReminder>, DbErr> {
     let (start, end) = (midnight(day), midnight(day + Days::new(1)));
-    let plans = activities::Entity::find()
-        .filter(activities::Column::Kind.eq(ActivityKind::Plan.as_str()))
-        .filter(activities::Column::StartsAt.lt(end))
-        .filter(activities::Column::EndsAt.gt(start))
-        .all(db)
-        .await?;
+    let plans =
+        crate::campaigns::gate::activities_overlapping(db, &[ActivityKind::Plan], start, end)
+            .await?;
     let mut reminders = Vec::new();
     for plan in plans {
         let Ok(config) = read_config::<PlanConfig>(&plan.config) else {

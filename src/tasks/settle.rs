@@ -14,11 +14,12 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+use super::lookup::TASK_KINDS;
 use super::model::TaskError;
 use super::progress::{board, events_of, Board};
 use crate::calendar::{ActivityKind, Status};
 use crate::campaigns::gate;
-use crate::entities::{activities, customer_events};
+use crate::entities::customer_events;
 use crate::rewards::{Paid, Rewards};
 use crate::state::Context;
 
@@ -163,15 +164,7 @@ async fn settle_locked(cx: Context<'_>, user_id: i64) -> Result<Option<Settlemen
         txn.rollback().await?;
         return Ok(Some(Settlement::default()));
     };
-    let candidates = activities::Entity::find()
-        .filter(
-            activities::Column::Kind
-                .is_in([ActivityKind::Task.as_str(), ActivityKind::Plan.as_str()]),
-        )
-        .filter(activities::Column::StartsAt.lte(last))
-        .filter(activities::Column::EndsAt.gt(first))
-        .all(&txn)
-        .await?;
+    let candidates = gate::activities_overlapping(&txn, &TASK_KINDS, first, last).await?;
     let mut rewards = Rewards::new(cx.now);
     let mut paid = Vec::new();
     let mut waits = false;
@@ -251,9 +244,7 @@ pub async fn activity_ids(
     conn: &impl ConnectionTrait,
     campaign_id: i64,
 ) -> Result<HashMap<String, i64>, sea_orm::DbErr> {
-    Ok(activities::Entity::find()
-        .filter(activities::Column::CampaignId.eq(campaign_id))
-        .all(conn)
+    Ok(gate::campaign_activities(conn, campaign_id, &[])
         .await?
         .into_iter()
         .map(|a| (a.slug, a.id))

@@ -142,6 +142,16 @@ pub async fn upload_image(
         return Err(TaskError::UploadTooLarge(MAX_UPLOAD_BYTES));
     }
     let format = image_format(bytes)?;
+    // The unique key refuses a second one anyway; asking first spares WeChat's check quota.
+    let open = open_key(user_id, activity.id, task_id);
+    if task_uploads::Entity::find()
+        .filter(task_uploads::Column::OpenKey.eq(open.as_str()))
+        .one(cx.db)
+        .await?
+        .is_some()
+    {
+        return Err(TaskError::UploadExists);
+    }
     let owned = bytes.to_vec();
     // Decoding and scaling take CPU: off the request threads.
     let (checked, mime) = tokio::task::spawn_blocking(move || checkable(&owned, format))
@@ -159,7 +169,7 @@ pub async fn upload_image(
         image: Set(bytes.to_vec()),
         sha256: Set(hex::encode(Sha256::digest(bytes))),
         status: Set("pending".into()),
-        open_key: Set(Some(open_key(user_id, activity.id, task_id))),
+        open_key: Set(Some(open)),
         submitted_at: Set(cx.now),
         ..Default::default()
     }

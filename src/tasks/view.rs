@@ -12,7 +12,7 @@ use super::model::{TaskError, TaskSpec, Tip};
 use super::progress::{board, events_of, streak};
 use super::settle::activity_ids;
 use super::uploads::{latest_uploads, UploadView};
-use crate::calendar::{day_key, shanghai, ActivityKind};
+use crate::calendar::{day_key, shanghai, ActivityKind, Status};
 use crate::campaigns::gate::{self, GateError};
 use crate::rewards::RewardSpec;
 use crate::state::Context;
@@ -71,8 +71,10 @@ pub async fn task_board(
     user_id: i64,
     campaign_slug: &str,
 ) -> Result<TaskBoard, TaskError> {
+    // A draft is not published: customers see no more of it here than in its listing.
     let campaign = gate::find_campaign(cx.db, campaign_slug)
         .await?
+        .filter(|c| c.status != Status::Draft.as_str())
         .ok_or(GateError::NotFound)?;
     let activities = task_activities(cx.db, campaign.id).await?;
     let since = activities

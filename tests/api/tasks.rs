@@ -504,8 +504,14 @@ async fn an_upload_passes_the_image_check_and_staff_review_once_with_audit() {
     assert_eq!(first["status"], json!("pending"));
     let checked = app.wechat.requests("/wxa/img_sec_check").await;
     assert!(checked.last().unwrap().body.len() < png(1000, 1500).len() + 1024);
+    let checks = app.wechat.calls("/wxa/img_sec_check").await;
     let second = upload(&app, &token, path, "image/png", png(8, 8)).await;
     assert_eq!(error_code(second).await, "upload_exists");
+    assert_eq!(
+        app.wechat.calls("/wxa/img_sec_check").await,
+        checks,
+        "no check spent on it"
+    );
 
     let operator = app.staff_token("oscar", Role::Operator).await;
     let auditor = app.staff_token("audrey", Role::Auditor).await;
@@ -1080,7 +1086,24 @@ async fn a_task_config_that_does_not_parse_or_names_what_is_not_there_is_refused
             "{says}: {body}"
         );
     }
-    let _ = CAMPAIGN;
+    // A draft's tasks are not shown to customers.
+    let draft = json!({
+        "slug": "draft-tasks", "name": "任务", "theme": "任务", "year": 2026, "quarter": 4,
+        "preheat_at": at(Duration::minutes(30)), "starts_at": at(Duration::hours(1)), "ends_at": at(Duration::days(30)),
+        "rules_text": "规则",
+        "activities": [{ "slug": "tasks", "kind": "task", "name": "任务", "starts_at": at(Duration::hours(1)),
+                         "ends_at": at(Duration::days(10)),
+                         "config": { "tasks": [{ "id": "t1", "title": "签到", "kind": "check_in", "days": 1 }] } }]
+    });
+    let created = app
+        .post_json("/admin/v1/campaigns", Some(&operator), &draft)
+        .await;
+    assert_eq!(created.status(), 201);
+    let token = app.customer_token("oDraftPeeker01").await;
+    let hidden = app
+        .get("/api/v1/campaigns/draft-tasks/tasks", Some(&token))
+        .await;
+    assert_eq!(error_code(hidden).await, "campaign_not_found");
 }
 
 #[tokio::test]
