@@ -63,6 +63,30 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub jobs: JobsSettings,
     pub quiz: QuizSettings,
+    pub behaviour: BehaviourSettings,
+    pub segments: SegmentSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourSettings {
+    /// Page and content views older than this are deleted (by the `behaviour.purge` job).
+    pub retention_days: u32,
+    /// The content categories a `content_view` may name; anything else is refused.
+    pub content_categories: Vec<String>,
+    /// At most this many events in one `POST /api/v1/events`.
+    pub max_events_per_request: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentSettings {
+    /// A customer first seen within this many days is of tier `new`.
+    pub new_customer_days: u32,
+    /// A customer not active for this many days is of tier `dormant`.
+    pub dormant_days: u32,
+    /// The asset tiers the CRM export may give (`users import-tiers`).
+    pub asset_tiers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -168,10 +192,12 @@ pub struct RateLimitSettings {
     /// Callback requests refused (bad signature, stale, malformed) per address. WeChat's valid messages never
     /// spend it, so a busy account is never throttled; a flood of junk is answered 429 without the work.
     pub callback_refusals_per_ip: RateLimitRule,
+    /// `POST /api/v1/events` per customer, on top of `customer_per_user`.
+    pub behaviour_events: RateLimitRule,
 }
 
 impl RateLimitSettings {
-    fn named(&self) -> [(&'static str, RateLimitRule); 7] {
+    fn named(&self) -> [(&'static str, RateLimitRule); 8] {
         [
             ("rate_limit.customer_per_user", self.customer_per_user),
             ("rate_limit.customer_per_ip", self.customer_per_ip),
@@ -183,6 +209,7 @@ impl RateLimitSettings {
                 "rate_limit.callback_refusals_per_ip",
                 self.callback_refusals_per_ip,
             ),
+            ("rate_limit.behaviour_events", self.behaviour_events),
         ]
     }
 }
@@ -490,9 +517,57 @@ impl Settings {
                 "must be at most 10000 (the shortest question time is 5 s)",
             ));
         }
+        self.validate_segments()?;
         self.validate_official_account()?;
         if environment == Environment::Production {
             self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    fn validate_segments(&self) -> Result<(), ConfigError> {
+        let behaviour = &self.behaviour;
+        if !(1..=1095).contains(&behaviour.retention_days) {
+            return Err(ConfigError::invalid(
+                "behaviour.retention_days",
+                "1 to 1,095 days (three years)",
+            ));
+        }
+        if !(1..=100).contains(&behaviour.max_events_per_request) {
+            return Err(ConfigError::invalid(
+                "behaviour.max_events_per_request",
+                "1 to 100",
+            ));
+        }
+        let label = |text: &String| {
+            (1..=32).contains(&text.chars().count())
+                && !text.chars().any(|c| c.is_control() || c == ',' || c == '"')
+        };
+        for (key, labels) in [
+            (
+                "behaviour.content_categories",
+                &behaviour.content_categories,
+            ),
+            ("segments.asset_tiers", &self.segments.asset_tiers),
+        ] {
+            let unique: std::collections::HashSet<&String> = labels.iter().collect();
+            if labels.is_empty() || !labels.iter().all(label) || unique.len() != labels.len() {
+                return Err(ConfigError::invalid(
+                    key,
+                    "one or more distinct labels of 1 to 32 characters, without commas or quotes",
+                ));
+            }
+        }
+        for (key, days) in [
+            (
+                "segments.new_customer_days",
+                self.segments.new_customer_days,
+            ),
+            ("segments.dormant_days", self.segments.dormant_days),
+        ] {
+            if !(1..=365).contains(&days) {
+                return Err(ConfigError::invalid(key, "1 to 365 days"));
+            }
         }
         Ok(())
     }

@@ -175,6 +175,11 @@ error_codes! {
     UploadExists = "upload_exists" => CONFLICT,
     UploadNotFound = "upload_not_found" => NOT_FOUND,
     UploadDecided = "upload_decided" => CONFLICT,
+    // Behaviour events and segments
+    InvalidEvents = "invalid_events" => BAD_REQUEST,
+    InvalidSegmentRule = "invalid_segment_rule" => BAD_REQUEST,
+    InvalidSegment = "invalid_segment" => BAD_REQUEST,
+    SegmentNotFound = "segment_not_found" => NOT_FOUND,
 }
 
 impl fmt::Display for ErrorCode {

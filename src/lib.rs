@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod behaviour;
 pub mod calculator;
 pub mod calendar;
 pub mod campaigns;
@@ -25,6 +26,7 @@ pub mod posters;
 pub mod quiz;
 pub mod referrals;
 pub mod rewards;
+pub mod segments;
 pub mod staff;
 pub mod startup;
 pub mod state;

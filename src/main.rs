@@ -49,6 +49,18 @@ enum Command {
         #[command(subcommand)]
         command: QuizCommand,
     },
+    /// Customer records.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Import the CRM's asset tiers (and labels) from CSV: a key column (user_id, unionid or openid), then
+    /// asset_tier and optionally tags (separated by `|`). Every row is checked first; any problem imports nothing.
+    ImportTiers { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +180,39 @@ async fn main() -> anyhow::Result<()> {
                     println!("imported {count} questions into {bank}");
                 }
                 Err(quiz_bank::BankError::Rows(problems)) => {
+                    bar.finish_and_clear();
+                    for problem in &problems {
+                        eprintln!("{}: {problem}", file.display());
+                    }
+                    anyhow::bail!("{} problem(s); nothing imported", problems.len());
+                }
+                Err(error) => anyhow::bail!("{error}"),
+            }
+        }
+        Command::Users {
+            command: UsersCommand::ImportTiers { file },
+        } => {
+            use wxcampaign::users::crm::{self, CrmImportError};
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let bar = indicatif::ProgressBar::new(0);
+            let progress = |done: usize, total: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            };
+            let tiers = &settings.segments.asset_tiers;
+            let now = chrono::Utc::now();
+            match crm::import_tiers(&db, &Actor::cli(), &bytes, tiers, now, &progress).await {
+                Ok(done) => {
+                    bar.finish_and_clear();
+                    println!(
+                        "{} rows: {} customers updated, {} not known here (skipped)",
+                        done.rows, done.updated, done.unmatched
+                    );
+                }
+                Err(CrmImportError::Rows(problems)) => {
                     bar.finish_and_clear();
                     for problem in &problems {
                         eprintln!("{}: {problem}", file.display());

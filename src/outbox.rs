@@ -123,3 +123,38 @@ pub async fn record(conn: &impl ConnectionTrait, event: &Event<'_>) -> Result<bo
         .await?;
     Ok(inserted == 1)
 }
+
+/// `SELECT user_id FROM customer_events WHERE ...`: one row per matching event, for a segment's "did X" (the
+/// caller groups or not).
+pub fn matching(
+    kind: EventKind,
+    campaign_id: Option<i64>,
+    subject: Option<&str>,
+    since: Option<DateTime<Utc>>,
+) -> sea_orm::sea_query::SelectStatement {
+    use customer_events::Column;
+    let mut query = sea_orm::sea_query::Query::select();
+    query
+        .column(Column::UserId)
+        .from(customer_events::Entity)
+        .and_where(Column::Kind.eq(kind.as_str()));
+    if let Some(campaign_id) = campaign_id {
+        query.and_where(Column::CampaignId.eq(campaign_id));
+    }
+    if let Some(subject) = subject {
+        query.and_where(Column::Subject.eq(subject));
+    }
+    if let Some(since) = since {
+        query.and_where(Column::OccurredAt.gte(since));
+    }
+    query
+}
+
+/// The customers with any event of `campaign_id`: a campaign's participants, as far as the domains record.
+pub fn of_campaign(campaign_id: i64) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(customer_events::Column::UserId)
+        .from(customer_events::Entity)
+        .and_where(customer_events::Column::CampaignId.eq(campaign_id))
+        .to_owned()
+}

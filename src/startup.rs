@@ -21,8 +21,9 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
-    audit, auth, calculator, campaigns, coupons, db, fulfilment, jobs, lottery, official_account,
-    planning, points, posters, quiz, referrals, staff, tasks, teams, users,
+    audit, auth, behaviour, calculator, campaigns, coupons, db, fulfilment, jobs, lottery,
+    official_account, planning, points, posters, quiz, referrals, segments, staff, tasks, teams,
+    users,
 };
 
 pub struct Application {
@@ -168,7 +169,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(referrals::routes::configure_customer)
                     .configure(calculator::routes::configure_customer)
                     .configure(posters::routes::configure_customer)
-                    .configure(tasks::routes::configure_customer),
+                    .configure(tasks::routes::configure_customer)
+                    .configure(behaviour::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -184,7 +186,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(fulfilment::routes::configure_staff)
                     .configure(coupons::routes::configure_staff)
                     .configure(quiz::routes::configure_staff)
-                    .configure(tasks::routes::configure_staff),
+                    .configure(tasks::routes::configure_staff)
+                    .configure(segments::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(official_account::routes::configure_callback))
             .service(

@@ -22,6 +22,7 @@ mod m20261204_000017_create_teams_and_referrals;
 mod m20261204_000018_create_posters;
 mod m20261204_000019_create_customer_events;
 mod m20261205_000020_create_tasks;
+mod m20261206_000021_create_segments;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_create_posters::Migration),
             Box::new(m20261204_000019_create_customer_events::Migration),
             Box::new(m20261205_000020_create_tasks::Migration),
+            Box::new(m20261206_000021_create_segments::Migration),
         ]
     }
 }

@@ -118,6 +118,10 @@ const MESSAGES = {
   upload_exists: '已上传过图片，请等待审核结果',
   upload_not_found: '上传记录不存在',
   upload_decided: '该图片已审核',
+  invalid_events: '页面记录格式有误',
+  invalid_segment_rule: '人群规则有误，请检查后重试',
+  invalid_segment: '人群信息有误，请检查后重试',
+  segment_not_found: '人群不存在',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

@@ -23,6 +23,9 @@ pub struct Model {
     pub last_active_at: DateTimeUtc,
     /// Set while staff have blocked the account: its tokens are refused and it cannot log in.
     pub disabled_at: Option<DateTimeUtc>,
+    /// The bank's asset tier from its CRM export (`users import-tiers`); `None` until an export names them.
+    pub asset_tier: Option<String>,
+    pub asset_tier_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -98,6 +98,16 @@ fn settle_tasks(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Re
     })
 }
 
+fn purge_behaviour(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let purged = crate::behaviour::purge(&state.db, &state.settings.behaviour, at).await?;
+        if purged > 0 {
+            tracing::info!(purged, "behaviour events past their retention deleted");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -136,6 +146,12 @@ const CRON_JOBS: &[CronJob] = &[
         // later, on whichever instance fires.
         schedule: "5/10 * * * * *",
         run: settle_tasks,
+    },
+    CronJob {
+        name: "behaviour.purge",
+        // Daily at 03:30 (Asia/Shanghai), a quiet hour: page views past `behaviour.retention_days` go.
+        schedule: "0 30 3 * * *",
+        run: purge_behaviour,
     },
 ];
 

@@ -17,6 +17,7 @@ pub mod quiz;
 mod rate_limits;
 mod redis;
 pub mod teams;
+mod work_queue;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub use self::quiz::QuizStore;
 pub use self::rate_limits::RateLimits;
 pub use self::redis::{RedisStore, RedisTimeouts};
 pub use self::teams::TeamStore;
+pub use self::work_queue::{QueueDepth, Work, WorkQueue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -90,6 +92,7 @@ pub trait StateStore:
     + LotteryStore
     + QuizStore
     + TeamStore
+    + WorkQueue
 {
 }
 
@@ -103,6 +106,7 @@ impl<T> StateStore for T where
         + LotteryStore
         + QuizStore
         + TeamStore
+        + WorkQueue
 {
 }
 
@@ -188,6 +192,11 @@ impl Keys {
             "{}:team:{{c:{campaign}}}:a{activity_id}:u{user_id}",
             self.prefix
         )
+    }
+
+    /// A work queue (a Redis stream with one consumer group).
+    pub(crate) fn queue(&self, name: &str) -> String {
+        format!("{}:queue:{name}", self.prefix)
     }
 
     pub(crate) fn paused(&self, campaign: &str) -> String {

@@ -189,6 +189,8 @@ pub async fn link_user(
     if user.disabled_at.is_some() {
         return Err(UserError::Disabled);
     }
+    // A login is activity: what keeps a customer out of the dormant tier.
+    touch_active(&txn, user.id, now).await?;
     txn.commit().await?;
     Ok(UserProfile {
         created_now,
@@ -432,4 +434,23 @@ pub async fn first_seen_between(
         .into_tuple()
         .all(conn)
         .await
+}
+
+/// Marks the customer active at `now` (what the dormant tier reads), at most one write an hour: a page view
+/// every few seconds must not rewrite the row each time.
+pub async fn touch_active(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::LastActiveAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::LastActiveAt.lt(now - chrono::Duration::hours(1)))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::process::{Command, Output};
 
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
 use crate::helpers::{config_dir, fresh_database_url, spawn_app_with};
@@ -118,4 +119,77 @@ fn an_unknown_role_is_refused_by_the_cli() {
     );
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("root"));
+}
+
+#[tokio::test]
+async fn the_crm_export_imports_every_row_or_none() {
+    use sea_orm::EntityTrait;
+    use wxcampaign::entities::users;
+
+    let app = crate::helpers::spawn_app().await;
+    let gold = app.customer_id("oCrmGold000001").await;
+    let private = app.customer_id("oCrmPrivate001").await;
+    let database_url = app.settings.database.url.expose_secret().to_owned();
+    let dir = std::env::temp_dir().join(format!("wxc-crm-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tier_of = |id: i64| {
+        let db = app.db.clone();
+        async move {
+            users::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .asset_tier
+        }
+    };
+
+    let bad = dir.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "openid,asset_tier,tags\noCrmGold000001,gold,房贷客户\noCrmPrivate001,silver,\n!!,gold,\n",
+    )
+    .unwrap();
+    let path = bad.to_str().unwrap();
+    let refused = wxcampaign(
+        &["users", "import-tiers", path],
+        &[("APP__DATABASE__URL", &database_url)],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("silver"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4"), "{stderr}");
+    assert!(stderr.contains("nothing imported"), "{stderr}");
+    assert_eq!(
+        tier_of(gold).await,
+        None,
+        "a file with a problem changes nothing"
+    );
+
+    let good = dir.join("good.csv");
+    std::fs::write(
+        &good,
+        "openid,asset_tier,tags\noCrmGold000001,gold,房贷客户\noCrmPrivate001,private,\noCrmStranger01,gold,\n",
+    )
+    .unwrap();
+    let imported = wxcampaign(
+        &["users", "import-tiers", good.to_str().unwrap()],
+        &[("APP__DATABASE__URL", &database_url)],
+    );
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        stdout.contains("3 rows: 2 customers updated, 1 not known here"),
+        "{stdout}"
+    );
+    assert_eq!(tier_of(gold).await.as_deref(), Some("gold"));
+    assert_eq!(tier_of(private).await.as_deref(), Some("private"));
+    std::fs::remove_dir_all(&dir).ok();
 }

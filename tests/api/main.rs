@@ -28,6 +28,7 @@ mod request_bodies;
 mod rewards;
 mod secrets;
 mod security;
+mod segments;
 mod staff;
 mod store;
 mod store_draw;

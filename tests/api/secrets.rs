@@ -471,6 +471,22 @@ async fn sweep(hostility: Hostility) {
         call("POST", "/admin/v1/task-uploads/1/decision")
             .body(json!({ "approve": false, "reason": "sweep" }))
             .token(s),
+        call("POST", "/api/v1/events")
+            .body(json!({ "events": [{ "kind": "page_view", "page": "pages/index/index" }] }))
+            .token(c),
+        call("GET", "/admin/v1/segments").token(s),
+        call("POST", "/admin/v1/segments")
+            .body(json!({ "slug": "sweep", "name": "扫描", "rule": "tier = \"new\"" }))
+            .token(s),
+        call("POST", "/admin/v1/segments/preview")
+            .body(json!({ "rule": "following = true" }))
+            .token(s),
+        call("GET", "/admin/v1/segments/sweep").token(s),
+        call("PUT", "/admin/v1/segments/sweep")
+            .body(json!({ "name": "扫描", "rule": "tier = \"active\"" }))
+            .token(s),
+        call("GET", "/admin/v1/segments/sweep/preview").token(s),
+        call("DELETE", "/admin/v1/segments/sweep").token(s),
         call("GET", "/admin/v1/staff").token(s),
         call("POST", "/admin/v1/staff")
             .body(json!({ "username": "sweep.operator", "role": "operator", "password": STAFF_PASSWORD }))

@@ -664,3 +664,95 @@ async fn a_join_is_refused_for_the_pause_the_window_its_own_team_and_another() {
         JoinOutcome::Joined { seat: 2, .. }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_work_queue_hands_each_message_to_exactly_one_of_many_consumers() {
+    let store = store().await;
+    let payloads: Vec<String> = (0..500).map(|n| format!("delivery-{n}")).collect();
+    for batch in payloads.chunks(100) {
+        store.enqueue("pushes", batch).await.unwrap();
+    }
+    let depth = store.queue_depth("pushes").await.unwrap();
+    assert_eq!((depth.waiting, depth.pending), (500, 0));
+    let consumers = (0..8).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let taken = store.take("pushes", &format!("c{n}"), 7).await.unwrap();
+                if taken.is_empty() {
+                    return got;
+                }
+                let ids: Vec<String> = taken.iter().map(|w| w.id.clone()).collect();
+                got.extend(taken.into_iter().map(|w| w.payload));
+                store.ack("pushes", &ids).await.unwrap();
+            }
+        })
+    });
+    let mut all: Vec<String> = join_all(consumers)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    all.sort();
+    let mut expected = payloads.clone();
+    expected.sort();
+    assert_eq!(all, expected, "every message once, none twice");
+    let depth = store.queue_depth("pushes").await.unwrap();
+    assert_eq!((depth.waiting, depth.pending), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_consumers_messages_are_reclaimed_after_their_idle_time() {
+    let clocked = ClockedStore::new().await;
+    let store = &clocked.store;
+    let payloads: Vec<String> = (0..10).map(|n| n.to_string()).collect();
+    store.enqueue("pushes", &payloads).await.unwrap();
+    // The first consumer takes six, acks two and stops.
+    let taken = store.take("pushes", "dies", 6).await.unwrap();
+    assert_eq!(taken.len(), 6);
+    let acked: Vec<String> = taken[..2].iter().map(|w| w.id.clone()).collect();
+    store.ack("pushes", &acked).await.unwrap();
+    let idle = Duration::from_millis(200);
+    assert!(
+        store
+            .reclaim("pushes", "takes-over", idle, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not idle long enough yet"
+    );
+    let depth = store.queue_depth("pushes").await.unwrap();
+    assert_eq!((depth.waiting, depth.pending), (4, 4));
+    clocked.pass(Duration::from_millis(400)).await;
+    let reclaimed = store
+        .reclaim("pushes", "takes-over", idle, 100)
+        .await
+        .unwrap();
+    let mut got: Vec<String> = reclaimed.iter().map(|w| w.payload.clone()).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        ["2", "3", "4", "5"],
+        "the four it never acked, not the two it did"
+    );
+    assert!(
+        store
+            .reclaim("pushes", "third", idle, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a reclaimed message is the new consumer's, idle from now"
+    );
+    let rest = store.take("pushes", "takes-over", 100).await.unwrap();
+    assert_eq!(rest.len(), 4);
+    let ids: Vec<String> = reclaimed
+        .iter()
+        .chain(&rest)
+        .map(|w| w.id.clone())
+        .collect();
+    store.ack("pushes", &ids).await.unwrap();
+    let depth = store.queue_depth("pushes").await.unwrap();
+    assert_eq!((depth.waiting, depth.pending), (0, 0));
+    assert!(store.take("other-queue", "x", 10).await.unwrap().is_empty());
+}

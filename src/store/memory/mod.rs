@@ -10,6 +10,7 @@ mod pause;
 mod quizzes;
 mod rate_limits;
 mod teams;
+mod work_queues;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -51,6 +52,7 @@ enum Value {
     /// A set of numbers, lowest first (free stock numbers).
     Numbers(BTreeSet<u32>),
     Team(Box<TeamSeats>),
+    Queue(Box<work_queues::Queue>),
 }
 
 #[derive(Debug, Clone)]

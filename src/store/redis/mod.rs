@@ -9,6 +9,7 @@ mod pause;
 mod quizzes;
 mod rate_limits;
 mod teams;
+mod work_queues;
 
 use std::time::Duration;
 
