@@ -65,6 +65,49 @@ pub struct Settings {
     pub quiz: QuizSettings,
     pub behaviour: BehaviourSettings,
     pub segments: SegmentSettings,
+    pub push: PushSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSettings {
+    /// No push reaches a customer from this time (Asia/Shanghai, `HH:MM`) ...
+    pub quiet_hours_start: String,
+    /// ... until this one, the next morning.
+    pub quiet_hours_end: String,
+    /// A customer receives at most this many pushes an Asia/Shanghai day, over every push and journey.
+    pub per_customer_daily: u32,
+    /// ... and this many an ISO week.
+    pub per_customer_weekly: u32,
+    /// WeChat's limit: a follower receives at most 4 mass messages a month.
+    pub mass_per_customer_monthly: u32,
+    /// The account's template messages a day (WeChat's cap for the account).
+    pub template_daily_cap: u32,
+    /// WeChat's limit on mass-send calls a minute.
+    pub mass_calls_per_minute: u32,
+    /// Delivery workers on this instance (0: this instance delivers nothing; the CLI still can).
+    pub workers: usize,
+    /// A delivery message a consumer took and did not finish in this long is taken over by another.
+    pub reclaim_after_secs: u64,
+    /// How long a channel rests after WeChat said "too fast" (45011) before it is tried again.
+    pub rate_backoff_secs: u64,
+    /// `formal`, `trial` or `developer`: which mini-program a subscribe message opens.
+    pub miniprogram_state: String,
+}
+
+impl PushSettings {
+    /// The quiet hours as minutes after Shanghai midnight: (start, end).
+    pub fn quiet_minutes(&self) -> Option<(u32, u32)> {
+        let minutes = |text: &str| {
+            let (hours, minutes) = text.split_once(':')?;
+            let (hours, minutes): (u32, u32) = (hours.parse().ok()?, minutes.parse().ok()?);
+            (hours < 24 && minutes < 60 && text.len() == 5).then_some(hours * 60 + minutes)
+        };
+        Some((
+            minutes(&self.quiet_hours_start)?,
+            minutes(&self.quiet_hours_end)?,
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -518,6 +561,7 @@ impl Settings {
             ));
         }
         self.validate_segments()?;
+        self.validate_push()?;
         self.validate_official_account()?;
         if environment == Environment::Production {
             self.validate_production()?;
@@ -568,6 +612,53 @@ impl Settings {
             if !(1..=365).contains(&days) {
                 return Err(ConfigError::invalid(key, "1 to 365 days"));
             }
+        }
+        Ok(())
+    }
+
+    fn validate_push(&self) -> Result<(), ConfigError> {
+        let push = &self.push;
+        if push.quiet_minutes().is_none() {
+            return Err(ConfigError::invalid(
+                "push.quiet_hours_start",
+                "quiet_hours_start and quiet_hours_end are HH:MM (00:00 to 23:59)",
+            ));
+        }
+        for (key, value, max) in [
+            ("push.per_customer_daily", push.per_customer_daily, 100),
+            ("push.per_customer_weekly", push.per_customer_weekly, 500),
+            (
+                "push.mass_per_customer_monthly",
+                push.mass_per_customer_monthly,
+                4,
+            ),
+            (
+                "push.template_daily_cap",
+                push.template_daily_cap,
+                100_000_000,
+            ),
+            ("push.mass_calls_per_minute", push.mass_calls_per_minute, 60),
+        ] {
+            if !(1..=max).contains(&value) {
+                return Err(ConfigError::invalid(key, format!("1 to {max}")));
+            }
+        }
+        if push.workers > 64 {
+            return Err(ConfigError::invalid("push.workers", "0 to 64"));
+        }
+        for (key, secs) in [
+            ("push.reclaim_after_secs", push.reclaim_after_secs),
+            ("push.rate_backoff_secs", push.rate_backoff_secs),
+        ] {
+            if !(1..=3600).contains(&secs) {
+                return Err(ConfigError::invalid(key, "1 to 3,600 seconds"));
+            }
+        }
+        if !["formal", "trial", "developer"].contains(&push.miniprogram_state.as_str()) {
+            return Err(ConfigError::invalid(
+                "push.miniprogram_state",
+                "formal, trial or developer",
+            ));
         }
         Ok(())
     }

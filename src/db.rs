@@ -68,6 +68,29 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("running database migrations")
 }
 
+/// Inserts `row`; `None` when a unique key already holds its values (a slug taken), any other error as is.
+pub async fn insert_new<A>(
+    conn: &impl sea_orm::ConnectionTrait,
+    row: A,
+) -> Result<Option<<A::Entity as sea_orm::EntityTrait>::Model>, DbErr>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    match row.insert(conn).await {
+        Ok(saved) => Ok(Some(saved)),
+        Err(error)
+            if matches!(
+                error.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

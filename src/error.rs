@@ -180,6 +180,14 @@ error_codes! {
     InvalidSegmentRule = "invalid_segment_rule" => BAD_REQUEST,
     InvalidSegment = "invalid_segment" => BAD_REQUEST,
     SegmentNotFound = "segment_not_found" => NOT_FOUND,
+    // Pushes
+    InvalidPush = "invalid_push" => BAD_REQUEST,
+    TemplateMarketing = "template_marketing" => UNPROCESSABLE_ENTITY,
+    PushNotFound = "push_not_found" => NOT_FOUND,
+    PushNotEditable = "push_not_editable" => CONFLICT,
+    SegmentEmpty = "segment_empty" => CONFLICT,
+    QuietHours = "quiet_hours" => CONFLICT,
+    InvalidConsent = "invalid_consent" => BAD_REQUEST,
 }
 
 impl fmt::Display for ErrorCode {

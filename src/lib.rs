@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod planning;
 pub mod points;
 pub mod posters;
+pub mod push;
 pub mod quiz;
 pub mod referrals;
 pub mod rewards;

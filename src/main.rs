@@ -49,10 +49,27 @@ enum Command {
         #[command(subcommand)]
         command: QuizCommand,
     },
+    /// Pushes to segments.
+    Push {
+        #[command(subcommand)]
+        command: PushCommand,
+    },
     /// Customer records.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PushCommand {
+    /// Send a draft or scheduled push now and deliver it here (beside any serving instance's workers),
+    /// with a progress bar, until nothing is left to send now; prints its counts.
+    Send {
+        slug: String,
+        /// Send during the quiet hours: each customer then gets the push's rule (held until they end, or dropped).
+        #[arg(long)]
+        override_quiet_hours: bool,
     },
 }
 
@@ -188,6 +205,66 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Err(error) => anyhow::bail!("{error}"),
             }
+        }
+        Command::Push {
+            command:
+                PushCommand::Send {
+                    slug,
+                    override_quiet_hours,
+                },
+        } => {
+            use wxcampaign::push::{self, fanout, saved, Delivering};
+            let db = db::connect(&settings.database).await?;
+            db::migrate(&db).await?;
+            let store = wxcampaign::store::connect(&settings.store).await?;
+            let wechat =
+                wxcampaign::wechat::client::WeChatClient::new(&settings.wechat, store.clone())?;
+            let now = chrono::Utc::now();
+            fanout::send(
+                &db,
+                store.as_ref(),
+                &settings,
+                &Actor::cli(),
+                &slug,
+                override_quiet_hours,
+                now,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let push_id = saved::find(&db, &slug)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id;
+            let bar = indicatif::ProgressBar::new(0);
+            let consumer = format!("cli-{}", std::process::id());
+            let counts = loop {
+                let cx = Delivering {
+                    db: &db,
+                    store: store.as_ref(),
+                    wechat: &wechat,
+                    settings: &settings.push,
+                    now: chrono::Utc::now(),
+                };
+                let pass = push::work(cx, &consumer, 10, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                if pass.messages == 0 {
+                    push::release(cx, &settings)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+                let counts = push::counts::of(&db, push_id).await?;
+                bar.set_length(counts.total);
+                bar.set_position(counts.total - counts.queued - counts.sending);
+                if counts.settled() {
+                    break counts;
+                }
+                if pass.messages == 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            };
+            bar.finish_and_clear();
+            println!("{}", serde_json::to_string_pretty(&counts)?);
         }
         Command::Users {
             command: UsersCommand::ImportTiers { file },

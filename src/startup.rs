@@ -22,8 +22,8 @@ use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
     audit, auth, behaviour, calculator, campaigns, coupons, db, fulfilment, jobs, lottery,
-    official_account, planning, points, posters, quiz, referrals, segments, staff, tasks, teams,
-    users,
+    official_account, planning, points, posters, push, quiz, referrals, segments, staff, tasks,
+    teams, users,
 };
 
 pub struct Application {
@@ -65,6 +65,7 @@ impl Application {
         if jobs_enabled {
             jobs::spawn(app.state.clone());
         }
+        push::worker::spawn(app.state.clone());
         Ok(app)
     }
 
@@ -94,6 +95,8 @@ impl Application {
                 db.clone(),
                 settings.database.max_connections,
                 clock.clone(),
+                // Domains above the callback that read what WeChat reports.
+                vec![Arc::new(push::reports::PushReports)],
             )),
             standing: web::Data::new(StandingCache::default()),
             live_pools: web::Data::new(lottery::service::LivePools::default()),
@@ -170,7 +173,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(calculator::routes::configure_customer)
                     .configure(posters::routes::configure_customer)
                     .configure(tasks::routes::configure_customer)
-                    .configure(behaviour::routes::configure_customer),
+                    .configure(behaviour::routes::configure_customer)
+                    .configure(push::routes::configure_customer),
             )
             .service(
                 web::scope("/admin/v1")
@@ -187,7 +191,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(coupons::routes::configure_staff)
                     .configure(quiz::routes::configure_staff)
                     .configure(tasks::routes::configure_staff)
-                    .configure(segments::routes::configure_staff),
+                    .configure(segments::routes::configure_staff)
+                    .configure(push::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(official_account::routes::configure_callback))
             .service(

@@ -23,6 +23,7 @@ mod m20261204_000018_create_posters;
 mod m20261204_000019_create_customer_events;
 mod m20261205_000020_create_tasks;
 mod m20261206_000021_create_segments;
+mod m20261207_000022_create_pushes;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_create_customer_events::Migration),
             Box::new(m20261205_000020_create_tasks::Migration),
             Box::new(m20261206_000021_create_segments::Migration),
+            Box::new(m20261207_000022_create_pushes::Migration),
         ]
     }
 }

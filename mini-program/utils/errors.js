@@ -122,6 +122,13 @@ const MESSAGES = {
   invalid_segment_rule: '人群规则有误，请检查后重试',
   invalid_segment: '人群信息有误，请检查后重试',
   segment_not_found: '人群不存在',
+  invalid_push: '推送内容有误，请检查后重试',
+  template_marketing: '模板消息不能包含营销内容',
+  push_not_found: '推送不存在',
+  push_not_editable: '推送已发出，不能再修改',
+  segment_empty: '人群中暂时没有客户',
+  quiet_hours: '现在是免打扰时段，请稍后发送',
+  invalid_consent: '订阅结果有误，请重试',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

@@ -26,6 +26,8 @@ pub struct Model {
     /// The bank's asset tier from its CRM export (`users import-tiers`); `None` until an export names them.
     pub asset_tier: Option<String>,
     pub asset_tier_at: Option<DateTimeUtc>,
+    /// Set while the customer has asked for no campaign messages.
+    pub push_opted_out_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

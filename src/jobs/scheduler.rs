@@ -108,6 +108,25 @@ fn purge_behaviour(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow:
     })
 }
 
+fn release_pushes(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let cx = crate::push::Delivering {
+            db: &state.db,
+            store: state.store.as_ref(),
+            wechat: &state.wechat,
+            settings: &state.settings.push,
+            now: at,
+        };
+        let released = crate::push::release(cx, &state.settings)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if released != Default::default() {
+            tracing::info!(?released, "push deliveries released");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -152,6 +171,12 @@ const CRON_JOBS: &[CronJob] = &[
         // Daily at 03:30 (Asia/Shanghai), a quiet hour: page views past `behaviour.retention_days` go.
         schedule: "0 30 3 * * *",
         run: purge_behaviour,
+    },
+    CronJob {
+        name: "push.release",
+        // Every five seconds: held deliveries whose time came, scheduled pushes due, pushes done.
+        schedule: "*/5 * * * * *",
+        run: release_pushes,
     },
 ];
 

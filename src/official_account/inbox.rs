@@ -58,14 +58,23 @@ pub struct InboxWriter {
 impl InboxWriter {
     /// Starts the writers on the current Tokio runtime. They hold at most half of the `pool_size` connections,
     /// so the rest of the application keeps the other half under a burst of messages.
-    pub fn spawn(db: DatabaseConnection, pool_size: u32, clock: SharedClock) -> Self {
+    pub fn spawn(
+        db: DatabaseConnection,
+        pool_size: u32,
+        clock: SharedClock,
+        handlers: Vec<Arc<dyn dispatch::InboundHandler>>,
+    ) -> Self {
         let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
         let pending = Arc::new(Mutex::new(pending));
         let writers = match db.get_database_backend() {
             DbBackend::Sqlite => 1,
             _ => POSTGRES_WRITERS.min(pool_size as usize / 2).max(1),
         };
-        let writer = Writer { db, clock };
+        let writer = Writer {
+            db,
+            clock,
+            handlers: Arc::new(handlers),
+        };
         for _ in 0..writers {
             tokio::spawn(write_batches(writer.clone(), pending.clone()));
         }
@@ -93,6 +102,8 @@ impl InboxWriter {
 struct Writer {
     db: DatabaseConnection,
     clock: SharedClock,
+    /// The handlers of domains above this one (pushes), run after the callback's own.
+    handlers: Arc<Vec<Arc<dyn dispatch::InboundHandler>>>,
 }
 
 /// Takes what is queued (the queue is held only while taking, so another writer takes the next batch while
@@ -221,6 +232,9 @@ async fn record_batch(
     };
     for i in order {
         dispatch::handle(&mut handling, &batch[i].inbound).await?;
+        for handler in writer.handlers.iter() {
+            handler.handle(&mut handling, &batch[i].inbound).await?;
+        }
     }
     Ok(batch
         .iter()
@@ -259,4 +273,48 @@ fn inbox_row(
         received_at: Set(received_at),
         ..Default::default()
     }
+}
+
+/// The customer's latest interaction that lets us send customer-service messages: a message of theirs (the
+/// window is 48 hours) or a menu click, follow or scan (a minute, three messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interaction {
+    pub at: chrono::DateTime<Utc>,
+    pub by_message: bool,
+}
+
+/// The interaction whose window holds `now`, if any.
+pub async fn open_interaction(
+    conn: &impl sea_orm::ConnectionTrait,
+    openid: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<Interaction>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let latest = |since: chrono::DateTime<Utc>, events: bool| {
+        let query = wechat_inbox::Entity::find()
+            .filter(wechat_inbox::Column::Openid.eq(openid))
+            .filter(wechat_inbox::Column::SentAt.gte(since))
+            .order_by_desc(wechat_inbox::Column::SentAt);
+        if events {
+            query.filter(wechat_inbox::Column::Event.is_in(["subscribe", "SCAN", "CLICK"]))
+        } else {
+            query.filter(wechat_inbox::Column::MsgType.ne("event"))
+        }
+    };
+    if let Some(message) = latest(now - chrono::Duration::hours(48), false)
+        .one(conn)
+        .await?
+    {
+        return Ok(Some(Interaction {
+            at: message.sent_at,
+            by_message: true,
+        }));
+    }
+    Ok(latest(now - chrono::Duration::minutes(1), true)
+        .one(conn)
+        .await?
+        .map(|event| Interaction {
+            at: event.sent_at,
+            by_message: false,
+        }))
 }

@@ -159,3 +159,18 @@ pub async fn statement(
         next_before_id,
     })
 }
+
+/// The balances of `user_ids` (a customer with no account has none listed): a push's `{{points}}`.
+pub async fn balances(
+    conn: &impl sea_orm::ConnectionTrait,
+    user_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Ok(crate::entities::points_accounts::Entity::find()
+        .filter(crate::entities::points_accounts::Column::UserId.is_in(user_ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|account| (account.user_id, account.balance))
+        .collect())
+}

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, SqlErr,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::Deserialize;
 
@@ -93,13 +93,9 @@ pub async fn create(
         updated_at: Set(cx.now),
         ..Default::default()
     };
-    let saved = match row.insert(&txn).await {
-        Ok(saved) => saved,
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(SegmentError::SlugTaken)
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let saved = crate::db::insert_new(&txn, row)
+        .await?
+        .ok_or(SegmentError::SlugTaken)?;
     let view = SegmentView::from(saved);
     audit::record(
         &txn,

@@ -20,6 +20,7 @@ mod lottery;
 mod openapi;
 mod points;
 mod posters;
+mod pushes;
 mod quiz_banks;
 mod quiz_play;
 mod rate_limit;

@@ -486,6 +486,32 @@ async fn sweep(hostility: Hostility) {
             .body(json!({ "name": "扫描", "rule": "tier = \"active\"" }))
             .token(s),
         call("GET", "/admin/v1/segments/sweep/preview").token(s),
+        call("GET", "/admin/v1/pushes").token(s),
+        call("POST", "/admin/v1/pushes")
+            .body(json!({ "slug": "sweep-push", "name": "扫描", "channel": "subscribe", "segment": "sweep",
+                          "variants": [{ "name": "A", "template_id": "T", "fields": { "thing1": "你好" } }] }))
+            .token(s),
+        call("GET", "/admin/v1/pushes/sweep-push").token(s),
+        call("PUT", "/admin/v1/pushes/sweep-push")
+            .body(json!({ "slug": "sweep-push", "name": "扫描", "channel": "subscribe", "segment": "sweep",
+                          "variants": [{ "name": "A", "template_id": "T", "fields": { "thing1": "您好" } }] }))
+            .token(s),
+        call("POST", "/admin/v1/pushes/sweep-push/schedule")
+            .body(json!({ "at": "2099-01-01T10:00:00+08:00" }))
+            .token(s),
+        call("POST", "/admin/v1/pushes/sweep-push/send")
+            .body(json!({}))
+            .token(s),
+        call("POST", "/admin/v1/pushes/sweep-push/cancel")
+            .body(json!({}))
+            .token(s),
+        call("GET", "/api/v1/me/messages").token(c),
+        call("PUT", "/api/v1/me/messages")
+            .body(json!({ "opted_out": false }))
+            .token(c),
+        call("POST", "/api/v1/me/subscriptions")
+            .body(json!({ "results": { "T": "accept" } }))
+            .token(c),
         call("DELETE", "/admin/v1/segments/sweep").token(s),
         call("GET", "/admin/v1/staff").token(s),
         call("POST", "/admin/v1/staff")

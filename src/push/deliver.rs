@@ -1,0 +1,746 @@
+//! Delivering: a worker takes queue messages (or takes over a stopped worker's after `reclaim_after_secs`),
+//! and for each delivery claims its row (`queued` -> `sending`, conditional, so two workers never both send
+//! one), applies every limit (each a counted reason), spends what the send uses, calls WeChat, and records the
+//! answer. A send that WeChat refused for its quota or rate (45009, 45011) gives back what it spent, is held
+//! and retried later, and rests its channel; nothing is lost. A delivery whose worker died in the middle of
+//! its call is taken up by `release`: a template message again (its `client_msg_id` makes WeChat drop a
+//! repeat), any other counted `interrupted` rather than risk sending it twice.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use super::fanout::{self, QUEUE};
+use super::limits::{self, Counted};
+use super::model::{Channel, PushError, QuietHours, Variant};
+use super::saved::{self, status};
+use crate::config::PushSettings;
+use crate::entities::{push_deliveries, pushes};
+use crate::official_account::inbox::open_interaction;
+use crate::store::StateStore;
+use crate::users::service::{push_targets, PushTarget};
+use crate::wechat::client::WeChatError;
+use crate::wechat::client::{App, WeChatClient};
+use crate::wechat::mini_program::SubscribeMessage;
+use crate::wechat::official_account::TemplateMessage;
+
+pub mod state {
+    pub const QUEUED: &str = "queued";
+    pub const HELD: &str = "held";
+    pub const SENDING: &str = "sending";
+    pub const SENT: &str = "sent";
+    pub const FAILED: &str = "failed";
+    pub const SKIPPED: &str = "skipped";
+}
+
+/// A delivery left `sending` this long had its worker die mid-call.
+const STALE_SENDING: chrono::Duration = chrono::Duration::minutes(5);
+/// A queued delivery not taken in this long may have lost its queue message (a flushed store): queued again.
+const STALE_QUEUED: chrono::Duration = chrono::Duration::minutes(2);
+/// Customer-service messages allowed after a click, follow or scan (within its minute).
+const EVENT_WINDOW_MESSAGES: u64 = 3;
+
+/// What delivering uses.
+#[derive(Clone, Copy)]
+pub struct Delivering<'a> {
+    pub db: &'a DatabaseConnection,
+    pub store: &'a dyn StateStore,
+    pub wechat: &'a WeChatClient,
+    pub settings: &'a PushSettings,
+    pub now: DateTime<Utc>,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub messages: usize,
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub held: u64,
+}
+
+/// Takes over up to `messages` queue messages that `consumer`'s peers left unfinished, then takes new ones,
+/// and delivers what they carry. `stop_after` (deliveries) makes it stop in the middle of a message, leaving
+/// that message unacked, as a worker that dies does (tests use it).
+pub async fn work(
+    cx: Delivering<'_>,
+    consumer: &str,
+    messages: usize,
+    stop_after: Option<u64>,
+) -> Result<Pass, PushError> {
+    let idle = Duration::from_secs(cx.settings.reclaim_after_secs);
+    let mut taken = cx.store.reclaim(QUEUE, consumer, idle, messages).await?;
+    if taken.len() < messages {
+        taken.extend(
+            cx.store
+                .take(QUEUE, consumer, messages - taken.len())
+                .await?,
+        );
+    }
+    let mut pass = Pass::default();
+    let mut done = 0u64;
+    for message in taken {
+        if let Some(push_id) = super::mass::push_of(&message.payload) {
+            let sent = super::mass::send(cx, push_id).await?;
+            pass.sent += sent.sent;
+            pass.failed += sent.failed;
+            pass.skipped += sent.skipped;
+            pass.held += sent.held;
+            cx.store.ack(QUEUE, &[message.id]).await?;
+            pass.messages += 1;
+            continue;
+        }
+        let mut ids: Vec<i64> = message
+            .payload
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect();
+        let room = stop_after.map(|limit| limit.saturating_sub(done) as usize);
+        let stopping = room.is_some_and(|room| room < ids.len());
+        if let Some(room) = room.filter(|_| stopping) {
+            ids.truncate(room);
+        }
+        done += ids.len() as u64;
+        let batch = deliver_batch(cx, &ids).await?;
+        pass.sent += batch.sent;
+        pass.failed += batch.failed;
+        pass.skipped += batch.skipped;
+        pass.held += batch.held;
+        if stopping {
+            return Ok(pass);
+        }
+        cx.store.ack(QUEUE, &[message.id]).await?;
+        pass.messages += 1;
+    }
+    Ok(pass)
+}
+
+/// Sets a delivery's state, reason and time to wait (only from `sending`, which this worker holds).
+async fn settle(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    to: &str,
+    reason: Option<&str>,
+    changes: impl FnOnce(&mut push_deliveries::ActiveModel),
+) -> Result<(), PushError> {
+    let mut row = push_deliveries::ActiveModel {
+        status: Set(to.into()),
+        reason: Set(reason.map(str::to_owned)),
+        ..Default::default()
+    };
+    changes(&mut row);
+    push_deliveries::Entity::update_many()
+        .set(row)
+        .filter(push_deliveries::Column::Id.eq(id))
+        .filter(push_deliveries::Column::Status.eq(state::SENDING))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The store key of a channel's rest after WeChat said "too fast" or "quota".
+fn rest_key(channel: Channel) -> String {
+    format!("push:rest:{}", channel.as_str())
+}
+
+/// The counted limits one send spends.
+fn limits_for(cx: &Delivering<'_>, channel: Channel, user_id: i64) -> Vec<Counted> {
+    let mut spent = vec![
+        Counted::customer_day(cx.settings, user_id, cx.now),
+        Counted::customer_week(cx.settings, user_id, cx.now),
+    ];
+    match channel {
+        Channel::Template => spent.push(Counted::template_day(cx.settings, cx.now)),
+        Channel::Mass => spent.push(Counted::mass_month(cx.settings, user_id, cx.now)),
+        _ => {}
+    }
+    spent
+}
+
+/// What becomes of one claimed delivery before any call.
+enum Decision {
+    Skip(&'static str),
+    Hold(&'static str, DateTime<Utc>),
+    Send(Box<Send>),
+}
+
+struct Send {
+    channel: Channel,
+    variant: Variant,
+    openid: String,
+    spent: Vec<Counted>,
+}
+
+impl Decision {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Decision::Skip(_) => Outcome::Skipped,
+            Decision::Hold(..) => Outcome::Held,
+            Decision::Send(_) => Outcome::Sent,
+        }
+    }
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Failed,
+    Skipped,
+    Held,
+}
+
+impl Pass {
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Sent => self.sent += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Held => self.held += 1,
+        }
+    }
+}
+
+/// Writes a skip or a hold.
+async fn put_aside(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    decision: &Decision,
+) -> Result<(), PushError> {
+    match decision {
+        Decision::Skip(reason) => settle(conn, id, state::SKIPPED, Some(reason), |_| {}).await,
+        Decision::Hold(reason, until) => {
+            settle(conn, id, state::HELD, Some(reason), |row| {
+                row.not_before = Set(Some(*until));
+            })
+            .await
+        }
+        Decision::Send(_) => Ok(()),
+    }
+}
+
+/// Delivers one message's deliveries: claimed together, checked, their limits spent in one transaction, sent
+/// one by one, recorded in one transaction. A few commits a message, not a few a customer.
+async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushError> {
+    let mut pass = Pass::default();
+    if ids.is_empty() {
+        return Ok(pass);
+    }
+    // The claim: one worker moves each queued delivery to sending; anyone else finds it taken.
+    let mut claimed = push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(state::SENDING))
+        .col_expr(
+            push_deliveries::Column::Attempts,
+            Expr::col(push_deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(push_deliveries::Column::SentAt, Expr::value(cx.now))
+        .filter(push_deliveries::Column::Id.is_in(ids.iter().copied()))
+        .filter(push_deliveries::Column::Status.eq(state::QUEUED))
+        .exec_with_returning(cx.db)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(pass);
+    }
+    claimed.sort_by_key(|delivery| delivery.id);
+    let mut pushes = HashMap::new();
+    for delivery in &claimed {
+        if let std::collections::hash_map::Entry::Vacant(entry) = pushes.entry(delivery.push_id) {
+            entry.insert(saved::find_by_id(cx.db, delivery.push_id).await?);
+        }
+    }
+    let user_ids: Vec<i64> = claimed.iter().map(|delivery| delivery.user_id).collect();
+    let targets: HashMap<i64, PushTarget> = push_targets(cx.db, &user_ids)
+        .await?
+        .into_iter()
+        .map(|target| (target.user_id, target))
+        .collect();
+    let mut rests = HashMap::new();
+    let mut decisions = Vec::with_capacity(claimed.len());
+    for delivery in &claimed {
+        let push = &pushes[&delivery.push_id];
+        let channel = saved::channel(push);
+        if let std::collections::hash_map::Entry::Vacant(entry) = rests.entry(channel) {
+            entry.insert(resting_until(cx, channel).await?);
+        }
+        let decision = decide(
+            cx,
+            push,
+            delivery,
+            targets.get(&delivery.user_id),
+            rests[&channel],
+        )
+        .await?;
+        decisions.push(decision);
+    }
+    // Spend every send's limits in one transaction, each send on its own savepoint: all of a send's limits,
+    // or (one used up) none of them.
+    let txn = crate::db::begin_write(cx.db).await?;
+    for (delivery, decision) in claimed.iter().zip(decisions.iter_mut()) {
+        let Decision::Send(send) = decision else {
+            continue;
+        };
+        let savepoint = sea_orm::TransactionTrait::begin(&txn).await?;
+        let mut refused = None;
+        for limit in &send.spent {
+            if !limits::spend(&savepoint, limit).await? {
+                refused = Some(match limit.reason {
+                    // The account's day is used up: tomorrow's quota sends it.
+                    "template_daily_cap" => {
+                        Decision::Hold(limit.reason, limits::next_midnight(cx.now))
+                    }
+                    reason => Decision::Skip(reason),
+                });
+                break;
+            }
+        }
+        let template_id = send.variant.template_id.clone().unwrap_or_default();
+        if refused.is_none()
+            && send.channel == Channel::Subscribe
+            && !limits::spend_consent(&savepoint, delivery.user_id, &template_id, -1).await?
+        {
+            refused = Some(Decision::Skip("no_consent"));
+        }
+        match refused {
+            Some(instead) => {
+                savepoint.rollback().await?;
+                *decision = instead;
+            }
+            None => savepoint.commit().await?,
+        }
+    }
+    for (delivery, decision) in claimed.iter().zip(&decisions) {
+        put_aside(&txn, delivery.id, decision).await?;
+        if !matches!(decision, Decision::Send(_)) {
+            pass.count(decision.outcome());
+        }
+    }
+    txn.commit().await?;
+    let mut answers = Vec::new();
+    let mut resting: Option<Option<i64>> = None;
+    for (delivery, decision) in claimed.iter().zip(&decisions) {
+        let Decision::Send(send) = decision else {
+            continue;
+        };
+        // Once WeChat said "too fast" or "quota", the rest of the batch is not tried now.
+        let answer = match resting {
+            Some(code) => Err((code, None)),
+            None => call(cx, send.channel, &send.variant, &send.openid, delivery)
+                .await
+                .map_err(|error| (error.errcode(), Some(error))),
+        };
+        if let Err((Some(code @ (45009 | 45011)), _)) = &answer {
+            resting = Some(Some(*code));
+        }
+        answers.push((delivery, send, answer));
+    }
+    let txn = crate::db::begin_write(cx.db).await?;
+    for (delivery, send, answer) in answers {
+        let outcome = match answer {
+            Ok(msg_id) => {
+                settle(&txn, delivery.id, state::SENT, None, |row| {
+                    row.msg_id = Set(msg_id);
+                    row.sent_at = Set(Some(cx.now));
+                })
+                .await?;
+                Outcome::Sent
+            }
+            Err((errcode, error)) => {
+                failed(cx, &txn, send, delivery, errcode, error.is_none()).await?
+            }
+        };
+        pass.count(outcome);
+    }
+    txn.commit().await?;
+    Ok(pass)
+}
+
+/// Until when the channel rests after WeChat asked us to slow down, if it does.
+async fn resting_until(
+    cx: Delivering<'_>,
+    channel: Channel,
+) -> Result<Option<DateTime<Utc>>, PushError> {
+    Ok(cx
+        .store
+        .credential(&rest_key(channel))
+        .await?
+        .and_then(|until| until.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis))
+}
+
+/// Every check before a send: the push still on, the quiet hours, the channel's rest, the customer's
+/// standing, the channel's reach.
+async fn decide(
+    cx: Delivering<'_>,
+    push: &pushes::Model,
+    delivery: &push_deliveries::Model,
+    target: Option<&PushTarget>,
+    rest: Option<DateTime<Utc>>,
+) -> Result<Decision, PushError> {
+    if push.status == status::CANCELLED {
+        return Ok(Decision::Skip("cancelled"));
+    }
+    let channel = saved::channel(push);
+    if let Some(until) = limits::quiet_until(cx.settings, cx.now) {
+        return Ok(match QuietHours::parse(&push.quiet_hours) {
+            QuietHours::Hold => Decision::Hold("quiet_hours", until),
+            QuietHours::Drop => Decision::Skip("quiet_hours"),
+        });
+    }
+    if let Some(until) = rest {
+        return Ok(Decision::Hold("wechat_rate", std::cmp::max(until, cx.now)));
+    }
+    let Some(target) = target.filter(|target| !target.disabled) else {
+        return Ok(Decision::Skip("account_disabled"));
+    };
+    if target.opted_out {
+        return Ok(Decision::Skip("opted_out"));
+    }
+    let variant = saved::variants(push)
+        .into_iter()
+        .find(|variant| variant.name == delivery.variant);
+    let Some(variant) = variant else {
+        return Ok(Decision::Skip("variant_removed"));
+    };
+    let openid = match channel {
+        Channel::Subscribe => target.mp_openid.clone(),
+        _ => target.oa_openid.clone().filter(|_| target.following),
+    };
+    let Some(openid) = openid else {
+        return Ok(Decision::Skip(match channel {
+            Channel::Subscribe => "no_mini_program",
+            _ => "not_following",
+        }));
+    };
+    if channel == Channel::CustomerService {
+        match open_interaction(cx.db, &openid, cx.now).await? {
+            None => return Ok(Decision::Skip("outside_window")),
+            Some(interaction) if !interaction.by_message => {
+                let since = sent_since(cx.db, delivery.user_id, interaction.at).await?;
+                if since >= EVENT_WINDOW_MESSAGES {
+                    return Ok(Decision::Skip("outside_window"));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Decision::Send(Box::new(Send {
+        channel,
+        spent: limits_for(&cx, channel, delivery.user_id),
+        variant,
+        openid,
+    })))
+}
+
+/// Customer-service messages sent to the customer since `since`.
+async fn sent_since(
+    conn: &impl ConnectionTrait,
+    user_id: i64,
+    since: DateTime<Utc>,
+) -> Result<u64, PushError> {
+    use sea_orm::PaginatorTrait;
+    let cs_pushes = sea_orm::sea_query::Query::select()
+        .column(pushes::Column::Id)
+        .from(pushes::Entity)
+        .and_where(pushes::Column::Channel.eq(Channel::CustomerService.as_str()))
+        .to_owned();
+    Ok(push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::UserId.eq(user_id))
+        .filter(push_deliveries::Column::Status.eq(state::SENT))
+        .filter(push_deliveries::Column::SentAt.gte(since))
+        .filter(push_deliveries::Column::PushId.in_subquery(cs_pushes))
+        .count(conn)
+        .await?)
+}
+
+/// Calls WeChat; a template message's msgid is what its job report names.
+async fn call(
+    cx: Delivering<'_>,
+    channel: Channel,
+    variant: &Variant,
+    openid: &str,
+    delivery: &push_deliveries::Model,
+) -> Result<Option<String>, WeChatError> {
+    match channel {
+        Channel::Subscribe => {
+            let message = SubscribeMessage {
+                touser: openid.to_owned(),
+                template_id: variant.template_id.clone().unwrap_or_default(),
+                page: variant.page.clone(),
+                data: delivery.fields.clone(),
+                miniprogram_state: cx.settings.miniprogram_state.clone(),
+            };
+            cx.wechat.send_subscribe_message(&message).await?;
+            Ok(None)
+        }
+        Channel::Template => {
+            let mini_program = cx.wechat.app_id(App::MiniProgram).to_owned();
+            let message = TemplateMessage {
+                touser: openid.to_owned(),
+                template_id: variant.template_id.clone().unwrap_or_default(),
+                url: variant.url.clone(),
+                miniprogram: variant
+                    .page
+                    .as_ref()
+                    .map(|page| json!({ "appid": mini_program, "pagepath": page })),
+                // WeChat drops a repeat of this id: what makes a retry after a lost answer safe.
+                client_msg_id: format!("wxc-d{}", delivery.id),
+                data: delivery.fields.clone(),
+            };
+            Ok(Some(
+                cx.wechat.send_template_message(&message).await?.to_string(),
+            ))
+        }
+        Channel::CustomerService => {
+            let text = delivery.fields["text"].as_str().unwrap_or_default();
+            cx.wechat.send_custom_text(openid, text).await?;
+            Ok(None)
+        }
+        Channel::Mass => Err(WeChatError::Decode(
+            "a mass send goes to its tag, not one by one".into(),
+        )),
+    }
+}
+
+/// WeChat refused (`errcode`, `None` without an answer), or the send was not tried (`rested`: WeChat had just
+/// refused another for its rate or quota): a retry later (quota, rate, a template's lost answer) or a failure
+/// counted by its errcode. What the send spent is given back, since nothing was sent.
+async fn failed(
+    cx: Delivering<'_>,
+    txn: &sea_orm::DatabaseTransaction,
+    send: &Send,
+    delivery: &push_deliveries::Model,
+    errcode: Option<i64>,
+    rested: bool,
+) -> Result<Outcome, PushError> {
+    for limit in &send.spent {
+        limits::refund(txn, limit).await?;
+    }
+    let id = delivery.id;
+    let template_id = send.variant.template_id.clone().unwrap_or_default();
+    let hold = |reason: &'static str, until: DateTime<Utc>| async move {
+        settle(txn, id, state::HELD, Some(reason), |row| {
+            row.not_before = Set(Some(until));
+        })
+        .await
+        .map(|_| Outcome::Held)
+    };
+    let fail = |reason: &'static str, errcode: Option<i64>| async move {
+        settle(txn, id, state::FAILED, Some(reason), |row| {
+            row.errcode = Set(errcode.and_then(|code| i32::try_from(code).ok()));
+        })
+        .await
+        .map(|_| Outcome::Failed)
+    };
+    match errcode {
+        Some(code @ (45009 | 45011)) => {
+            let (reason, until) = match code {
+                // The day's quota is gone: tomorrow.
+                45009 => ("wechat_quota", limits::next_midnight(cx.now)),
+                _ => (
+                    "wechat_rate",
+                    cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),
+                ),
+            };
+            if send.channel == Channel::Subscribe {
+                limits::spend_consent(txn, delivery.user_id, &template_id, 1).await?;
+            }
+            if rested {
+                return hold(reason, until).await;
+            }
+            let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
+            cx.store
+                .put_credential(
+                    &rest_key(send.channel),
+                    &until.timestamp_millis().to_string(),
+                    rest,
+                )
+                .await?;
+            tracing::warn!(errcode = code, channel = send.channel.as_str(), until = %until, "WeChat asked us to slow down: the channel rests");
+            hold(reason, until).await
+        }
+        Some(43101) => {
+            // The customer has no consent left at WeChat's end, whatever we counted.
+            limits::set_consents(txn, delivery.user_id, &template_id, 0, cx.now).await?;
+            fail("no_consent", Some(43101)).await
+        }
+        Some(43004) => fail("not_following", Some(43004)).await,
+        Some(code) => fail("wechat_error", Some(code)).await,
+        // No answer: a template message may be sent again safely (its client_msg_id); another is not
+        // risked twice.
+        None if send.channel == Channel::Template && delivery.attempts < 5 => {
+            hold("no_answer", cx.now + chrono::Duration::seconds(30)).await
+        }
+        None => fail("no_answer", None).await,
+    }
+}
+
+/// What `release` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Released {
+    pub due: u64,
+    pub requeued: u64,
+    pub interrupted: u64,
+    pub finished: u64,
+    pub started: u64,
+}
+
+/// The deliveries' clock, on any instance (the `push.release` job): held deliveries whose time came go back on
+/// the queue; queued ones nobody took for a while are queued again (a flushed store loses no delivery: a
+/// second message for one is harmless, the claim lets one through); a delivery whose worker died mid-call is
+/// retried (templates) or counted `interrupted`; scheduled pushes whose time came start; pushes with nothing
+/// left to send are marked sent.
+pub async fn release(
+    cx: Delivering<'_>,
+    settings: &crate::config::Settings,
+) -> Result<Released, PushError> {
+    use push_deliveries::Column;
+    let mut released = Released::default();
+    let due: Vec<(i64, i64)> = push_deliveries::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::PushId)
+        .filter(Column::Status.eq(state::HELD))
+        .filter(Column::NotBefore.lte(cx.now))
+        .limit(5_000)
+        .into_tuple()
+        .all(cx.db)
+        .await?;
+    requeue(cx, &due, state::HELD).await?;
+    released.due = due.len() as u64;
+    let stale: Vec<(i64, i64)> = push_deliveries::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::PushId)
+        .filter(Column::Status.eq(state::QUEUED))
+        .filter(Column::QueuedAt.lt(cx.now - STALE_QUEUED))
+        .limit(5_000)
+        .into_tuple()
+        .all(cx.db)
+        .await?;
+    requeue(cx, &stale, state::QUEUED).await?;
+    released.requeued = stale.len() as u64;
+    let cut_off: Vec<(i64, i64)> = push_deliveries::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::PushId)
+        .filter(Column::Status.eq(state::SENDING))
+        .filter(Column::SentAt.lt(cx.now - STALE_SENDING))
+        .limit(5_000)
+        .into_tuple()
+        .all(cx.db)
+        .await?;
+    for (id, push_id) in cut_off {
+        let push = saved::find_by_id(cx.db, push_id).await?;
+        if saved::channel(&push) == Channel::Template {
+            settle(cx.db, id, state::QUEUED, None, |row| {
+                row.queued_at = Set(cx.now);
+            })
+            .await?;
+            fanout::enqueue(cx.store, &[id]).await?;
+        } else {
+            settle(cx.db, id, state::FAILED, Some("interrupted"), |_| {}).await?;
+            released.interrupted += 1;
+        }
+    }
+    let due_pushes = pushes::Entity::find()
+        .filter(pushes::Column::Status.eq(status::SCHEDULED))
+        .filter(pushes::Column::ScheduledFor.lte(cx.now))
+        .all(cx.db)
+        .await?;
+    for push in due_pushes {
+        let slug = push.slug.clone();
+        match fanout::start(cx.db, cx.store, settings, None, push, cx.now).await {
+            Ok(_) => released.started += 1,
+            Err(PushError::SegmentEmpty) => {
+                tracing::warn!(push = %slug, "a scheduled push's segment is empty: nothing sent");
+                let push = saved::find(cx.db, &slug).await?;
+                pushes::Entity::update_many()
+                    .col_expr(pushes::Column::Status, Expr::value(status::SENT))
+                    .col_expr(pushes::Column::FinishedAt, Expr::value(cx.now))
+                    .filter(pushes::Column::Id.eq(push.id))
+                    .filter(pushes::Column::Status.eq(status::SCHEDULED))
+                    .exec(cx.db)
+                    .await?;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let sending = pushes::Entity::find()
+        .filter(pushes::Column::Status.eq(status::SENDING))
+        .all(cx.db)
+        .await?;
+    for push in sending {
+        let counts = super::counts::of(cx.db, push.id).await?;
+        if counts.settled() && counts.held == 0 {
+            pushes::Entity::update_many()
+                .col_expr(pushes::Column::Status, Expr::value(status::SENT))
+                .col_expr(pushes::Column::FinishedAt, Expr::value(cx.now))
+                .filter(pushes::Column::Id.eq(push.id))
+                .filter(pushes::Column::Status.eq(status::SENDING))
+                .exec(cx.db)
+                .await?;
+            released.finished += 1;
+        }
+    }
+    Ok(released)
+}
+
+/// Moves deliveries (id, push) from `from` back to queued and puts them on the queue: a mass push's as one
+/// message for the push.
+async fn requeue(cx: Delivering<'_>, due: &[(i64, i64)], from: &str) -> Result<(), PushError> {
+    let mut mass_pushes = std::collections::BTreeSet::new();
+    let mut channels = HashMap::new();
+    for chunk in due.chunks(500) {
+        push_deliveries::Entity::update_many()
+            .col_expr(push_deliveries::Column::Status, Expr::value(state::QUEUED))
+            .col_expr(push_deliveries::Column::QueuedAt, Expr::value(cx.now))
+            .filter(push_deliveries::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .filter(push_deliveries::Column::Status.eq(from))
+            .exec(cx.db)
+            .await?;
+        let mut one_by_one = Vec::new();
+        for (id, push_id) in chunk {
+            if let std::collections::hash_map::Entry::Vacant(entry) = channels.entry(*push_id) {
+                entry.insert(saved::channel(&saved::find_by_id(cx.db, *push_id).await?));
+            }
+            if channels[push_id] == Channel::Mass {
+                mass_pushes.insert(*push_id);
+            } else {
+                one_by_one.push(*id);
+            }
+        }
+        fanout::enqueue(cx.store, &one_by_one).await?;
+    }
+    let messages: Vec<String> = mass_pushes.into_iter().map(super::mass::message).collect();
+    cx.store.enqueue(QUEUE, &messages).await?;
+    Ok(())
+}
+
+/// WeChat's job report on a template message (TEMPLATESENDJOBFINISH), by its msgid: one cheap update on the
+/// callback's own transaction.
+pub async fn record_report(
+    conn: &impl ConnectionTrait,
+    msg_id: &str,
+    report: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Report, Expr::value(clip(report)))
+        .col_expr(push_deliveries::Column::ReportedAt, Expr::value(at))
+        .filter(push_deliveries::Column::MsgId.eq(msg_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(32).collect()
+}

@@ -1,0 +1,323 @@
+//! Mass sends: one call to WeChat for the whole push, to an official-account tag that holds exactly the
+//! customers it may reach now. Each customer's four-a-month (and daily, weekly) limit is spent first, so
+//! WeChat never has to filter anyone out; the tag is filled 50 openids a call; the send call itself is held to
+//! `push.mass_calls_per_minute` across instances. The queue carries one message for the push
+//! (`mass:<push id>`), not one per customer.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use super::deliver::{state, Delivering, Pass};
+use super::limits::{self, Counted};
+use super::model::{PushError, QuietHours};
+use super::saved::{self, status};
+use crate::config::RateLimitRule;
+use crate::entities::{push_deliveries, pushes};
+use crate::users::service::push_targets;
+
+/// The queue message that sends a mass push's queued deliveries.
+pub fn message(push_id: i64) -> String {
+    format!("mass:{push_id}")
+}
+
+/// The push a queue message names, if it is a mass message.
+pub fn push_of(payload: &str) -> Option<i64> {
+    payload.strip_prefix("mass:")?.parse().ok()
+}
+
+/// Moves this push's `from` deliveries to `to` (with a reason and a time to wait); returns how many.
+async fn move_all(
+    cx: Delivering<'_>,
+    push_id: i64,
+    from: &str,
+    to: &str,
+    reason: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+) -> Result<u64, PushError> {
+    let moved = push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(to))
+        .col_expr(
+            push_deliveries::Column::Reason,
+            Expr::value(reason.map(str::to_owned)),
+        )
+        .col_expr(push_deliveries::Column::NotBefore, Expr::value(not_before))
+        .filter(push_deliveries::Column::PushId.eq(push_id))
+        .filter(push_deliveries::Column::Status.eq(from))
+        .exec(cx.db)
+        .await?;
+    Ok(moved.rows_affected)
+}
+
+/// Sends what of the mass push is queued.
+pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
+    let mut pass = Pass::default();
+    let push = saved::find_by_id(cx.db, push_id).await?;
+    if push.status == status::CANCELLED {
+        pass.skipped += move_all(
+            cx,
+            push_id,
+            state::QUEUED,
+            state::SKIPPED,
+            Some("cancelled"),
+            None,
+        )
+        .await?;
+        return Ok(pass);
+    }
+    if let Some(until) = limits::quiet_until(cx.settings, cx.now) {
+        match QuietHours::parse(&push.quiet_hours) {
+            QuietHours::Hold => {
+                pass.held += move_all(
+                    cx,
+                    push_id,
+                    state::QUEUED,
+                    state::HELD,
+                    Some("quiet_hours"),
+                    Some(until),
+                )
+                .await?
+            }
+            QuietHours::Drop => {
+                pass.skipped += move_all(
+                    cx,
+                    push_id,
+                    state::QUEUED,
+                    state::SKIPPED,
+                    Some("quiet_hours"),
+                    None,
+                )
+                .await?
+            }
+        }
+        return Ok(pass);
+    }
+    let rule = RateLimitRule {
+        limit: cx.settings.mass_calls_per_minute,
+        window_secs: 60,
+    };
+    let budget = cx
+        .store
+        .rate_limit("wechat_mass_calls", "account", rule)
+        .await?;
+    if !budget.allowed {
+        let until = cx.now + chrono::Duration::from_std(budget.retry_after).unwrap_or_default();
+        pass.held += move_all(
+            cx,
+            push_id,
+            state::QUEUED,
+            state::HELD,
+            Some("mass_rate"),
+            Some(until),
+        )
+        .await?;
+        return Ok(pass);
+    }
+    // The claim: every queued delivery of the push, at once; a second worker with the same message finds none.
+    let mut claimed = push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(state::SENDING))
+        .col_expr(push_deliveries::Column::SentAt, Expr::value(cx.now))
+        .filter(push_deliveries::Column::PushId.eq(push_id))
+        .filter(push_deliveries::Column::Status.eq(state::QUEUED))
+        .exec_with_returning(cx.db)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(pass);
+    }
+    claimed.sort_by_key(|delivery| delivery.id);
+    let mut reached: Vec<(i64, String, Vec<Counted>)> = Vec::new();
+    for page in claimed.chunks(500) {
+        let ids: Vec<i64> = page.iter().map(|d| d.user_id).collect();
+        let targets = push_targets(cx.db, &ids).await?;
+        let txn = crate::db::begin_write(cx.db).await?;
+        for delivery in page {
+            let target = targets.iter().find(|t| t.user_id == delivery.user_id);
+            let openid = target
+                .filter(|t| !t.disabled && !t.opted_out && t.following)
+                .and_then(|t| t.oa_openid.clone());
+            let Some(openid) = openid else {
+                skip(&txn, delivery.id, "not_following").await?;
+                pass.skipped += 1;
+                continue;
+            };
+            let spent = vec![
+                Counted::mass_month(cx.settings, delivery.user_id, cx.now),
+                Counted::customer_day(cx.settings, delivery.user_id, cx.now),
+                Counted::customer_week(cx.settings, delivery.user_id, cx.now),
+            ];
+            let savepoint = txn.begin().await?;
+            let mut refused = None;
+            for limit in &spent {
+                if !limits::spend(&savepoint, limit).await? {
+                    refused = Some(limit.reason);
+                    break;
+                }
+            }
+            match refused {
+                Some(reason) => {
+                    savepoint.rollback().await?;
+                    skip(&txn, delivery.id, reason).await?;
+                    pass.skipped += 1;
+                }
+                None => {
+                    savepoint.commit().await?;
+                    reached.push((delivery.id, openid, spent));
+                }
+            }
+        }
+        txn.commit().await?;
+    }
+    if reached.is_empty() {
+        return Ok(pass);
+    }
+    match tag_and_send(cx, &push, &reached).await {
+        Ok(msg_id) => {
+            let ids: Vec<i64> = reached.iter().map(|(id, _, _)| *id).collect();
+            for chunk in ids.chunks(500) {
+                push_deliveries::Entity::update_many()
+                    .col_expr(push_deliveries::Column::Status, Expr::value(state::SENT))
+                    .col_expr(push_deliveries::Column::MsgId, Expr::value(msg_id.clone()))
+                    .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
+                    .exec(cx.db)
+                    .await?;
+            }
+            pushes::Entity::update_many()
+                .col_expr(pushes::Column::MassMsgId, Expr::value(msg_id))
+                .filter(pushes::Column::Id.eq(push_id))
+                .exec(cx.db)
+                .await?;
+            pass.sent += ids.len() as u64;
+        }
+        Err(error) => {
+            // Nothing was sent: what the sends spent comes back, and they wait or fail by what WeChat said.
+            let errcode = error.errcode();
+            let txn = crate::db::begin_write(cx.db).await?;
+            for (_, _, spent) in &reached {
+                for limit in spent {
+                    limits::refund(&txn, limit).await?;
+                }
+            }
+            txn.commit().await?;
+            let retry = match errcode {
+                Some(45009) => Some(("wechat_quota", limits::next_midnight(cx.now))),
+                Some(45011) | None => Some((
+                    "wechat_rate",
+                    cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),
+                )),
+                Some(_) => None,
+            };
+            for (id, _, _) in &reached {
+                let mut row = push_deliveries::ActiveModel {
+                    ..Default::default()
+                };
+                match retry {
+                    Some((reason, until)) => {
+                        row.status = Set(state::HELD.into());
+                        row.reason = Set(Some(reason.into()));
+                        row.not_before = Set(Some(until));
+                        pass.held += 1;
+                    }
+                    None => {
+                        row.status = Set(state::FAILED.into());
+                        row.reason = Set(Some("wechat_error".into()));
+                        row.errcode = Set(errcode.and_then(|code| i32::try_from(code).ok()));
+                        pass.failed += 1;
+                    }
+                }
+                push_deliveries::Entity::update_many()
+                    .set(row)
+                    .filter(push_deliveries::Column::Id.eq(*id))
+                    .exec(cx.db)
+                    .await?;
+            }
+            tracing::warn!(push = push.slug, ?errcode, error = %error, "a mass send failed: nothing was sent");
+        }
+    }
+    Ok(pass)
+}
+
+async fn skip(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: i64,
+    reason: &str,
+) -> Result<(), PushError> {
+    push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(state::SKIPPED))
+        .col_expr(push_deliveries::Column::Reason, Expr::value(reason))
+        .filter(push_deliveries::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Fills the push's tag with exactly `reached` (emptied of an earlier batch first) and sends to it.
+async fn tag_and_send(
+    cx: Delivering<'_>,
+    push: &pushes::Model,
+    reached: &[(i64, String, Vec<Counted>)],
+) -> Result<String, crate::wechat::client::WeChatError> {
+    let tag_id = match push.mass_tag_id {
+        Some(tag_id) => {
+            let earlier: Vec<String> = earlier_openids(cx, push.id).await.map_err(|e| {
+                crate::wechat::client::WeChatError::Decode(format!(
+                    "reading the tag's members: {e}"
+                ))
+            })?;
+            // The client calls WeChat 50 openids at a time.
+            cx.wechat.untag_users(tag_id, &earlier).await?;
+            tag_id
+        }
+        None => {
+            let tag = cx
+                .wechat
+                .create_tag(&format!("wxc-push-{}", push.id))
+                .await?;
+            pushes::Entity::update_many()
+                .col_expr(pushes::Column::MassTagId, Expr::value(tag.id))
+                .filter(pushes::Column::Id.eq(push.id))
+                .exec(cx.db)
+                .await
+                .map_err(|e| crate::wechat::client::WeChatError::Decode(e.to_string()))?;
+            tag.id
+        }
+    };
+    let openids: Vec<String> = reached
+        .iter()
+        .map(|(_, openid, _)| openid.clone())
+        .collect();
+    cx.wechat.tag_users(tag_id, &openids).await?;
+    let media_id = saved::variants(push)
+        .first()
+        .and_then(|variant| variant.media_id.clone())
+        .unwrap_or_default();
+    // The batch's first delivery names the send: a retry of this batch is one send at WeChat's end.
+    let client_msg_id = format!("wxc-p{}-{}", push.id, reached[0].0);
+    let msg_id = cx
+        .wechat
+        .mass_send_by_tag(tag_id, &media_id, &client_msg_id)
+        .await?;
+    Ok(msg_id.to_string())
+}
+
+/// The official-account openids an earlier batch of this push put in its tag.
+async fn earlier_openids(cx: Delivering<'_>, push_id: i64) -> Result<Vec<String>, PushError> {
+    use sea_orm::QuerySelect;
+    let user_ids: Vec<i64> = push_deliveries::Entity::find()
+        .select_only()
+        .column(push_deliveries::Column::UserId)
+        .filter(push_deliveries::Column::PushId.eq(push_id))
+        .filter(push_deliveries::Column::Status.eq(state::SENT))
+        .into_tuple()
+        .all(cx.db)
+        .await?;
+    let mut openids = Vec::new();
+    for chunk in user_ids.chunks(500) {
+        openids.extend(
+            push_targets(cx.db, chunk)
+                .await?
+                .into_iter()
+                .filter_map(|target| target.oa_openid),
+        );
+    }
+    Ok(openids)
+}

@@ -1,0 +1,716 @@
+//! Pushes to segments: each customer reached at most once whatever stops, every WeChat limit a counted reason.
+
+use std::collections::HashSet;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+use wxcampaign::auth::Role;
+use wxcampaign::clock::Clock;
+use wxcampaign::entities::{push_deliveries, subscribe_consents, users};
+use wxcampaign::push::{self, Delivering, Pass};
+
+use crate::helpers::{error_code, spawn_app_with, TestApp};
+
+const TEMPLATE_SEND: &str = "/cgi-bin/message/template/send";
+const SUBSCRIBE_SEND: &str = "/cgi-bin/message/subscribe/send";
+
+fn shanghai(text: &str) -> DateTime<Utc> {
+    wxcampaign::calendar::parse_time(text).unwrap()
+}
+
+/// `count` customers who follow the official account and use the mini-program, made in one statement a
+/// thousand (the real rows a login makes). Returns their ids.
+async fn followers(app: &TestApp, prefix: &str, count: usize) -> Vec<i64> {
+    let now = app.clock.now();
+    let rows: Vec<users::ActiveModel> = (0..count)
+        .map(|n| users::ActiveModel {
+            mp_openid: Set(Some(format!("oMp{prefix}{n:06}"))),
+            oa_openid: Set(Some(format!("oOa{prefix}{n:06}"))),
+            oa_following: Set(true),
+            followed_at: Set(Some(now)),
+            created_at: Set(now),
+            last_active_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(1000) {
+        users::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&app.db)
+            .await
+            .unwrap();
+    }
+    users::Entity::find()
+        .filter(users::Column::MpOpenid.starts_with(format!("oMp{prefix}")))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|user| user.id)
+        .collect()
+}
+
+async fn segment(app: &TestApp, manager: &str, slug: &str, rule: &str) {
+    let created = app
+        .post_json(
+            "/admin/v1/segments",
+            Some(manager),
+            &json!({ "slug": slug, "name": slug, "rule": rule }),
+        )
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+}
+
+fn template_push(slug: &str, segment: &str) -> Value {
+    json!({
+        "slug": slug, "name": "积分到账提醒", "channel": "template", "segment": segment,
+        "variants": [{ "name": "A", "template_id": "TMPL_POINTS", "page": "pages/tasks/index",
+                       "fields": { "thing1": "您的积分余额{{points}}分", "time2": "{{today}}" } }]
+    })
+}
+
+fn subscribe_push(slug: &str, segment: &str) -> Value {
+    json!({
+        "slug": slug, "name": "活动提醒", "channel": "subscribe", "segment": segment,
+        "variants": [{ "name": "A", "template_id": "TMPL_REMIND", "page": "pages/tasks/index",
+                       "fields": { "thing1": "年终问答开始了", "time2": "{{today}}" } }]
+    })
+}
+
+async fn create_and_send(app: &TestApp, manager: &str, push: &Value) -> Value {
+    let created = app.post_json("/admin/v1/pushes", Some(manager), push).await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let slug = push["slug"].as_str().unwrap();
+    let sent = app
+        .post_json(
+            &format!("/admin/v1/pushes/{slug}/send"),
+            Some(manager),
+            &json!({}),
+        )
+        .await;
+    let status = sent.status();
+    let body: Value = sent.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn delivering(app: &TestApp) -> Delivering<'_> {
+    Delivering {
+        db: &app.state.db,
+        store: app.state.store.as_ref(),
+        wechat: &app.state.wechat,
+        settings: &app.state.settings.push,
+        now: app.clock.now(),
+    }
+}
+
+/// Works the queue as `consumer` until it is empty.
+async fn drain(app: &TestApp, consumer: &str) -> Pass {
+    let mut total = Pass::default();
+    loop {
+        let pass = push::work(delivering(app), consumer, 10, None)
+            .await
+            .unwrap();
+        total.sent += pass.sent;
+        total.failed += pass.failed;
+        total.skipped += pass.skipped;
+        total.held += pass.held;
+        if pass.messages == 0 {
+            return total;
+        }
+    }
+}
+
+async fn counts(app: &TestApp, manager: &str, slug: &str) -> Value {
+    let body: Value = app
+        .get(&format!("/admin/v1/pushes/{slug}"), Some(manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["counts"].clone()
+}
+
+/// WeChat answers every template message with a fresh msgid.
+async fn template_messages_succeed(app: &TestApp) {
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    app.wechat
+        .answers(
+            "POST",
+            TEMPLATE_SEND,
+            json!({ "errcode": 0, "errmsg": "ok", "msgid": 2_000_123 }),
+        )
+        .await;
+}
+
+fn tousers(requests: &[wiremock::Request]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            body["touser"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_customers_each_get_one_message_when_a_worker_stops_and_another_instance_takes_over(
+) {
+    let app = spawn_app_with(&[("APP__PUSH__RECLAIM_AFTER_SECS", "1")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    followers(&app, "T", 10_000).await;
+    segment(&app, &manager, "everyone", "following = true").await;
+    let sent = create_and_send(
+        &app,
+        &manager,
+        &template_push("year-end-notice", "everyone"),
+    )
+    .await;
+    assert_eq!(sent["status"], "sending");
+    assert_eq!(sent["counts"]["queued"], 10_000);
+
+    // One instance's worker takes messages and stops in the middle of one, never acking it.
+    let stopped = push::work(delivering(&app), "instance-a", 30, Some(437))
+        .await
+        .unwrap();
+    assert_eq!(stopped.sent, 437);
+    // Another instance takes over: its workers, side by side, reclaim the stopped one's messages once they
+    // have been idle long enough, and take the rest.
+    let other = app.second_instance().await;
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    let workers = (0..4).map(|n| {
+        let other = &other;
+        async move { drain(other, &format!("instance-b-{n}")).await }
+    });
+    let passes = futures::future::join_all(workers).await;
+    let sent_by_b: u64 = passes.iter().map(|pass| pass.sent).sum();
+    assert_eq!(stopped.sent + sent_by_b, 10_000);
+
+    let requests = app.wechat.requests(TEMPLATE_SEND).await;
+    assert_eq!(requests.len(), 10_000, "one call a customer, none twice");
+    let distinct: HashSet<String> = tousers(&requests).into_iter().collect();
+    assert_eq!(distinct.len(), 10_000);
+    let first: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(first["miniprogram"]["pagepath"], "pages/tasks/index");
+    assert!(first["client_msg_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("wxc-d"));
+    assert_eq!(first["data"]["time2"]["value"], "2026-12-07");
+    assert_eq!(first["data"]["thing1"]["value"], "您的积分余额0分");
+    let counts = counts(&app, &manager, "year-end-notice").await;
+    assert_eq!(counts["sent"], 10_000);
+    assert_eq!(counts["queued"], 0);
+    let released = push::release(delivering(&app), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(released.finished, 1);
+    let done: Value = app
+        .get("/admin/v1/pushes/year-end-notice", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["status"], "sent");
+}
+
+#[tokio::test]
+async fn saving_a_push_checks_wechats_content_rules_and_the_segment() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let operator = app.staff_token("otto", Role::Operator).await;
+    segment(&app, &manager, "nobody", "following = true").await;
+    let mut first_line = template_push("p1", "nobody");
+    first_line["variants"][0]["fields"]["first"] = json!("您好");
+    let mut marketing = template_push("p2", "nobody");
+    marketing["variants"][0]["fields"]["thing1"] = json!("限时秒杀");
+    let mut unknown = template_push("p3", "nobody");
+    unknown["variants"][0]["fields"]["thing1"] = json!("{{nickname}}，您好");
+    let mut split = template_push("p4", "nobody");
+    split["variants"] = json!([
+        { "name": "A", "weight": 60, "template_id": "T1", "fields": { "thing1": "甲" } },
+        { "name": "B", "weight": 30, "template_id": "T2", "fields": { "thing1": "乙" } }
+    ]);
+    let mut no_segment = template_push("p5", "no-such-segment");
+    no_segment["segment"] = json!("no-such-segment");
+    for (push, code) in [
+        (&first_line, "invalid_push"),
+        (&marketing, "template_marketing"),
+        (&unknown, "invalid_push"),
+        (&split, "invalid_push"),
+        (&no_segment, "segment_not_found"),
+    ] {
+        let response = app
+            .post_json("/admin/v1/pushes", Some(&manager), push)
+            .await;
+        assert_eq!(error_code(response).await, code, "{push}");
+    }
+    let refused = app
+        .post_json(
+            "/admin/v1/pushes",
+            Some(&operator),
+            &template_push("p6", "nobody"),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let created = app
+        .post_json(
+            "/admin/v1/pushes",
+            Some(&manager),
+            &template_push("p6", "nobody"),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let empty = app
+        .post_json("/admin/v1/pushes/p6/send", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(error_code(empty).await, "segment_empty");
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 0);
+    assert_eq!(
+        app.get("/admin/v1/pushes", Some(&operator)).await.status(),
+        200,
+        "operators read pushes"
+    );
+}
+
+#[tokio::test]
+async fn each_limit_skips_or_holds_with_its_counted_reason() {
+    let app = spawn_app_with(&[
+        ("APP__PUSH__PER_CUSTOMER_DAILY", "1"),
+        ("APP__PUSH__TEMPLATE_DAILY_CAP", "3"),
+    ])
+    .await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let ids = followers(&app, "L", 6).await;
+    // One unfollowed, one opted out of campaign messages.
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::OaFollowing,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(users::Column::Id.eq(ids[0]))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let (_, opted_out_token) = app.customer("oMpL000001").await;
+    let opted = app
+        .api
+        .put(app.url("/api/v1/me/messages"))
+        .bearer_auth(&opted_out_token)
+        .json(&json!({ "opted_out": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
+    segment(&app, &manager, "six", "joined_days < 1").await;
+
+    create_and_send(&app, &manager, &template_push("first", "six")).await;
+    drain(&app, "w").await;
+    let first = counts(&app, &manager, "first").await;
+    assert_eq!(first["sent"], 3, "{first}");
+    assert_eq!(first["skipped"]["not_following"], 1, "{first}");
+    assert_eq!(first["skipped"]["opted_out"], 1, "{first}");
+    // The account's three template messages a day are spent: the fourth waits for tomorrow.
+    assert_eq!(first["held_by"]["template_daily_cap"], 1, "{first}");
+
+    // The same day, a subscribe push: everyone who got a message today is at their daily cap.
+    let (_, token) = app.customer("oMpL000005").await;
+    report_consent(&app, &token, "TMPL_REMIND").await;
+    create_and_send(&app, &manager, &subscribe_push("second", "six")).await;
+    drain(&app, "w").await;
+    let second = counts(&app, &manager, "second").await;
+    assert_eq!(second["skipped"]["frequency_daily"], 3, "{second}");
+    assert_eq!(second["skipped"]["no_consent"], 1, "{second}");
+
+    // Tomorrow: the held template message goes, within the new day's cap.
+    app.clock.set(shanghai("2026-12-08T09:00:00+08:00"));
+    push::release(delivering(&app), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let first = counts(&app, &manager, "first").await;
+    assert_eq!(first["sent"], 4, "{first}");
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 4);
+}
+
+async fn report_consent(app: &TestApp, token: &str, template: &str) -> Value {
+    let response = app
+        .post_json(
+            "/api/v1/me/subscriptions",
+            Some(token),
+            &json!({ "results": { template: "accept" } }),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn quiet_hours_refuse_a_send_hold_it_until_morning_or_drop_it() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T23:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    followers(&app, "Q", 2).await;
+    segment(&app, &manager, "two", "following = true").await;
+    app.post_json(
+        "/admin/v1/pushes",
+        Some(&manager),
+        &template_push("night", "two"),
+    )
+    .await;
+    let refused = app
+        .post_json("/admin/v1/pushes/night/send", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(error_code(refused).await, "quiet_hours");
+    let mut dropped = template_push("night-drop", "two");
+    dropped["quiet_hours"] = json!("drop");
+    app.post_json("/admin/v1/pushes", Some(&manager), &dropped)
+        .await;
+    for slug in ["night", "night-drop"] {
+        let sent = app
+            .post_json(
+                &format!("/admin/v1/pushes/{slug}/send"),
+                Some(&manager),
+                &json!({ "override_quiet_hours": true }),
+            )
+            .await;
+        assert_eq!(sent.status(), 200);
+    }
+    drain(&app, "w").await;
+    assert_eq!(
+        counts(&app, &manager, "night").await["held_by"]["quiet_hours"],
+        2
+    );
+    assert_eq!(
+        counts(&app, &manager, "night-drop").await["skipped"]["quiet_hours"],
+        2
+    );
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 0);
+    let held = push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::Status.eq("held"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.not_before, Some(shanghai("2026-12-08T08:00:00+08:00")));
+    app.clock.set(shanghai("2026-12-08T07:59:00+08:00"));
+    push::release(delivering(&app), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 0, "not before 08:00");
+    app.clock.set(shanghai("2026-12-08T08:00:00+08:00"));
+    push::release(delivering(&app), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    assert_eq!(counts(&app, &manager, "night").await["sent"], 2);
+}
+
+#[tokio::test]
+async fn a_consent_is_spent_per_message_and_43101_zeroes_it() {
+    let app = spawn_app_with(&[("APP__PUSH__PER_CUSTOMER_DAILY", "10")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let (_, alice) = app.customer("oAliceConsent1").await;
+    let (bob_id, bob) = app.customer("oBobConsent001").await;
+    report_consent(&app, &alice, "TMPL_REMIND").await;
+    for _ in 0..2 {
+        report_consent(&app, &bob, "TMPL_REMIND").await;
+    }
+    // WeChat knows better for Bob: he has no consent left at its end.
+    Mock::given(method("POST"))
+        .and(path(SUBSCRIBE_SEND))
+        .and(wiremock::matchers::body_partial_json(
+            json!({ "touser": "oBobConsent001" }),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "errcode": 43101, "errmsg": "user refuse to accept the msg" }),
+            ),
+        )
+        .with_priority(1)
+        .mount(&app.wechat.server)
+        .await;
+    app.wechat
+        .answers(
+            "POST",
+            SUBSCRIBE_SEND,
+            json!({ "errcode": 0, "errmsg": "ok" }),
+        )
+        .await;
+    segment(&app, &manager, "both", "phone_bound = false").await;
+    create_and_send(&app, &manager, &subscribe_push("one", "both")).await;
+    drain(&app, "w").await;
+    let one = counts(&app, &manager, "one").await;
+    assert_eq!(one["sent"], 1, "{one}");
+    assert_eq!(one["failed"]["43101"], 1, "{one}");
+    let bob_consent = subscribe_consents::Entity::find()
+        .filter(subscribe_consents::Column::UserId.eq(bob_id))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob_consent.remaining, 0, "43101 zeroes what we counted");
+    let settings: Value = app
+        .get("/api/v1/me/messages", Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        settings["consents"][0]["remaining"], 0,
+        "Alice's one consent is spent"
+    );
+    // A second push finds nobody with a consent left.
+    create_and_send(&app, &manager, &subscribe_push("two", "both")).await;
+    drain(&app, "w").await;
+    assert_eq!(
+        counts(&app, &manager, "two").await["skipped"]["no_consent"],
+        2
+    );
+    assert_eq!(app.wechat.calls(SUBSCRIBE_SEND).await, 2);
+    let bad = app
+        .post_json(
+            "/api/v1/me/subscriptions",
+            Some(&alice),
+            &json!({ "results": { "TMPL_REMIND": "maybe" } }),
+        )
+        .await;
+    assert_eq!(error_code(bad).await, "invalid_consent");
+}
+
+#[tokio::test]
+async fn wechat_saying_too_fast_rests_the_sender_and_loses_nothing() {
+    let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    Mock::given(method("POST"))
+        .and(path(TEMPLATE_SEND))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "errcode": 45011, "errmsg": "api minute-quota reach limit" }),
+            ),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.wechat.server)
+        .await;
+    app.wechat
+        .answers(
+            "POST",
+            TEMPLATE_SEND,
+            json!({ "errcode": 0, "errmsg": "ok", "msgid": 7 }),
+        )
+        .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    followers(&app, "R", 30).await;
+    segment(&app, &manager, "thirty", "following = true").await;
+    create_and_send(&app, &manager, &template_push("burst", "thirty")).await;
+    let pass = drain(&app, "w").await;
+    assert_eq!(pass.sent, 0);
+    assert_eq!(
+        pass.held, 30,
+        "the first refused, the rest rest without calling"
+    );
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 1);
+    let held = counts(&app, &manager, "burst").await;
+    assert_eq!(held["held_by"]["wechat_rate"], 30, "{held}");
+    // After the rest, every message goes; none was lost, none went twice.
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    app.clock.advance(chrono::Duration::seconds(2));
+    push::release(delivering(&app), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let done = counts(&app, &manager, "burst").await;
+    assert_eq!(done["sent"], 30, "{done}");
+    let requests = app.wechat.requests(TEMPLATE_SEND).await;
+    assert_eq!(requests.len(), 31);
+    let distinct: HashSet<String> = tousers(&requests[1..]).into_iter().collect();
+    assert_eq!(distinct.len(), 30);
+}
+
+#[tokio::test]
+async fn a_cancelled_push_sends_nothing_more() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    followers(&app, "C", 40).await;
+    segment(&app, &manager, "forty", "following = true").await;
+    create_and_send(&app, &manager, &template_push("oops", "forty")).await;
+    let first = push::work(delivering(&app), "w", 1, None).await.unwrap();
+    assert_eq!(first.sent, 20, "one message of twenty");
+    let cancelled = app
+        .post_json("/admin/v1/pushes/oops/cancel", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    drain(&app, "w").await;
+    let counts = counts(&app, &manager, "oops").await;
+    assert_eq!(counts["sent"], 20);
+    assert_eq!(counts["skipped"]["cancelled"], 20);
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 20);
+    let again = app
+        .post_json("/admin/v1/pushes/oops/send", Some(&manager), &json!({}))
+        .await;
+    assert_eq!(error_code(again).await, "push_not_editable");
+}
+
+/// Answers each template message with the next msgid, as WeChat does.
+struct NextMsgId(std::sync::atomic::AtomicI64);
+
+impl wiremock::Respond for NextMsgId {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let msgid = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ResponseTemplate::new(200)
+            .set_body_json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
+    }
+}
+
+fn job_finish(openid: &str, msg_id: &str, status: &str) -> String {
+    format!(
+        "<xml><ToUserName><![CDATA[{gh}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>\
+         <Status><![CDATA[{status}]]></Status></xml>",
+        gh = crate::wechat_sim::GH,
+        now = crate::wechat_sim::now(),
+    )
+}
+
+#[tokio::test]
+async fn wechats_job_reports_and_consent_events_come_back_through_the_callback() {
+    let sim = crate::wechat_sim::WeChatSim::start("plain", false).await;
+    let app = &sim.app;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    Mock::given(method("POST"))
+        .and(path(TEMPLATE_SEND))
+        .respond_with(NextMsgId(std::sync::atomic::AtomicI64::new(500)))
+        .mount(&app.wechat.server)
+        .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    followers(app, "J", 3).await;
+    segment(app, &manager, "three", "following = true").await;
+    create_and_send(app, &manager, &template_push("reported", "three")).await;
+    drain(app, "w").await;
+    let sent = push_deliveries::Entity::find().all(&app.db).await.unwrap();
+    let msg_ids: Vec<String> = sent.iter().filter_map(|d| d.msg_id.clone()).collect();
+    assert_eq!(msg_ids.len(), 3);
+    for (n, (msg_id, status)) in msg_ids
+        .iter()
+        .zip(["success", "success", "failed:user block"])
+        .enumerate()
+    {
+        let answer = sim
+            .send_plain(&job_finish(&format!("oOaJ{n:06}"), msg_id, status))
+            .await;
+        assert_eq!(answer.status(), 200);
+    }
+    let counts = counts(app, &manager, "reported").await;
+    assert_eq!(counts["reported"]["success"], 2, "{counts}");
+    assert_eq!(counts["reported"]["failed:user block"], 1, "{counts}");
+
+    // A consent given through the official account's popup counts like one from the mini-program.
+    let popup = format!(
+        "<xml><ToUserName><![CDATA[{gh}]]></ToUserName><FromUserName><![CDATA[oOaJ000000]]></FromUserName>\
+         <CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[subscribe_msg_popup_event]]></Event><SubscribeMsgPopupEvent><List>\
+         <TemplateId><![CDATA[TMPL_OA]]></TemplateId><SubscribeStatusString><![CDATA[accept]]></SubscribeStatusString>\
+         <PopupScene>2</PopupScene></List></SubscribeMsgPopupEvent></xml>",
+        gh = crate::wechat_sim::GH,
+        now = crate::wechat_sim::now(),
+    );
+    assert_eq!(sim.send_plain(&popup).await.status(), 200);
+    let consent = subscribe_consents::Entity::find()
+        .filter(subscribe_consents::Column::TemplateId.eq("TMPL_OA"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the popup's consent is recorded");
+    assert_eq!(consent.remaining, 1);
+}
+
+#[tokio::test]
+async fn a_mass_send_tags_those_under_their_four_a_month_and_sends_once() {
+    let app = spawn_app_with(&[("APP__PUSH__MASS_CALLS_PER_MINUTE", "1")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    app.wechat
+        .answers(
+            "POST",
+            "/cgi-bin/tags/create",
+            json!({ "tag": { "id": 134, "name": "wxc-push-1" } }),
+        )
+        .await;
+    app.wechat
+        .answers(
+            "POST",
+            "/cgi-bin/tags/members/batchtagging",
+            json!({ "errcode": 0, "errmsg": "ok" }),
+        )
+        .await;
+    app.wechat
+        .answers("POST", "/cgi-bin/message/mass/sendall", json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": 3_147_483_652_i64 }))
+        .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let ids = followers(&app, "M", 60).await;
+    // One follower has had this month's four mass messages already.
+    let used = wxcampaign::entities::push_counters::ActiveModel {
+        subject: Set(format!("u{}:mass", ids[0])),
+        window: Set("2026-12".into()),
+        used: Set(4),
+        ..Default::default()
+    };
+    wxcampaign::entities::push_counters::Entity::insert(used)
+        .exec_without_returning(&app.db)
+        .await
+        .unwrap();
+    segment(&app, &manager, "sixty", "following = true").await;
+    let mass = |slug: &str| {
+        json!({ "slug": slug, "name": "年终回顾", "channel": "mass", "segment": "sixty",
+                "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] })
+    };
+    create_and_send(&app, &manager, &mass("year-end-article")).await;
+    drain(&app, "w").await;
+    let counts_now = counts(&app, &manager, "year-end-article").await;
+    assert_eq!(counts_now["sent"], 59, "{counts_now}");
+    assert_eq!(counts_now["skipped"]["mass_monthly"], 1, "{counts_now}");
+    let tagging = app
+        .wechat
+        .requests("/cgi-bin/tags/members/batchtagging")
+        .await;
+    assert_eq!(tagging.len(), 2, "59 openids, 50 a call");
+    let tagged: usize = tagging
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["openid_list"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(tagged, 59);
+    let sends = app.wechat.requests("/cgi-bin/message/mass/sendall").await;
+    assert_eq!(sends.len(), 1, "one call for the whole push");
+    let send: Value = serde_json::from_slice(&sends[0].body).unwrap();
+    assert_eq!(send["filter"]["tag_id"], 134);
+    assert_eq!(send["mpnews"]["media_id"], "MEDIA_YEAR_END");
+    // A second mass push in the same minute waits for WeChat's per-minute limit on mass calls.
+    create_and_send(&app, &manager, &mass("another-article")).await;
+    drain(&app, "w").await;
+    let waiting = counts(&app, &manager, "another-article").await;
+    assert_eq!(waiting["held_by"]["mass_rate"], 60, "{waiting}");
+    assert_eq!(app.wechat.calls("/cgi-bin/message/mass/sendall").await, 1);
+}
