@@ -341,6 +341,8 @@ pub struct DemoSettings {
     pub calendar_file: String,
     /// The question banks the demo loads (a list of slug, name and CSV file), same path rules.
     pub quiz_banks_file: String,
+    /// The demo's saved segments and journeys (journeys off), same path rules.
+    pub pushes_file: String,
 }
 
 #[derive(Debug, thiserror::Error)]

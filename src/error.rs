@@ -188,6 +188,7 @@ error_codes! {
     SegmentEmpty = "segment_empty" => CONFLICT,
     QuietHours = "quiet_hours" => CONFLICT,
     InvalidConsent = "invalid_consent" => BAD_REQUEST,
+    JourneyNotFound = "journey_not_found" => NOT_FOUND,
 }
 
 impl fmt::Display for ErrorCode {

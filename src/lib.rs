@@ -16,6 +16,7 @@ pub mod fulfilment;
 pub mod http;
 pub mod idempotency;
 pub mod jobs;
+pub mod journeys;
 pub mod lottery;
 pub mod official_account;
 pub mod openapi;

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{JwtKeys, StandingCache};
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{DemoSettings, Settings};
+use crate::config::Settings;
 use crate::http::{self, Metrics};
 use crate::official_account::callback::OfficialAccount;
 use crate::official_account::inbox::InboxWriter;
@@ -21,9 +21,9 @@ use crate::store::{self, SharedStore};
 use crate::users::phone::PhoneCipher;
 use crate::wechat::client::WeChatClient;
 use crate::{
-    audit, auth, behaviour, calculator, campaigns, coupons, db, fulfilment, jobs, lottery,
-    official_account, planning, points, posters, push, quiz, referrals, segments, staff, tasks,
-    teams, users,
+    audit, auth, behaviour, calculator, campaigns, coupons, db, fulfilment, jobs, journeys,
+    lottery, official_account, planning, points, posters, push, quiz, referrals, segments, staff,
+    tasks, teams, users,
 };
 
 pub struct Application {
@@ -54,7 +54,7 @@ impl Application {
             .await
             .context("connecting to the state store (store.url)")?;
         if settings.demo.seed {
-            seed_demo(&db, &settings.demo).await?;
+            seed_demo(&db, &settings).await?;
         }
         // The store may have been flushed while we were down: the circuit breakers come back from the database.
         campaigns::service::sync_pause_flags(&db, store.as_ref())
@@ -192,7 +192,8 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
                     .configure(quiz::routes::configure_staff)
                     .configure(tasks::routes::configure_staff)
                     .configure(segments::routes::configure_staff)
-                    .configure(push::routes::configure_staff),
+                    .configure(push::routes::configure_staff)
+                    .configure(journeys::routes::configure_staff),
             )
             .service(web::scope("/wechat").configure(official_account::routes::configure_callback))
             .service(
@@ -212,10 +213,59 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
     Ok(server)
 }
 
-/// The demo year: its question banks (each once) and, into an empty database, its calendar.
-pub async fn seed_demo(db: &DatabaseConnection, demo: &DemoSettings) -> anyhow::Result<()> {
+/// The demo year: its question banks (each once), into an empty database its calendar, and its segments and
+/// journeys (each once, journeys off).
+pub async fn seed_demo(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let demo = &settings.demo;
     seed_demo_banks(db, &demo.quiz_banks_file).await?;
-    seed_demo_calendar(db, &demo.calendar_file).await
+    seed_demo_calendar(db, &demo.calendar_file).await?;
+    seed_demo_pushes(db, settings, &demo.pushes_file).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPushes {
+    segments: Vec<segments::SegmentInput>,
+    journeys: Vec<journeys::JourneyInput>,
+}
+
+/// Saves each demo segment and journey the database does not have yet.
+async fn seed_demo_pushes(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    file: &str,
+) -> anyhow::Result<()> {
+    let path = demo_file(file);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("demo segments and journeys: {}", path.display()))?;
+    let demo: DemoPushes = toml::from_str(&text)
+        .with_context(|| format!("demo segments and journeys: {}", path.display()))?;
+    let actor = crate::audit::Actor {
+        staff_id: None,
+        label: "demo-seed".into(),
+        request_id: None,
+    };
+    let now = chrono::Utc::now();
+    let rules = segments::RuleContext::new(settings, now);
+    // One that names what another calendar does not have (its campaign) is left out with a warning: the demo
+    // still starts.
+    for segment in &demo.segments {
+        if segments::saved::find(db, &segment.slug).await.is_ok() {
+            continue;
+        }
+        if let Err(error) = segments::saved::create(db, &actor, segment, &rules).await {
+            tracing::warn!(segment = segment.slug, %error, "demo segment left out");
+        }
+    }
+    for journey in &demo.journeys {
+        if journeys::saved::find(db, &journey.slug).await.is_ok() {
+            continue;
+        }
+        if let Err(error) = journeys::saved::create(db, settings, &actor, journey, now).await {
+            tracing::warn!(journey = journey.slug, %error, "demo journey left out");
+        }
+    }
+    Ok(())
 }
 
 /// A demo file, relative to the working directory or else to the crate (when run by cargo from elsewhere).

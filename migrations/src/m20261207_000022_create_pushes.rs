@@ -135,6 +135,27 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A triggered journey: "when TRIGGER (and CONDITION), after DELAY, send" the message of its own push
+        // (a push with no segment); each step fires once per customer (the deliveries' unique key).
+        manager
+            .create_table(
+                Table::create()
+                    .table(Journeys::Table)
+                    .if_not_exists()
+                    .col(big_pk_auto(Journeys::Id))
+                    .col(string_len_uniq(Journeys::Slug, 64))
+                    .col(string_len(Journeys::Name, 64))
+                    .col(json(Journeys::Trigger))
+                    .col(text_null(Journeys::Condition))
+                    .col(integer(Journeys::DelayMinutes))
+                    .col(big_integer(Journeys::PushId))
+                    .col(boolean(Journeys::Enabled))
+                    .col(string_len(Journeys::CreatedBy, 64))
+                    .col(timestamp_with_time_zone(Journeys::CreatedAt))
+                    .col(timestamp_with_time_zone(Journeys::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
         // Mini-program subscribe consents: one consent allows one message of its template.
         manager
             .create_table(
@@ -165,6 +186,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            Journeys::Table.into_iden(),
             SubscribeConsents::Table.into_iden(),
             PushCounters::Table.into_iden(),
             PushDeliveries::Table.into_iden(),
@@ -250,5 +272,21 @@ enum SubscribeConsents {
     UserId,
     TemplateId,
     Remaining,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Journeys {
+    Table,
+    Id,
+    Slug,
+    Name,
+    Trigger,
+    Condition,
+    DelayMinutes,
+    PushId,
+    Enabled,
+    CreatedBy,
+    CreatedAt,
     UpdatedAt,
 }

@@ -156,4 +156,10 @@ test('the new-customer plan shows today\'s tip and task, and the next day locked
   const tomorrow = new Date(Date.now() + 8 * 3600 * 1000 + 24 * 3600 * 1000)
   assert.ok(second.dom.textContent.endsWith(`第2天 ·完成签到${tomorrow.getUTCMonth() + 1}月${tomorrow.getUTCDate()}日解锁`), second.dom.textContent)
   assert.ok(!second.dom.textContent.includes('💡'), 'a locked day keeps its tip')
+  // "Remind me every day": the prompt asks for the plan's template, and the allow is one reminder.
+  page.querySelector('.remind-me').dispatchEvent('tap')
+  await wxs.until(() => page.querySelector('.notice'), 'the reminder notice')
+  assert.deepStrictEqual(wxs.subscribeAnswers.asked[0], ['DEMO_PLAN_DAY'])
+  const settings = await request({ path: '/api/v1/me/messages' })
+  assert.strictEqual(settings.consents.find((c) => c.template_id === 'DEMO_PLAN_DAY').remaining, 1)
 })

@@ -129,6 +129,7 @@ const MESSAGES = {
   segment_empty: '人群中暂时没有客户',
   quiet_hours: '现在是免打扰时段，请稍后发送',
   invalid_consent: '订阅结果有误，请重试',
+  journey_not_found: '自动推送不存在',
 }
 
 // Network failures and answers without a code (a proxy's page, a timeout) still get a Chinese message.

@@ -52,3 +52,28 @@ pub fn viewed_campaign(campaign_id: i64) -> SelectStatement {
         .and_where(behaviour_events::Column::CampaignId.eq(campaign_id))
         .to_owned()
 }
+
+/// The customers who viewed content of `category` since `since`, each once, but those `excluded` selects, at
+/// most `limit`.
+pub async fn viewers(
+    conn: &impl sea_orm::ConnectionTrait,
+    category: &str,
+    since: DateTime<Utc>,
+    excluded: SelectStatement,
+    limit: u64,
+) -> Result<Vec<i64>, sea_orm::DbErr> {
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    behaviour_events::Entity::find()
+        .select_only()
+        .column(behaviour_events::Column::UserId)
+        .distinct()
+        .filter(behaviour_events::Column::Kind.eq(ViewKind::ContentView.as_str()))
+        .filter(behaviour_events::Column::Category.eq(category))
+        .filter(behaviour_events::Column::OccurredAt.gte(since))
+        .filter(behaviour_events::Column::UserId.not_in_subquery(excluded))
+        .order_by_asc(behaviour_events::Column::UserId)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+}

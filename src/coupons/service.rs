@@ -314,3 +314,47 @@ pub async fn expire(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64, 
         .await?;
     Ok(result.rows_affected)
 }
+
+/// An active coupon that expires soon: what the "coupon expiring" journey reminds its holder of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expiring {
+    pub user_id: i64,
+    pub code: String,
+    pub name: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The active coupons expiring in `[from, to)`, oldest first, at most `limit`.
+pub async fn expiring_between(
+    conn: &impl sea_orm::ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Expiring>, sea_orm::DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+    let coupons = user_coupons::Entity::find()
+        .filter(user_coupons::Column::Status.eq("active"))
+        .filter(user_coupons::Column::ExpiresAt.gte(from))
+        .filter(user_coupons::Column::ExpiresAt.lt(to))
+        .order_by_asc(user_coupons::Column::ExpiresAt)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let template_ids: Vec<i64> = coupons.iter().map(|c| c.template_id).collect();
+    let names: std::collections::HashMap<i64, String> = coupon_templates::Entity::find()
+        .filter(coupon_templates::Column::Id.is_in(template_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    Ok(coupons
+        .into_iter()
+        .map(|coupon| Expiring {
+            user_id: coupon.user_id,
+            name: names.get(&coupon.template_id).cloned().unwrap_or_default(),
+            code: coupon.code,
+            expires_at: coupon.expires_at,
+        })
+        .collect())
+}

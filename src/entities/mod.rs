@@ -12,6 +12,7 @@ pub mod customer_events;
 pub mod customer_tags;
 pub mod draw_records;
 pub mod job_runs;
+pub mod journeys;
 pub mod pending_referrals;
 pub mod points_accounts;
 pub mod points_ledger;

@@ -127,6 +127,25 @@ fn release_pushes(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::
     })
 }
 
+fn run_journeys(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
+    Box::pin(async move {
+        let cx = crate::push::Delivering {
+            db: &state.db,
+            store: state.store.as_ref(),
+            wechat: &state.wechat,
+            settings: &state.settings.push,
+            now: at,
+        };
+        let ran = crate::journeys::run(cx, &state.settings)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if ran.fired > 0 {
+            tracing::info!(?ran, "journeys fired");
+        }
+        Ok(())
+    })
+}
+
 /// The periodic jobs. Later domains add theirs here (triggered pushes).
 const CRON_JOBS: &[CronJob] = &[
     CronJob {
@@ -177,6 +196,12 @@ const CRON_JOBS: &[CronJob] = &[
         // Every five seconds: held deliveries whose time came, scheduled pushes due, pushes done.
         schedule: "*/5 * * * * *",
         run: release_pushes,
+    },
+    CronJob {
+        name: "journeys.run",
+        // Every minute: each journey that is on finds who its trigger reaches now.
+        schedule: "15 * * * * *",
+        run: run_journeys,
     },
 ];
 

@@ -266,6 +266,22 @@ async fn enqueue_page(
     Ok(ids.len() as u64)
 }
 
+/// The customers with a delivery of `push_id` queued since `since` (any time: `None`), as a subquery.
+pub fn recipients(
+    push_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut query = sea_orm::sea_query::Query::select();
+    query
+        .column(push_deliveries::Column::UserId)
+        .from(push_deliveries::Entity)
+        .and_where(push_deliveries::Column::PushId.eq(push_id));
+    if let Some(since) = since {
+        query.and_where(push_deliveries::Column::QueuedAt.gte(since));
+    }
+    query
+}
+
 /// Puts deliveries on the work queue, `PER_MESSAGE` to a message.
 pub async fn enqueue(store: &dyn StateStore, ids: &[i64]) -> Result<(), PushError> {
     let messages: Vec<String> = ids

@@ -149,6 +149,8 @@ pub enum PushError {
     InvalidConsent(String),
     #[error("no such push")]
     NotFound,
+    #[error("no such journey")]
+    JourneyNotFound,
     #[error("a push already has this slug")]
     SlugTaken,
     #[error("{0}")]
@@ -187,6 +189,7 @@ impl From<PushError> for AppError {
                 AppError::new(ErrorCode::InvalidConsent, message).with_field("results")
             }
             PushError::NotFound => AppError::new(ErrorCode::PushNotFound, message),
+            PushError::JourneyNotFound => AppError::new(ErrorCode::JourneyNotFound, message),
             PushError::SlugTaken => AppError::new(ErrorCode::SlugTaken, message),
             PushError::WrongStatus(_) => AppError::new(ErrorCode::PushNotEditable, message),
             PushError::SegmentEmpty => AppError::new(ErrorCode::SegmentEmpty, message),

@@ -21,6 +21,8 @@ pub mod status {
     pub const SENDING: &str = "sending";
     pub const SENT: &str = "sent";
     pub const CANCELLED: &str = "cancelled";
+    /// A journey's push: it sends as its trigger fires, never as a whole.
+    pub const JOURNEY: &str = "journey";
 }
 
 /// The push with this slug: the table's one finder by slug.
@@ -119,6 +121,57 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(view)
+}
+
+/// The push a journey sends its messages through (no segment): checked like any push.
+pub async fn create_journey_push(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    input: &PushInput,
+    now: DateTime<Utc>,
+) -> Result<pushes::Model, PushError> {
+    content::check(input)?;
+    let row = pushes::ActiveModel {
+        slug: Set(input.slug.clone()),
+        name: Set(input.name.trim().to_owned()),
+        channel: Set(input.channel.as_str().into()),
+        segment_slug: Set(None),
+        variants: Set(json!(input.variants)),
+        quiet_hours: Set(input.quiet_hours.as_str().into()),
+        status: Set(status::JOURNEY.into()),
+        created_by: Set(actor.label.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    crate::db::insert_new(conn, row)
+        .await?
+        .ok_or(PushError::SlugTaken)
+}
+
+/// Skips what of `push_id` is queued or held (a journey turned off), as `reason`.
+pub async fn skip_pending(
+    conn: &impl ConnectionTrait,
+    push_id: i64,
+    reason: &str,
+) -> Result<u64, PushError> {
+    let skipped = push_deliveries::Entity::update_many()
+        .col_expr(
+            push_deliveries::Column::Status,
+            sea_orm::sea_query::Expr::value(super::deliver::state::SKIPPED),
+        )
+        .col_expr(
+            push_deliveries::Column::Reason,
+            sea_orm::sea_query::Expr::value(reason),
+        )
+        .filter(push_deliveries::Column::PushId.eq(push_id))
+        .filter(
+            push_deliveries::Column::Status
+                .is_in([super::deliver::state::QUEUED, super::deliver::state::HELD]),
+        )
+        .exec(conn)
+        .await?;
+    Ok(skipped.rows_affected)
 }
 
 /// Replaces a draft (a scheduled push goes back to draft by being changed).
@@ -249,22 +302,7 @@ pub async fn cancel(
         },
     )
     .await?;
-    push_deliveries::Entity::update_many()
-        .col_expr(
-            push_deliveries::Column::Status,
-            sea_orm::sea_query::Expr::value(super::deliver::state::SKIPPED),
-        )
-        .col_expr(
-            push_deliveries::Column::Reason,
-            sea_orm::sea_query::Expr::value("cancelled"),
-        )
-        .filter(push_deliveries::Column::PushId.eq(push.id))
-        .filter(
-            push_deliveries::Column::Status
-                .is_in([super::deliver::state::QUEUED, super::deliver::state::HELD]),
-        )
-        .exec(&txn)
-        .await?;
+    skip_pending(&txn, push.id, "cancelled").await?;
     let view = view(&txn, moved).await?;
     audit::record(
         &txn,

@@ -75,3 +75,23 @@ pub async fn plan_reminders(
     }
     Ok(reminders)
 }
+
+/// Whether the customer has done every task of the plan activity `activity_id` (its daily reminder stops).
+pub async fn plan_finished(
+    db: &DatabaseConnection,
+    activity_id: i64,
+    user_id: i64,
+) -> Result<bool, DbErr> {
+    let Some(plan) = crate::campaigns::gate::find_activity(db, activity_id).await? else {
+        return Ok(false);
+    };
+    let seen = super::progress::events_of(db, user_id, plan.starts_at).await?;
+    let slugs = super::settle::activity_ids(db, plan.campaign_id).await?;
+    let Some(first_seen) = crate::users::service::first_seen(db, user_id).await? else {
+        return Ok(false);
+    };
+    Ok(
+        super::progress::board(&plan, &seen, &slugs, first_seen)
+            .is_ok_and(|board| board.all_done()),
+    )
+}

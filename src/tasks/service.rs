@@ -7,7 +7,7 @@ pub use super::model::{
     tasks_of, FieldKind, FormField, PlanConfig, References, TaskActivityConfig, TaskError,
     TaskKind, TaskSpec, Tip,
 };
-pub use super::reminders::{plan_reminders, PlanReminder};
+pub use super::reminders::{plan_finished, plan_reminders, PlanReminder};
 pub use super::settle::{settle_pending, settle_user, Settled, TaskPaid};
 pub use super::uploads::{
     decide, image_of, queue, upload_image, Decision, QueueQuery, UploadView, MAX_UPLOAD_BYTES,

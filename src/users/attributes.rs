@@ -208,3 +208,32 @@ pub async fn sample(
         })
         .collect())
 }
+
+/// Enabled customers last active before `before`, with that time, but those `excluded` selects, ids above
+/// `after`, in id order: who a "dormant" journey wakes up.
+pub async fn inactive_since(
+    conn: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+    excluded: sea_orm::sea_query::SelectStatement,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>, DbErr> {
+    let condition = Condition::all()
+        .add(users::Column::LastActiveAt.lt(before))
+        .add(users::Column::Id.not_in_subquery(excluded));
+    members_of(condition)
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::LastActiveAt)
+        .filter(users::Column::Id.gt(after))
+        .order_by_asc(users::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await
+}
+
+/// The customers among `ids`.
+pub fn among(ids: &[i64]) -> Condition {
+    Condition::all().add(users::Column::Id.is_in(ids.iter().copied()))
+}

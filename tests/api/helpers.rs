@@ -269,7 +269,7 @@ impl TestApp {
 
     /// The demo year (`cargo run`'s calendar and question banks), with the clock at `shanghai_time`.
     pub async fn demo_year_at(&self, shanghai_time: &str) {
-        wxcampaign::startup::seed_demo(&self.db, &self.settings.demo)
+        wxcampaign::startup::seed_demo(&self.db, &self.settings)
             .await
             .expect("demo data loads");
         self.clock

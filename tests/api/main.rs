@@ -15,6 +15,7 @@ mod gate;
 mod health;
 mod helpers;
 mod idempotency;
+mod journeys;
 mod logins;
 mod lottery;
 mod openapi;

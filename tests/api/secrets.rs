@@ -505,6 +505,19 @@ async fn sweep(hostility: Hostility) {
         call("POST", "/admin/v1/pushes/sweep-push/cancel")
             .body(json!({}))
             .token(s),
+        call("GET", "/admin/v1/journeys").token(s),
+        call("POST", "/admin/v1/journeys")
+            .body(json!({ "slug": "sweep-journey", "name": "扫描", "channel": "subscribe",
+                          "trigger": { "kind": "dormant", "days": 30 },
+                          "variants": [{ "name": "A", "template_id": "T", "fields": { "thing1": "你好" } }] }))
+            .token(s),
+        call("GET", "/admin/v1/journeys/sweep-journey").token(s),
+        call("POST", "/admin/v1/journeys/sweep-journey/enable")
+            .body(json!({}))
+            .token(s),
+        call("POST", "/admin/v1/journeys/sweep-journey/disable")
+            .body(json!({}))
+            .token(s),
         call("GET", "/api/v1/me/messages").token(c),
         call("PUT", "/api/v1/me/messages")
             .body(json!({ "opted_out": false }))

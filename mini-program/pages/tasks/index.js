@@ -3,6 +3,7 @@
 // their own pages; the backend counts them when they happen.
 const { request } = require('../../utils/request')
 const { messageFor } = require('../../utils/errors')
+const { askConsent } = require('../../utils/subscribe')
 
 // Where a task that is done on another page is done.
 const ELSEWHERE = {
@@ -87,6 +88,16 @@ function chooseImage() {
 Component({
   data: { activities: [], checkIn: { offered: false }, reading: null, error: '', notice: '', busy: false },
   methods: {
+    // The plan's daily reminder is a subscribe message: one allow, one day's reminder.
+    async remindMe() {
+      this.setData({ error: '', notice: '' })
+      try {
+        const settings = await askConsent(['DEMO_PLAN_DAY'])
+        this.setData({ notice: settings ? '已订阅明天的计划提醒' : '未开启提醒，可随时再来订阅' })
+      } catch (error) {
+        this.setData({ error: error.message })
+      }
+    },
     async onLoad(query) {
       this.slug = query.slug
       await this.refresh()

@@ -16,6 +16,8 @@ let loginCodes = []
 let loginCounter = 0
 const navigations = []
 const media = { next: null }
+// What the subscribe prompt answers, by template id; unset: the customer allows every template asked.
+const subscribeAnswers = { next: null, asked: [] }
 const fs = require('node:fs')
 
 function installWx(baseUrl) {
@@ -59,6 +61,17 @@ function installWx(baseUrl) {
   global.wx.removeStorageSync = (key) => storage.delete(key)
   global.wx.navigateTo = ({ url }) => navigations.push(url)
   global.wx.stopPullDownRefresh = () => {}
+  global.wx.requestSubscribeMessage = ({ tmplIds, success, fail }) => {
+    subscribeAnswers.asked.push(tmplIds)
+    const answers = subscribeAnswers.next
+    if (answers === 'fail') {
+      setTimeout(() => fail({ errMsg: 'requestSubscribeMessage:fail cancel', errCode: 20004 }), 0)
+      return
+    }
+    const res = { errMsg: 'requestSubscribeMessage:ok' }
+    for (const id of tmplIds) res[id] = answers ? answers[id] || 'reject' : 'accept'
+    setTimeout(() => success(res), 0)
+  }
   // The photo picker answers the file the test chose; the file system reads it from disk as the device would.
   global.wx.chooseMedia = ({ success, fail }) => {
     const file = media.next
@@ -69,6 +82,12 @@ function installWx(baseUrl) {
       fs.readFile(filePath, (error, data) => (error ? fail({ errMsg: error.message }) : success({ data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) })))
     },
   })
+}
+
+// What the next subscribe prompts answer: `{ id: 'accept' | 'reject' | 'ban' }`, `'fail'` (it did not open), or
+// null (every template allowed).
+function nextSubscribeAnswers(answers) {
+  subscribeAnswers.next = answers
 }
 
 // The next photo the picker returns (a file path), or none (the customer cancels).
@@ -88,6 +107,8 @@ function resetSession() {
   network.up = true
   network.loseAnswers = 0
   navigations.length = 0
+  subscribeAnswers.next = null
+  subscribeAnswers.asked.length = 0
 }
 
 // Renders a page (pages use the Component constructor, so they load like components) and runs its onLoad.
@@ -110,4 +131,4 @@ async function until(check, what, ms = 5000) {
   }
 }
 
-module.exports = { until, simulate, installWx, nextLoginCodes, nextMedia, resetSession, openPage, storage, network, navigations }
+module.exports = { until, simulate, installWx, nextLoginCodes, nextMedia, nextSubscribeAnswers, subscribeAnswers, resetSession, openPage, storage, network, navigations }
