@@ -108,15 +108,20 @@ fn purge_behaviour(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow:
     })
 }
 
+/// What the push jobs deliver with, at the firing's time.
+fn delivering(state: &AppState, at: DateTime<Utc>) -> crate::push::Delivering<'_> {
+    crate::push::Delivering {
+        db: &state.db,
+        store: state.store.as_ref(),
+        wechat: &state.wechat,
+        settings: &state.settings.push,
+        now: at,
+    }
+}
+
 fn release_pushes(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
     Box::pin(async move {
-        let cx = crate::push::Delivering {
-            db: &state.db,
-            store: state.store.as_ref(),
-            wechat: &state.wechat,
-            settings: &state.settings.push,
-            now: at,
-        };
+        let cx = delivering(state, at);
         let released = crate::push::release(cx, &state.settings)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -129,13 +134,7 @@ fn release_pushes(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::
 
 fn run_journeys(state: &AppState, at: DateTime<Utc>) -> BoxFuture<'_, anyhow::Result<()>> {
     Box::pin(async move {
-        let cx = crate::push::Delivering {
-            db: &state.db,
-            store: state.store.as_ref(),
-            wechat: &state.wechat,
-            settings: &state.settings.push,
-            now: at,
-        };
+        let cx = delivering(state, at);
         let ran = crate::journeys::run(cx, &state.settings)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -372,6 +372,17 @@ impl TestApp {
         self.clock.advance(Duration::hours(2));
     }
 
+    /// What push workers and jobs deliver with, at the app clock's now.
+    pub fn delivering(&self) -> wxcampaign::push::Delivering<'_> {
+        wxcampaign::push::Delivering {
+            db: &self.state.db,
+            store: self.state.store.as_ref(),
+            wechat: &self.state.wechat,
+            settings: &self.state.settings.push,
+            now: self.clock.now(),
+        }
+    }
+
     /// How many `customer_events` of `kind` (the outbox the task engine and segments read) are recorded.
     pub async fn count_events(&self, kind: &str) -> u64 {
         use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

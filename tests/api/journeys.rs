@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use wxcampaign::auth::Role;
 use wxcampaign::clock::Clock;
 use wxcampaign::entities::push_deliveries;
-use wxcampaign::push::{self, Delivering};
+use wxcampaign::push;
 use wxcampaign::rewards::{Grant, Reward, Rewards};
 
 use crate::helpers::{error_code, spawn_app_with, TestApp};
@@ -17,23 +17,15 @@ fn shanghai(text: &str) -> DateTime<Utc> {
     wxcampaign::calendar::parse_time(text).unwrap()
 }
 
-fn delivering(app: &TestApp) -> Delivering<'_> {
-    Delivering {
-        db: &app.state.db,
-        store: app.state.store.as_ref(),
-        wechat: &app.state.wechat,
-        settings: &app.state.settings.push,
-        now: app.clock.now(),
-    }
-}
-
 /// One minute of the scheduler: journeys, then releases, then the workers until the queue is empty.
 async fn minute(app: &TestApp) {
-    wxcampaign::journeys::run(delivering(app), &app.settings)
+    wxcampaign::journeys::run(app.delivering(), &app.settings)
         .await
         .unwrap();
-    push::release(delivering(app), &app.settings).await.unwrap();
-    while push::work(delivering(app), "w", 10, None)
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    while push::work(app.delivering(), "w", 10, None)
         .await
         .unwrap()
         .messages

@@ -11,7 +11,7 @@ use wiremock::{Mock, ResponseTemplate};
 use wxcampaign::auth::Role;
 use wxcampaign::clock::Clock;
 use wxcampaign::entities::{push_deliveries, subscribe_consents, users};
-use wxcampaign::push::{self, Delivering, Pass};
+use wxcampaign::push::{self, Pass};
 
 use crate::helpers::{error_code, spawn_app_with, TestApp};
 
@@ -97,21 +97,11 @@ async fn create_and_send(app: &TestApp, manager: &str, push: &Value) -> Value {
     body
 }
 
-fn delivering(app: &TestApp) -> Delivering<'_> {
-    Delivering {
-        db: &app.state.db,
-        store: app.state.store.as_ref(),
-        wechat: &app.state.wechat,
-        settings: &app.state.settings.push,
-        now: app.clock.now(),
-    }
-}
-
 /// Works the queue as `consumer` until it is empty.
 async fn drain(app: &TestApp, consumer: &str) -> Pass {
     let mut total = Pass::default();
     loop {
-        let pass = push::work(delivering(app), consumer, 10, None)
+        let pass = push::work(app.delivering(), consumer, 10, None)
             .await
             .unwrap();
         total.sent += pass.sent;
@@ -175,7 +165,7 @@ async fn ten_thousand_customers_each_get_one_message_when_a_worker_stops_and_ano
     assert_eq!(sent["counts"]["queued"], 10_000);
 
     // One instance's worker takes messages and stops in the middle of one, never acking it.
-    let stopped = push::work(delivering(&app), "instance-a", 30, Some(437))
+    let stopped = push::work(app.delivering(), "instance-a", 30, Some(437))
         .await
         .unwrap();
     assert_eq!(stopped.sent, 437);
@@ -206,7 +196,7 @@ async fn ten_thousand_customers_each_get_one_message_when_a_worker_stops_and_ano
     let counts = counts(&app, &manager, "year-end-notice").await;
     assert_eq!(counts["sent"], 10_000);
     assert_eq!(counts["queued"], 0);
-    let released = push::release(delivering(&app), &app.settings)
+    let released = push::release(app.delivering(), &app.settings)
         .await
         .unwrap();
     assert_eq!(released.finished, 1);
@@ -332,7 +322,7 @@ async fn each_limit_skips_or_holds_with_its_counted_reason() {
 
     // Tomorrow: the held template message goes, within the new day's cap.
     app.clock.set(shanghai("2026-12-08T09:00:00+08:00"));
-    push::release(delivering(&app), &app.settings)
+    push::release(app.delivering(), &app.settings)
         .await
         .unwrap();
     drain(&app, "w").await;
@@ -403,13 +393,13 @@ async fn quiet_hours_refuse_a_send_hold_it_until_morning_or_drop_it() {
         .unwrap();
     assert_eq!(held.not_before, Some(shanghai("2026-12-08T08:00:00+08:00")));
     app.clock.set(shanghai("2026-12-08T07:59:00+08:00"));
-    push::release(delivering(&app), &app.settings)
+    push::release(app.delivering(), &app.settings)
         .await
         .unwrap();
     drain(&app, "w").await;
     assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 0, "not before 08:00");
     app.clock.set(shanghai("2026-12-08T08:00:00+08:00"));
-    push::release(delivering(&app), &app.settings)
+    push::release(app.delivering(), &app.settings)
         .await
         .unwrap();
     drain(&app, "w").await;
@@ -529,7 +519,7 @@ async fn wechat_saying_too_fast_rests_the_sender_and_loses_nothing() {
     // After the rest, every message goes; none was lost, none went twice.
     tokio::time::sleep(StdDuration::from_millis(1_100)).await;
     app.clock.advance(chrono::Duration::seconds(2));
-    push::release(delivering(&app), &app.settings)
+    push::release(app.delivering(), &app.settings)
         .await
         .unwrap();
     drain(&app, "w").await;
@@ -550,7 +540,7 @@ async fn a_cancelled_push_sends_nothing_more() {
     followers(&app, "C", 40).await;
     segment(&app, &manager, "forty", "following = true").await;
     create_and_send(&app, &manager, &template_push("oops", "forty")).await;
-    let first = push::work(delivering(&app), "w", 1, None).await.unwrap();
+    let first = push::work(app.delivering(), "w", 1, None).await.unwrap();
     assert_eq!(first.sent, 20, "one message of twenty");
     let cancelled = app
         .post_json("/admin/v1/pushes/oops/cancel", Some(&manager), &json!({}))
