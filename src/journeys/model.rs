@@ -25,6 +25,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The variables this trigger fills in for each step (and the date).
+    pub fn variables(&self) -> &'static [&'static str] {
+        match self {
+            Trigger::CouponExpiring { .. } => &["today", "coupon_name", "coupon_expires_on"],
+            Trigger::PlanDay => &["today", "plan_day", "plan_tip"],
+            Trigger::PreAnnouncement { .. } => &["today", "campaign_name", "campaign_starts_on"],
+            Trigger::Dormant { .. } | Trigger::ContentViewed { .. } => &["today"],
+        }
+    }
+
     pub fn check(&self, categories: &[String]) -> Result<(), PushError> {
         let invalid = |message: &str| PushError::Invalid {
             field: "trigger".into(),

@@ -43,22 +43,33 @@ pub async fn run(cx: Delivering<'_>, settings: &Settings) -> Result<JourneyRun, 
         .all(cx.db)
         .await?;
     for journey in on {
-        let Some(trigger) = saved::trigger(&journey) else {
-            tracing::error!(
-                journey = journey.slug,
-                "a journey's trigger cannot be read: skipped"
-            );
-            continue;
-        };
-        let push = pushes_saved::find_by_id(cx.db, journey.push_id).await?;
-        let mut steps = found(cx, settings, &trigger, push.id).await?;
-        if let Some(rule) = &journey.condition {
-            steps = meeting(cx, settings, rule, steps).await?;
+        // One journey that fails (its segment removed, its rule no longer valid) is logged and tried again
+        // next minute; the others still run.
+        match run_one(cx, settings, &journey).await {
+            Ok(fired) => {
+                done.journeys += 1;
+                done.fired += fired;
+            }
+            Err(error) => tracing::error!(journey = journey.slug, ?error, "a journey did not run"),
         }
-        done.journeys += 1;
-        done.fired += fire(cx, &journey, &push, steps).await?;
     }
     Ok(done)
+}
+
+async fn run_one(
+    cx: Delivering<'_>,
+    settings: &Settings,
+    journey: &journeys::Model,
+) -> Result<u64, PushError> {
+    let trigger = saved::trigger(journey).ok_or_else(|| {
+        PushError::Unexpected(anyhow::anyhow!("the journey's trigger cannot be read"))
+    })?;
+    let push = pushes_saved::find_by_id(cx.db, journey.push_id).await?;
+    let mut steps = found(cx, settings, &trigger, push.id).await?;
+    if let Some(rule) = &journey.condition {
+        steps = meeting(cx, settings, rule, steps).await?;
+    }
+    fire(cx, journey, &push, steps).await
 }
 
 /// Who the trigger finds now and has not had this step yet (as far as a query can tell: the deliveries' unique
@@ -173,7 +184,7 @@ async fn found(
                 .map(|user_id| {
                     step(
                         user_id,
-                        format!("announce:{}", campaign.slug),
+                        format!("announce:{}", campaign.id),
                         &[
                             ("campaign_name", name.clone()),
                             ("campaign_starts_on", starts.clone()),

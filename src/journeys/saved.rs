@@ -12,7 +12,7 @@ use crate::audit::{self, Actor};
 use crate::campaigns::gate;
 use crate::config::Settings;
 use crate::entities::journeys;
-use crate::push::{self, PushError, PushInput};
+use crate::push::{self, Channel, PushError, PushInput};
 use crate::segments::{self, RuleContext};
 
 /// The journey with this slug: the table's one finder.
@@ -91,6 +91,14 @@ async fn check(
     input
         .trigger
         .check(&settings.behaviour.content_categories)?;
+    if input.channel == Channel::Mass {
+        return Err(PushError::Invalid {
+            field: "channel".into(),
+            message:
+                "a journey sends to one customer at a time: subscribe, template or customer_service"
+                    .into(),
+        });
+    }
     if let Some(rule) = &input.condition {
         segments::compile::compile(db, rule, &RuleContext::new(settings, now))
             .await
@@ -124,6 +132,7 @@ pub async fn create(
     let push = push::saved::create_journey_push(
         &txn,
         actor,
+        input.trigger.variables(),
         &PushInput {
             slug: format!("journey-{}", input.slug),
             name: input.name.clone(),

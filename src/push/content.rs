@@ -20,6 +20,9 @@ pub const VARIABLES: [(&str, usize); 8] = [
     ("campaign_starts_on", 10),
 ];
 
+/// What a segment push fills in for each customer.
+pub const PUSH_VARIABLES: &[&str] = &["today", "points"];
+
 /// Words that make a template message marketing, which WeChat intercepts (and may restrict the account
 /// for): promotions belong in subscribe messages or mass sends.
 const MARKETING_WORDS: [&str; 16] = [
@@ -141,8 +144,14 @@ fn is_token(text: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-/// Checks a push's shape and its variants' content for its channel.
+/// Checks a push's shape and its variants' content for its channel, with the variables a segment push fills.
 pub fn check(input: &PushInput) -> Result<(), PushError> {
+    check_with(input, PUSH_VARIABLES)
+}
+
+/// Checks a push's shape and content, allowing only the variables `filled` (what its sender fills in: a
+/// variable nobody fills would go out empty, and WeChat refuses an empty field).
+pub fn check_with(input: &PushInput, filled: &[&str]) -> Result<(), PushError> {
     if !crate::calendar::is_slug(&input.slug) {
         return Err(invalid("slug", "2-64 of a-z, 0-9 and '-'"));
     }
@@ -151,6 +160,10 @@ pub fn check(input: &PushInput) -> Result<(), PushError> {
     }
     if !(1..=4).contains(&input.variants.len()) {
         return Err(invalid("variants", "1 to 4 variants"));
+    }
+    if input.channel == Channel::Mass && input.variants.len() != 1 {
+        // One call sends one article to the whole tag: there is nothing to split.
+        return Err(invalid("variants", "a mass send has one variant"));
     }
     let total: u32 = input.variants.iter().map(|v| v.weight).sum();
     if total != 100 || input.variants.iter().any(|v| v.weight == 0) {
@@ -167,6 +180,22 @@ pub fn check(input: &PushInput) -> Result<(), PushError> {
             return Err(invalid(format!("variants[{index}].name"), "names differ"));
         }
         check_variant(input.channel, index, variant)?;
+        let texts = variant.fields.values().chain(variant.text.iter());
+        for text in texts {
+            for piece in pieces(text).unwrap_or_default() {
+                if let Piece::Variable(name) = piece {
+                    if !filled.contains(&name) {
+                        return Err(invalid(
+                            format!("variants[{index}]"),
+                            format!(
+                                "`{{{{{name}}}}}` is not filled in here (this message fills: {})",
+                                filled.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -382,7 +411,7 @@ mod tests {
     fn each_channel_takes_its_own_parts() {
         let mut text = template(&[]);
         text.template_id = None;
-        text.text = Some("您好，{{campaign_name}}开始了".into());
+        text.text = Some("您好，您的积分余额{{points}}分".into());
         assert!(check(&push(Channel::CustomerService, text.clone())).is_ok());
         assert!(refusal(Channel::Mass, text).contains("has no text"));
         assert!(refusal(Channel::Subscribe, template(&[])).contains("needs fields"));

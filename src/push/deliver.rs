@@ -293,9 +293,10 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
             if !limits::spend(&savepoint, limit).await? {
                 refused = Some(match limit.reason {
                     // The account's day is used up: tomorrow's quota sends it.
-                    "template_daily_cap" => {
-                        Decision::Hold(limit.reason, limits::next_midnight(cx.now))
-                    }
+                    "template_daily_cap" => Decision::Hold(
+                        limit.reason,
+                        limits::open_after(cx.settings, limits::next_midnight(cx.now)),
+                    ),
                     reason => Decision::Skip(reason),
                 });
                 break;
@@ -389,9 +390,12 @@ async fn decide(
     }
     let channel = saved::channel(push);
     if let Some(until) = limits::quiet_until(cx.settings, cx.now) {
+        // Only a first try is dropped: one held for a quota or a rate and let out into the quiet hours is
+        // owed its send, so it waits.
+        let first_try = delivery.attempts <= 1;
         return Ok(match QuietHours::parse(&push.quiet_hours) {
-            QuietHours::Hold => Decision::Hold("quiet_hours", until),
-            QuietHours::Drop => Decision::Skip("quiet_hours"),
+            QuietHours::Drop if first_try => Decision::Skip("quiet_hours"),
+            _ => Decision::Hold("quiet_hours", until),
         });
     }
     if let Some(until) = rest {
@@ -543,7 +547,10 @@ async fn failed(
         Some(code @ (45009 | 45011)) => {
             let (reason, until) = match code {
                 // The day's quota is gone: tomorrow.
-                45009 => ("wechat_quota", limits::next_midnight(cx.now)),
+                45009 => (
+                    "wechat_quota",
+                    limits::open_after(cx.settings, limits::next_midnight(cx.now)),
+                ),
                 _ => (
                     "wechat_rate",
                     cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),
@@ -571,8 +578,18 @@ async fn failed(
             limits::set_consents(txn, delivery.user_id, &template_id, 0, cx.now).await?;
             fail("no_consent", Some(43101)).await
         }
-        Some(43004) => fail("not_following", Some(43004)).await,
-        Some(code) => fail("wechat_error", Some(code)).await,
+        Some(code) => {
+            // Refused outright: nothing was sent, so the consent it spent is the customer's again.
+            if send.channel == Channel::Subscribe {
+                limits::spend_consent(txn, delivery.user_id, &template_id, 1).await?;
+            }
+            let reason = if code == 43004 {
+                "not_following"
+            } else {
+                "wechat_error"
+            };
+            fail(reason, Some(code)).await
+        }
         // No answer: a template message may be sent again safely (its client_msg_id); another is not
         // risked twice.
         None if send.channel == Channel::Template && delivery.attempts < 5 => {
@@ -657,20 +674,32 @@ pub async fn release(
         .await?;
     for push in due_pushes {
         let slug = push.slug.clone();
-        match fanout::start(cx.db, cx.store, settings, None, push, cx.now).await {
-            Ok(_) => released.started += 1,
-            Err(PushError::SegmentEmpty) => {
-                tracing::warn!(push = %slug, "a scheduled push's segment is empty: nothing sent");
-                let push = saved::find(cx.db, &slug).await?;
-                pushes::Entity::update_many()
-                    .col_expr(pushes::Column::Status, Expr::value(status::SENT))
-                    .col_expr(pushes::Column::FinishedAt, Expr::value(cx.now))
-                    .filter(pushes::Column::Id.eq(push.id))
-                    .filter(pushes::Column::Status.eq(status::SCHEDULED))
-                    .exec(cx.db)
-                    .await?;
+        let id = push.id;
+        // A push that cannot start is closed with the reason logged; one failing never holds up the others.
+        let closed = match fanout::start(cx.db, cx.store, settings, None, push, cx.now).await {
+            Ok(_) => {
+                released.started += 1;
+                None
             }
-            Err(error) => return Err(error),
+            Err(PushError::SegmentEmpty) => Some(status::SENT),
+            Err(PushError::Segment(error)) => {
+                tracing::error!(push = %slug, %error, "a scheduled push's segment cannot be read: cancelled");
+                Some(status::CANCELLED)
+            }
+            Err(error) => {
+                tracing::error!(push = %slug, ?error, "a scheduled push did not start: tried again");
+                None
+            }
+        };
+        if let Some(closed) = closed {
+            tracing::warn!(push = %slug, closed, "a scheduled push sent nothing");
+            pushes::Entity::update_many()
+                .col_expr(pushes::Column::Status, Expr::value(closed))
+                .col_expr(pushes::Column::FinishedAt, Expr::value(cx.now))
+                .filter(pushes::Column::Id.eq(id))
+                .filter(pushes::Column::Status.eq(status::SCHEDULED))
+                .exec(cx.db)
+                .await?;
         }
     }
     let sending = pushes::Entity::find()

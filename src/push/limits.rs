@@ -38,6 +38,11 @@ pub fn quiet_until(settings: &PushSettings, now: DateTime<Utc>) -> Option<DateTi
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The first moment from `at` on outside the quiet hours: a delivery held for a quota waits for both.
+pub fn open_after(settings: &PushSettings, at: DateTime<Utc>) -> DateTime<Utc> {
+    quiet_until(settings, at).unwrap_or(at)
+}
+
 /// The next Asia/Shanghai midnight: when daily quotas come back.
 pub fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
     let tomorrow = now.with_timezone(&Shanghai).date_naive().succ_opt();

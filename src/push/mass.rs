@@ -170,8 +170,15 @@ pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
     if reached.is_empty() {
         return Ok(pass);
     }
-    match tag_and_send(cx, &push, &reached).await {
+    let answer = match tag_and_send(cx, &push, &reached).await {
+        // WeChat already has a send under this batch's client id (a retry after a lost answer): it was sent.
+        Err(error) if error.errcode() == Some(45065) => Ok(String::new()),
+        answer => answer,
+    };
+    match answer {
         Ok(msg_id) => {
+            // The msg_id of a send WeChat already had (45065) came with the first answer, which was lost.
+            let msg_id = (!msg_id.is_empty()).then_some(msg_id);
             let ids: Vec<i64> = reached.iter().map(|(id, _, _)| *id).collect();
             for chunk in ids.chunks(500) {
                 push_deliveries::Entity::update_many()
@@ -181,25 +188,33 @@ pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
                     .exec(cx.db)
                     .await?;
             }
-            pushes::Entity::update_many()
-                .col_expr(pushes::Column::MassMsgId, Expr::value(msg_id))
-                .filter(pushes::Column::Id.eq(push_id))
-                .exec(cx.db)
-                .await?;
+            if let Some(msg_id) = msg_id {
+                pushes::Entity::update_many()
+                    .col_expr(pushes::Column::MassMsgId, Expr::value(msg_id))
+                    .filter(pushes::Column::Id.eq(push_id))
+                    .exec(cx.db)
+                    .await?;
+            }
             pass.sent += ids.len() as u64;
         }
         Err(error) => {
-            // Nothing was sent: what the sends spent comes back, and they wait or fail by what WeChat said.
+            // WeChat refused: nothing was sent, so what the sends spent comes back. With no answer it may have
+            // been sent: the limits stay spent and the retry's client id lets WeChat tell (45065).
             let errcode = error.errcode();
-            let txn = crate::db::begin_write(cx.db).await?;
-            for (_, _, spent) in &reached {
-                for limit in spent {
-                    limits::refund(&txn, limit).await?;
+            if errcode.is_some() {
+                let txn = crate::db::begin_write(cx.db).await?;
+                for (_, _, spent) in &reached {
+                    for limit in spent {
+                        limits::refund(&txn, limit).await?;
+                    }
                 }
+                txn.commit().await?;
             }
-            txn.commit().await?;
             let retry = match errcode {
-                Some(45009) => Some(("wechat_quota", limits::next_midnight(cx.now))),
+                Some(45009) => Some((
+                    "wechat_quota",
+                    limits::open_after(cx.settings, limits::next_midnight(cx.now)),
+                )),
                 Some(45011) | None => Some((
                     "wechat_rate",
                     cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),

@@ -51,14 +51,9 @@ impl InboundHandler for PushReports {
                     if template_id.is_empty() || template_id.len() > 64 {
                         continue;
                     }
-                    match item.status.as_str() {
-                        "accept" => {
-                            limits::add_consent(cx.txn, user_id, template_id, cx.now).await?
-                        }
-                        "reject" => {
-                            limits::set_consents(cx.txn, user_id, template_id, 0, cx.now).await?
-                        }
-                        _ => {}
+                    // A "reject" refuses this one request, as in the mini-program: what was allowed before stays.
+                    if item.status == "accept" {
+                        limits::add_consent(cx.txn, user_id, template_id, cx.now).await?;
                     }
                 }
             }

@@ -127,10 +127,11 @@ pub async fn create(
 pub async fn create_journey_push(
     conn: &impl ConnectionTrait,
     actor: &Actor,
+    filled: &[&str],
     input: &PushInput,
     now: DateTime<Utc>,
 ) -> Result<pushes::Model, PushError> {
-    content::check(input)?;
+    content::check_with(input, filled)?;
     let row = pushes::ActiveModel {
         slug: Set(input.slug.clone()),
         name: Set(input.name.trim().to_owned()),

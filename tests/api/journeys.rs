@@ -37,13 +37,21 @@ async fn deliveries(app: &TestApp) -> Vec<push_deliveries::Model> {
     push_deliveries::Entity::find().all(&app.db).await.unwrap()
 }
 
-/// A subscribe-message journey (customers of the mini-program, each with consents to spend), turned on.
-async fn journey(app: &TestApp, manager: &str, slug: &str, trigger: Value, delay_minutes: u32) {
+/// A subscribe-message journey (customers of the mini-program, each with consents to spend), turned on: its
+/// `thing1` is `text`, with the variables its trigger fills.
+async fn journey(
+    app: &TestApp,
+    manager: &str,
+    slug: &str,
+    trigger: Value,
+    delay_minutes: u32,
+    text: &str,
+) {
     let body = json!({
         "slug": slug, "name": slug, "trigger": trigger, "delay_minutes": delay_minutes,
         "channel": "subscribe",
         "variants": [{ "name": "A", "template_id": "TMPL_J", "page": "pages/index/index",
-                       "fields": { "thing1": "{{coupon_name}}", "thing2": "{{plan_tip}}", "time3": "{{today}}" } }]
+                       "fields": { "thing1": text, "time2": "{{today}}" } }]
     });
     let created = app
         .post_json("/admin/v1/journeys", Some(manager), &body)
@@ -101,6 +109,7 @@ async fn a_content_follow_up_fires_once_per_customer_after_its_delay() {
         "mortgage-follow-up",
         json!({ "kind": "content_viewed", "category": "mortgage", "within_hours": 24 }),
         120,
+        "房贷月供计算器",
     )
     .await;
     let (_, reader) = customer(&app, "oMortgageRdr1").await;
@@ -167,6 +176,7 @@ async fn a_coupon_expiring_in_three_days_is_reminded_once() {
         "coupon-expiring",
         json!({ "kind": "coupon_expiring", "days": 3 }),
         0,
+        "{{coupon_name}}",
     )
     .await;
     minute(&app).await;
@@ -193,8 +203,28 @@ async fn a_dormant_customer_is_woken_once_a_spell() {
         "wake-up",
         json!({ "kind": "dormant", "days": 30 }),
         0,
+        "好久不见",
     )
     .await;
+    // A variable the trigger does not fill would go out empty: refused when saved.
+    let empty = json!({ "slug": "empty", "name": "empty", "channel": "subscribe",
+        "trigger": { "kind": "dormant", "days": 30 },
+        "variants": [{ "name": "A", "template_id": "T", "fields": { "thing1": "{{coupon_name}}" } }] });
+    let refused = app
+        .post_json("/admin/v1/journeys", Some(&manager), &empty)
+        .await;
+    assert_eq!(error_code(refused).await, "invalid_push");
+    let mass = json!({ "slug": "mass", "name": "mass", "channel": "mass",
+        "trigger": { "kind": "dormant", "days": 30 },
+        "variants": [{ "name": "A", "media_id": "M" }] });
+    let refused = app
+        .post_json("/admin/v1/journeys", Some(&manager), &mass)
+        .await;
+    assert_eq!(
+        error_code(refused).await,
+        "invalid_push",
+        "a journey is one customer at a time"
+    );
     let (user_id, _) = customer(&app, "oSleepyCust01").await;
     minute(&app).await;
     assert!(deliveries(&app).await.is_empty());
@@ -227,6 +257,7 @@ async fn the_new_customer_plan_reminds_each_day_once_and_a_journey_off_sends_not
         "plan-days",
         json!({ "kind": "plan_day" }),
         0,
+        "{{plan_tip}}",
     )
     .await;
     customer(&app, "oPlanNewcomer").await;
@@ -244,7 +275,7 @@ async fn the_new_customer_plan_reminds_each_day_once_and_a_journey_off_sends_not
     assert!(steps[1].ends_with(":2"));
     let body: Value =
         serde_json::from_slice(&app.wechat.requests(SUBSCRIBE_SEND).await[1].body).unwrap();
-    assert_eq!(body["data"]["thing2"]["value"], "记账的好处");
+    assert_eq!(body["data"]["thing1"]["value"], "记账的好处");
     // Off: the next day's step does not fire.
     let off = app
         .post_json(
@@ -291,6 +322,7 @@ async fn a_pre_announcement_reaches_its_segment_once_in_its_window() {
         "spring-teaser",
         json!({ "kind": "pre_announcement", "campaign": "spring-2027", "segment": "everyone", "hours_before": 24 }),
         0,
+        "{{campaign_name}}",
     )
     .await;
     customer(&app, "oTeaserCust01").await;

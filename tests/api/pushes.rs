@@ -227,6 +227,10 @@ async fn saving_a_push_checks_wechats_content_rules_and_the_segment() {
         { "name": "A", "weight": 60, "template_id": "T1", "fields": { "thing1": "甲" } },
         { "name": "B", "weight": 30, "template_id": "T2", "fields": { "thing1": "乙" } }
     ]);
+    let mut unfilled = template_push("p7", "nobody");
+    unfilled["variants"][0]["fields"]["thing1"] = json!("{{coupon_name}}");
+    let two_articles = json!({ "slug": "p8", "name": "两篇", "channel": "mass", "segment": "nobody",
+        "variants": [{ "name": "A", "weight": 50, "media_id": "M1" }, { "name": "B", "weight": 50, "media_id": "M2" }] });
     let mut no_segment = template_push("p5", "no-such-segment");
     no_segment["segment"] = json!("no-such-segment");
     for (push, code) in [
@@ -234,6 +238,8 @@ async fn saving_a_push_checks_wechats_content_rules_and_the_segment() {
         (&marketing, "template_marketing"),
         (&unknown, "invalid_push"),
         (&split, "invalid_push"),
+        (&unfilled, "invalid_push"),
+        (&two_articles, "invalid_push"),
         (&no_segment, "segment_not_found"),
     ] {
         let response = app
