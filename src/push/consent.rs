@@ -52,11 +52,7 @@ pub async fn report(
         return Err(invalid(format!("1 to {MAX_TEMPLATES} templates")));
     }
     for (template_id, answer) in &report.results {
-        let well_formed = (1..=64).contains(&template_id.len())
-            && template_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !well_formed {
+        if !super::content::is_token(template_id, 64) {
             return Err(invalid("a template id is 1-64 of A-Z, a-z, 0-9, '_', '-'"));
         }
         if !["accept", "reject", "ban", "filter"].contains(&answer.as_str()) {

@@ -137,7 +137,8 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> PushError {
     }
 }
 
-fn is_token(text: &str, max: usize) -> bool {
+/// 1 to `max` of A-Z, a-z, 0-9, `_`, `-`: a WeChat template or media id.
+pub(crate) fn is_token(text: &str, max: usize) -> bool {
     (1..=max).contains(&text.len())
         && text
             .chars()

@@ -1,3 +1,10 @@
+//! The customer's own record, the use cases that write it: linking openids into one person (`link_user`),
+//! blocking, the phone number, the follow state, and the identities other domains ask for. Kept in one file
+//! because they share `UserError` and the row's invariants (one person per unionid); what reads customers for
+//! other purposes lives beside it: `activity.rs` (first seen, last active), `reach.rs` (how a push reaches
+//! them), `attributes.rs` (what segments ask), `crm.rs` (the CRM import). This file re-exports the first two,
+//! so `users::service` stays the domain's one door.
+
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -190,7 +197,7 @@ pub async fn link_user(
         return Err(UserError::Disabled);
     }
     // A login is activity: what keeps a customer out of the dormant tier.
-    touch_active(&txn, user.id, now).await?;
+    super::activity::touch_active(&txn, user.id, now).await?;
     txn.commit().await?;
     Ok(UserProfile {
         created_now,
@@ -405,114 +412,5 @@ pub async fn person_with_unionid(
     Ok(user_id)
 }
 
-/// When the customer was first seen (their first login or follow): where a new-customer plan starts.
-pub async fn first_seen(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(users::Entity::find_by_id(user_id)
-        .one(conn)
-        .await?
-        .map(|user| user.created_at))
-}
-
-/// The customers first seen in `[from, to)`, by id: who a new-customer plan reaches on a given day.
-pub async fn first_seen_between(
-    conn: &impl sea_orm::ConnectionTrait,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<(i64, DateTime<Utc>)>, DbErr> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .column(users::Column::CreatedAt)
-        .filter(users::Column::CreatedAt.gte(from))
-        .filter(users::Column::CreatedAt.lt(to))
-        .filter(users::Column::DisabledAt.is_null())
-        .order_by_asc(users::Column::Id)
-        .into_tuple()
-        .all(conn)
-        .await
-}
-
-/// Marks the customer active at `now` (what the dormant tier reads), at most one write an hour: a page view
-/// every few seconds must not rewrite the row each time.
-pub async fn touch_active(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::LastActiveAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(users::Column::Id.eq(user_id))
-        .filter(users::Column::LastActiveAt.lt(now - chrono::Duration::hours(1)))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Where a push can reach a customer, and whether it may.
-#[derive(Debug, Clone)]
-pub struct PushTarget {
-    pub user_id: i64,
-    pub mp_openid: Option<String>,
-    pub oa_openid: Option<String>,
-    pub following: bool,
-    pub opted_out: bool,
-    pub disabled: bool,
-}
-
-/// The push targets of `user_ids` (in no order; an unknown id is left out).
-pub async fn push_targets(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_ids: &[i64],
-) -> Result<Vec<PushTarget>, DbErr> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Id.is_in(user_ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|user| PushTarget {
-            user_id: user.id,
-            mp_openid: user.mp_openid,
-            oa_openid: user.oa_openid,
-            following: user.oa_following,
-            opted_out: user.push_opted_out_at.is_some(),
-            disabled: user.disabled_at.is_some(),
-        })
-        .collect())
-}
-
-/// The customer asks for no campaign messages (`true`), or for them again.
-pub async fn set_push_opt_out(
-    conn: &impl sea_orm::ConnectionTrait,
-    user_id: i64,
-    opted_out: bool,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::PushOptedOutAt,
-            sea_orm::sea_query::Expr::value(opted_out.then_some(now)),
-        )
-        .filter(users::Column::Id.eq(user_id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// The user whose official-account openid is `openid`.
-pub async fn by_oa_openid(
-    conn: &impl sea_orm::ConnectionTrait,
-    openid: &str,
-) -> Result<Option<i64>, DbErr> {
-    Ok(users::Entity::find()
-        .filter(users::Column::OaOpenid.eq(openid))
-        .one(conn)
-        .await?
-        .map(|user| user.id))
-}
+pub use super::activity::{first_seen, first_seen_between, touch_active};
+pub use super::reach::{by_oa_openid, push_targets, set_push_opt_out, PushTarget};
