@@ -180,6 +180,7 @@ error_codes! {
     InvalidSegmentRule = "invalid_segment_rule" => BAD_REQUEST,
     InvalidSegment = "invalid_segment" => BAD_REQUEST,
     SegmentNotFound = "segment_not_found" => NOT_FOUND,
+    SegmentInUse = "segment_in_use" => CONFLICT,
     // Pushes
     InvalidPush = "invalid_push" => BAD_REQUEST,
     TemplateMarketing = "template_marketing" => UNPROCESSABLE_ENTITY,

@@ -43,6 +43,7 @@ struct Registered {
     standing: web::Data<StandingCache>,
     live_pools: web::Data<lottery::service::LivePools>,
     invited_logins: web::Data<dyn users::service::InvitedLogins>,
+    segment_users: web::Data<dyn segments::saved::SegmentUsers>,
 }
 
 impl Application {
@@ -102,6 +103,9 @@ impl Application {
             live_pools: web::Data::new(lottery::service::LivePools::default()),
             invited_logins: web::Data::from(Arc::new(referrals::service::CreditInvitedLogins)
                 as Arc<dyn users::service::InvitedLogins>),
+            segment_users: web::Data::from(
+                Arc::new(journeys::SegmentUse) as Arc<dyn segments::saved::SegmentUsers>
+            ),
         };
         let state = AppState {
             db,
@@ -154,6 +158,7 @@ fn run(listener: TcpListener, state: AppState, registered: Registered) -> anyhow
             .app_data(registered.standing.clone())
             .app_data(registered.live_pools.clone())
             .app_data(registered.invited_logins.clone())
+            .app_data(registered.segment_users.clone())
             .configure(http::extractor_configs)
             .configure(http::configure)
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", contract.clone()))

@@ -24,6 +24,7 @@ mod m20261204_000019_create_customer_events;
 mod m20261205_000020_create_tasks;
 mod m20261206_000021_create_segments;
 mod m20261207_000022_create_pushes;
+mod m20261207_000023_push_recovery;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_create_tasks::Migration),
             Box::new(m20261206_000021_create_segments::Migration),
             Box::new(m20261207_000022_create_pushes::Migration),
+            Box::new(m20261207_000023_push_recovery::Migration),
         ]
     }
 }

@@ -53,13 +53,13 @@ pub fn viewed_campaign(campaign_id: i64) -> SelectStatement {
         .to_owned()
 }
 
-/// The customers who viewed content of `category` since `since`, each once, but those `excluded` selects, at
-/// most `limit`.
+/// The customers who viewed content of `category` since `since`, each once, among those `candidates` (a
+/// subquery of user ids) selects, at most `limit`.
 pub async fn viewers(
     conn: &impl sea_orm::ConnectionTrait,
     category: &str,
     since: DateTime<Utc>,
-    excluded: SelectStatement,
+    candidates: SelectStatement,
     limit: u64,
 ) -> Result<Vec<i64>, sea_orm::DbErr> {
     use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -70,7 +70,7 @@ pub async fn viewers(
         .filter(behaviour_events::Column::Kind.eq(ViewKind::ContentView.as_str()))
         .filter(behaviour_events::Column::Category.eq(category))
         .filter(behaviour_events::Column::OccurredAt.gte(since))
-        .filter(behaviour_events::Column::UserId.not_in_subquery(excluded))
+        .filter(behaviour_events::Column::UserId.in_subquery(candidates))
         .order_by_asc(behaviour_events::Column::UserId)
         .limit(limit)
         .into_tuple()

@@ -28,6 +28,11 @@ pub struct Model {
     pub reported_at: Option<DateTimeUtc>,
     /// WeChat's job report: `success`, `failed:user block`, `failed:system failed`.
     pub report: Option<String>,
+    /// When this delivery spent its limits (and consent): the windows follow from it. Cleared when they are
+    /// given back; set, a retry does not spend again.
+    pub spent_at: Option<DateTimeUtc>,
+    /// When a mass delivery's customer was put in the push's tag: a later batch takes them out again.
+    pub tagged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,12 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// The last customer id the fan-out queued: a stalled fan-out resumes after it.
+    pub fanout_after: Option<i64>,
+    /// When the fan-out last moved on: one that stops moving is taken up by another instance.
+    pub fanout_beat: Option<DateTimeUtc>,
+    /// When the fan-out reached the segment's end: before then the push is not finished.
+    pub fanned_out_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,3 +12,4 @@ pub mod saved;
 
 pub use model::{JourneyInput, JourneyView, Trigger};
 pub use run::{run, JourneyRun};
+pub use saved::SegmentUse;

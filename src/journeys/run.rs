@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
 
 use super::model::Trigger;
 use super::saved;
@@ -65,20 +65,25 @@ async fn run_one(
         PushError::Unexpected(anyhow::anyhow!("the journey's trigger cannot be read"))
     })?;
     let push = pushes_saved::find_by_id(cx.db, journey.push_id).await?;
-    let mut steps = found(cx, settings, &trigger, push.id).await?;
-    if let Some(rule) = &journey.condition {
-        steps = meeting(cx, settings, rule, steps).await?;
-    }
+    let condition = match &journey.condition {
+        Some(rule) => segments::compile::compile(cx.db, rule, &RuleContext::new(settings, cx.now))
+            .await
+            .map_err(segments::SegmentError::from)?,
+        None => Condition::all(),
+    };
+    let steps = found(cx, settings, &trigger, push.id, condition).await?;
     fire(cx, journey, &push, steps).await
 }
 
-/// Who the trigger finds now and has not had this step yet (as far as a query can tell: the deliveries' unique
-/// key is the last word), so the same customers do not take every run's room.
+/// Who the trigger finds now, meets the journey's condition and has not had this step yet (as far as a query
+/// can tell: the deliveries' unique key is the last word), at most `PER_RUN`: the condition is part of the
+/// search, never a filter after the limit, so customers it leaves out cannot take every run's room.
 async fn found(
     cx: Delivering<'_>,
     settings: &Settings,
     trigger: &Trigger,
     push_id: i64,
+    condition: Condition,
 ) -> Result<Vec<Step>, PushError> {
     let now = cx.now;
     let step = |user_id, key: String, values: &[(&str, String)]| Step {
@@ -95,11 +100,10 @@ async fn found(
             let until = now + Duration::days(i64::from(*days));
             let reminded =
                 reminded_steps(cx, push_id, now - Duration::days(i64::from(*days))).await?;
-            crate::coupons::service::expiring_between(cx.db, now, until, 200_000)
+            let steps = crate::coupons::service::expiring_between(cx.db, now, until, 200_000)
                 .await?
                 .into_iter()
                 .filter(|coupon| !reminded.contains(&format!("coupon:{}", coupon.code)))
-                .take(PER_RUN as usize)
                 .map(|coupon| {
                     step(
                         coupon.user_id,
@@ -110,7 +114,10 @@ async fn found(
                         ],
                     )
                 })
-                .collect()
+                .collect();
+            let mut steps = meeting(cx, condition, steps).await?;
+            steps.truncate(PER_RUN as usize);
+            steps
         }
         Trigger::PlanDay => {
             let today = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive();
@@ -134,13 +141,15 @@ async fn found(
                     ],
                 ));
             }
-            steps
+            meeting(cx, condition, steps).await?
         }
         Trigger::Dormant { days } => {
             let before = now - Duration::days(i64::from(*days));
-            // Woken within the spell's length: still that spell.
-            let woken = fanout::recipients(push_id, Some(before));
-            attributes::inactive_since(cx.db, before, woken, 0, PER_RUN)
+            // Woken since they were last active: still that spell, whenever it began.
+            let awake = attributes::not_reached_since_active(|user, last_active| {
+                fanout::recipients_since(push_id, user, last_active)
+            });
+            attributes::inactive_since(cx.db, before, condition.add(awake), 0, PER_RUN)
                 .await?
                 .into_iter()
                 // Once per spell: a customer who comes back and goes quiet again is woken again.
@@ -152,8 +161,10 @@ async fn found(
             within_hours,
         } => {
             let since = now - Duration::hours(i64::from(*within_hours));
-            let followed_up = fanout::recipients(push_id, None);
-            crate::behaviour::matching::viewers(cx.db, category, since, followed_up, PER_RUN)
+            let followed_up = fanout::recipients(push_id);
+            let candidates =
+                attributes::ids_meeting(condition.add(attributes::id_not_in(followed_up)));
+            crate::behaviour::matching::viewers(cx.db, category, since, candidates, PER_RUN)
                 .await?
                 .into_iter()
                 .map(|user_id| step(user_id, format!("content:{category}"), &[]))
@@ -176,7 +187,8 @@ async fn found(
             let condition = segments::compile::compile(cx.db, &members.rule, &rules)
                 .await
                 .map_err(segments::SegmentError::from)?
-                .add(attributes::id_not_in(fanout::recipients(push_id, None)));
+                .add(condition)
+                .add(attributes::id_not_in(fanout::recipients(push_id)));
             let ids = attributes::member_ids(cx.db, condition, 0, PER_RUN).await?;
             let starts = day_key(campaign.starts_at);
             let name: String = campaign.name.chars().take(20).collect();
@@ -196,23 +208,19 @@ async fn found(
     })
 }
 
-/// The steps whose customers meet `rule`, by the database.
+/// The steps whose customers meet `condition`, by the database (every enabled customer meets an empty one).
 async fn meeting(
     cx: Delivering<'_>,
-    settings: &Settings,
-    rule: &str,
+    condition: Condition,
     steps: Vec<Step>,
 ) -> Result<Vec<Step>, PushError> {
     if steps.is_empty() {
         return Ok(steps);
     }
-    let condition = segments::compile::compile(cx.db, rule, &RuleContext::new(settings, cx.now))
-        .await
-        .map_err(segments::SegmentError::from)?;
     let ids: Vec<i64> = steps.iter().map(|step| step.user_id).collect();
     let mut meeting = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
-        let only = sea_orm::Condition::all()
+        let only = Condition::all()
             .add(condition.clone())
             .add(attributes::among(chunk));
         meeting.extend(attributes::member_ids(cx.db, only, 0, chunk.len() as u64).await?);

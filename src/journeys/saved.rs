@@ -204,3 +204,30 @@ pub async fn set_enabled(
     txn.commit().await?;
     Ok(view)
 }
+
+/// Pushes not yet sent and journeys (a pre-announcement's segment) that name a segment: registered with the
+/// segments so one is not removed from under them.
+pub struct SegmentUse;
+
+#[async_trait::async_trait]
+impl segments::saved::SegmentUsers for SegmentUse {
+    async fn using(
+        &self,
+        conn: &sea_orm::DatabaseTransaction,
+        slug: &str,
+    ) -> Result<Vec<String>, sea_orm::DbErr> {
+        let mut using: Vec<String> = push::saved::naming_segment(conn, slug)
+            .await?
+            .into_iter()
+            .map(|push| format!("push {push}"))
+            .collect();
+        for journey in journeys::Entity::find().all(conn).await? {
+            if let Some(Trigger::PreAnnouncement { segment, .. }) = trigger(&journey) {
+                if segment == slug {
+                    using.push(format!("journey {}", journey.slug));
+                }
+            }
+        }
+        Ok(using)
+    }
+}

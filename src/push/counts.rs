@@ -76,7 +76,7 @@ pub async fn of(conn: &impl ConnectionTrait, push_id: i64) -> Result<PushCounts,
                 counts.held += n;
                 *counts.held_by.entry(reason).or_default() += n;
             }
-            state::SENDING => counts.sending += n,
+            state::SENDING | state::CALLING => counts.sending += n,
             state::SENT => {
                 counts.sent += n;
                 *counts.sent_by_variant.entry(variant).or_default() += n;

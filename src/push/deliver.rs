@@ -2,9 +2,10 @@
 //! and for each delivery claims its row (`queued` -> `sending`, conditional, so two workers never both send
 //! one), applies every limit (each a counted reason), spends what the send uses, calls WeChat, and records the
 //! answer. A send that WeChat refused for its quota or rate (45009, 45011) gives back what it spent, is held
-//! and retried later, and rests its channel; nothing is lost. A delivery whose worker died in the middle of
-//! its call is taken up by `release`: a template message again (its `client_msg_id` makes WeChat drop a
-//! repeat), any other counted `interrupted` rather than risk sending it twice.
+//! and retried later, and rests its channel; nothing is lost. A delivery records when it spent its limits, so
+//! a retry never spends them twice. A delivery whose worker died is taken up by `release`: queued again if it
+//! never spent its limits (it was never called) or is a template message (its `client_msg_id` makes WeChat
+//! drop a repeat), any other counted `interrupted` rather than risk sending it twice.
 
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ pub mod state {
     pub const QUEUED: &str = "queued";
     pub const HELD: &str = "held";
     pub const SENDING: &str = "sending";
+    /// A message that is not idempotent at WeChat's end (subscribe, customer service) being called: if its
+    /// worker dies now it may have been sent, so it is never sent again.
+    pub const CALLING: &str = "calling";
     pub const SENT: &str = "sent";
     pub const FAILED: &str = "failed";
     pub const SKIPPED: &str = "skipped";
@@ -123,7 +127,8 @@ pub async fn work(
     Ok(pass)
 }
 
-/// Sets a delivery's state, reason and time to wait (only from `sending`, which this worker holds).
+/// Sets a delivery's state, reason and time to wait (only from `sending` or `calling`, which this worker
+/// holds).
 async fn settle(
     conn: &impl ConnectionTrait,
     id: i64,
@@ -140,7 +145,7 @@ async fn settle(
     push_deliveries::Entity::update_many()
         .set(row)
         .filter(push_deliveries::Column::Id.eq(id))
-        .filter(push_deliveries::Column::Status.eq(state::SENDING))
+        .filter(push_deliveries::Column::Status.is_in([state::SENDING, state::CALLING]))
         .exec(conn)
         .await?;
     Ok(())
@@ -151,16 +156,23 @@ fn rest_key(channel: Channel) -> String {
     format!("push:rest:{}", channel.as_str())
 }
 
-/// The counted limits one send spends.
-fn limits_for(cx: &Delivering<'_>, channel: Channel, user_id: i64) -> Vec<Counted> {
-    let mut spent = vec![
-        Counted::customer_day(cx.settings, user_id, cx.now),
-        Counted::customer_week(cx.settings, user_id, cx.now),
-    ];
-    match channel {
-        Channel::Template => spent.push(Counted::template_day(cx.settings, cx.now)),
-        Channel::Mass => spent.push(Counted::mass_month(cx.settings, user_id, cx.now)),
-        _ => {}
+/// The counted limits one send spends at `at`, in the one order every transaction takes them: the account's
+/// template counter first, then the customer's (sends themselves taken by customer), so two workers that meet
+/// on a counter row wait for each other instead of deadlocking.
+pub fn limits_for(
+    settings: &PushSettings,
+    channel: Channel,
+    user_id: i64,
+    at: DateTime<Utc>,
+) -> Vec<Counted> {
+    let mut spent = Vec::with_capacity(3);
+    if channel == Channel::Template {
+        spent.push(Counted::template_day(settings, at));
+    }
+    spent.push(Counted::customer_day(settings, user_id, at));
+    spent.push(Counted::customer_week(settings, user_id, at));
+    if channel == Channel::Mass {
+        spent.push(Counted::mass_month(settings, user_id, at));
     }
     spent
 }
@@ -176,7 +188,9 @@ struct Send {
     channel: Channel,
     variant: Variant,
     openid: String,
+    /// What the send spends (or, `already_spent`, spent on an earlier try whose answer was lost).
     spent: Vec<Counted>,
+    already_spent: bool,
 }
 
 impl Decision {
@@ -228,11 +242,11 @@ async fn put_aside(
 }
 
 /// Delivers one message's deliveries: claimed together, checked, their limits spent in one transaction, sent
-/// one by one, recorded in one transaction. A few commits a message, not a few a customer.
+/// one by one, recorded in one transaction. A few commits a message, not a few a customer. Anything that
+/// fails before the first call puts the claim back, so the message's next taker sends them.
 async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushError> {
-    let mut pass = Pass::default();
     if ids.is_empty() {
-        return Ok(pass);
+        return Ok(Pass::default());
     }
     // The claim: one worker moves each queued delivery to sending; anyone else finds it taken.
     let mut claimed = push_deliveries::Entity::update_many()
@@ -247,89 +261,41 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
         .exec_with_returning(cx.db)
         .await?;
     if claimed.is_empty() {
-        return Ok(pass);
+        return Ok(Pass::default());
     }
-    claimed.sort_by_key(|delivery| delivery.id);
-    let mut pushes = HashMap::new();
-    for delivery in &claimed {
-        if let std::collections::hash_map::Entry::Vacant(entry) = pushes.entry(delivery.push_id) {
-            entry.insert(saved::find_by_id(cx.db, delivery.push_id).await?);
+    // By customer: the order limits are spent and given back in (see `limits_for`).
+    claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
+    let mut pass = Pass::default();
+    let decisions = match prepare(cx, &claimed, &mut pass).await {
+        Ok(decisions) => decisions,
+        Err(error) => {
+            unclaim(cx.db, &claimed).await;
+            return Err(error);
         }
-    }
-    let user_ids: Vec<i64> = claimed.iter().map(|delivery| delivery.user_id).collect();
-    let targets: HashMap<i64, PushTarget> = push_targets(cx.db, &user_ids)
-        .await?
-        .into_iter()
-        .map(|target| (target.user_id, target))
-        .collect();
-    let mut rests = HashMap::new();
-    let mut decisions = Vec::with_capacity(claimed.len());
-    for delivery in &claimed {
-        let push = &pushes[&delivery.push_id];
-        let channel = saved::channel(push);
-        if let std::collections::hash_map::Entry::Vacant(entry) = rests.entry(channel) {
-            entry.insert(resting_until(cx, channel).await?);
-        }
-        let decision = decide(
-            cx,
-            push,
-            delivery,
-            targets.get(&delivery.user_id),
-            rests[&channel],
-        )
-        .await?;
-        decisions.push(decision);
-    }
-    // Spend every send's limits in one transaction, each send on its own savepoint: all of a send's limits,
-    // or (one used up) none of them.
-    let txn = crate::db::begin_write(cx.db).await?;
-    for (delivery, decision) in claimed.iter().zip(decisions.iter_mut()) {
-        let Decision::Send(send) = decision else {
-            continue;
-        };
-        let savepoint = sea_orm::TransactionTrait::begin(&txn).await?;
-        let mut refused = None;
-        for limit in &send.spent {
-            if !limits::spend(&savepoint, limit).await? {
-                refused = Some(match limit.reason {
-                    // The account's day is used up: tomorrow's quota sends it.
-                    "template_daily_cap" => Decision::Hold(
-                        limit.reason,
-                        limits::open_after(cx.settings, limits::next_midnight(cx.now)),
-                    ),
-                    reason => Decision::Skip(reason),
-                });
-                break;
-            }
-        }
-        let template_id = send.variant.template_id.clone().unwrap_or_default();
-        if refused.is_none()
-            && send.channel == Channel::Subscribe
-            && !limits::spend_consent(&savepoint, delivery.user_id, &template_id, -1).await?
-        {
-            refused = Some(Decision::Skip("no_consent"));
-        }
-        match refused {
-            Some(instead) => {
-                savepoint.rollback().await?;
-                *decision = instead;
-            }
-            None => savepoint.commit().await?,
-        }
-    }
-    for (delivery, decision) in claimed.iter().zip(&decisions) {
-        put_aside(&txn, delivery.id, decision).await?;
-        if !matches!(decision, Decision::Send(_)) {
-            pass.count(decision.outcome());
-        }
-    }
-    txn.commit().await?;
+    };
     let mut answers = Vec::new();
+    let mut untried = Vec::new();
     let mut resting: Option<Option<i64>> = None;
     for (delivery, decision) in claimed.iter().zip(&decisions) {
         let Decision::Send(send) = decision else {
             continue;
         };
+        if !untried.is_empty() {
+            untried.push(delivery.clone());
+            continue;
+        }
+        // A message WeChat would not recognise as a repeat is marked before its call: a worker that dies
+        // during it leaves it `calling` (never sent again), and the rest of its batch `sending` (sent later).
+        if resting.is_none() && send.channel != Channel::Template {
+            if let Err(error) = mark_calling(cx.db, delivery.id).await {
+                tracing::error!(
+                    ?error,
+                    "a delivery could not be marked: the rest are put back"
+                );
+                untried.push(delivery.clone());
+                continue;
+            }
+        }
         // Once WeChat said "too fast" or "quota", the rest of the batch is not tried now.
         let answer = match resting {
             Some(code) => Err((code, None)),
@@ -360,7 +326,136 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
         pass.count(outcome);
     }
     txn.commit().await?;
+    unclaim(cx.db, &untried).await;
     Ok(pass)
+}
+
+async fn mark_calling(db: &DatabaseConnection, id: i64) -> Result<(), PushError> {
+    push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(state::CALLING))
+        .filter(push_deliveries::Column::Id.eq(id))
+        .filter(push_deliveries::Column::Status.eq(state::SENDING))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Decides every claimed delivery and, in one transaction, spends each send's limits (each send on its own
+/// savepoint: all of its limits, or, one used up, none) and writes the skips and holds.
+async fn prepare(
+    cx: Delivering<'_>,
+    claimed: &[push_deliveries::Model],
+    pass: &mut Pass,
+) -> Result<Vec<Decision>, PushError> {
+    let mut pushes = HashMap::new();
+    for delivery in claimed {
+        if let std::collections::hash_map::Entry::Vacant(entry) = pushes.entry(delivery.push_id) {
+            entry.insert(saved::find_by_id(cx.db, delivery.push_id).await?);
+        }
+    }
+    let user_ids: Vec<i64> = claimed.iter().map(|delivery| delivery.user_id).collect();
+    let targets: HashMap<i64, PushTarget> = push_targets(cx.db, &user_ids)
+        .await?
+        .into_iter()
+        .map(|target| (target.user_id, target))
+        .collect();
+    let mut rests = HashMap::new();
+    let mut decisions = Vec::with_capacity(claimed.len());
+    for delivery in claimed {
+        let push = &pushes[&delivery.push_id];
+        let channel = saved::channel(push);
+        if let std::collections::hash_map::Entry::Vacant(entry) = rests.entry(channel) {
+            entry.insert(resting_until(cx, channel).await?);
+        }
+        let decision = decide(
+            cx,
+            push,
+            delivery,
+            targets.get(&delivery.user_id),
+            rests[&channel],
+        )
+        .await?;
+        decisions.push(decision);
+    }
+    let txn = crate::db::begin_write(cx.db).await?;
+    let mut spent_now = Vec::new();
+    for (delivery, decision) in claimed.iter().zip(decisions.iter_mut()) {
+        let Decision::Send(send) = decision else {
+            continue;
+        };
+        if send.already_spent {
+            continue;
+        }
+        let savepoint = sea_orm::TransactionTrait::begin(&txn).await?;
+        let mut refused = None;
+        for limit in &send.spent {
+            if !limits::spend(&savepoint, limit).await? {
+                refused = Some(match limit.reason {
+                    // The account's day is used up: tomorrow's quota sends it.
+                    "template_daily_cap" => Decision::Hold(
+                        limit.reason,
+                        limits::open_after(cx.settings, limits::next_midnight(cx.now)),
+                    ),
+                    reason => Decision::Skip(reason),
+                });
+                break;
+            }
+        }
+        let template_id = send.variant.template_id.clone().unwrap_or_default();
+        if refused.is_none()
+            && send.channel == Channel::Subscribe
+            && !limits::spend_consent(&savepoint, delivery.user_id, &template_id, -1).await?
+        {
+            refused = Some(Decision::Skip("no_consent"));
+        }
+        match refused {
+            Some(instead) => {
+                savepoint.rollback().await?;
+                *decision = instead;
+            }
+            None => {
+                savepoint.commit().await?;
+                spent_now.push(delivery.id);
+            }
+        }
+    }
+    // What each send spent, known from when: a retry of it spends nothing again.
+    for chunk in spent_now.chunks(500) {
+        push_deliveries::Entity::update_many()
+            .col_expr(push_deliveries::Column::SpentAt, Expr::value(cx.now))
+            .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    for (delivery, decision) in claimed.iter().zip(&decisions) {
+        put_aside(&txn, delivery.id, decision).await?;
+        if !matches!(decision, Decision::Send(_)) {
+            pass.count(decision.outcome());
+        }
+    }
+    txn.commit().await?;
+    Ok(decisions)
+}
+
+/// Puts claimed deliveries back on the queue's side (`sending` -> `queued`) when no call was made: the queue
+/// message (not acked, or queued again by `release`) sends them. If even this fails, `release` finds them
+/// stale and does the same.
+async fn unclaim(db: &DatabaseConnection, claimed: &[push_deliveries::Model]) {
+    if claimed.is_empty() {
+        return;
+    }
+    let put_back = push_deliveries::Entity::update_many()
+        .col_expr(push_deliveries::Column::Status, Expr::value(state::QUEUED))
+        .filter(push_deliveries::Column::Id.is_in(claimed.iter().map(|delivery| delivery.id)))
+        .filter(push_deliveries::Column::Status.eq(state::SENDING))
+        .exec(db)
+        .await;
+    if let Err(error) = put_back {
+        tracing::error!(
+            ?error,
+            "claimed deliveries could not be put back: release will"
+        );
+    }
 }
 
 /// Until when the channel rests after WeChat asked us to slow down, if it does.
@@ -427,7 +522,7 @@ async fn decide(
         match open_interaction(cx.db, &openid, cx.now).await? {
             None => return Ok(Decision::Skip("outside_window")),
             Some(interaction) if !interaction.by_message => {
-                let since = sent_since(cx.db, delivery.user_id, interaction.at).await?;
+                let since = sent_since(cx.db, delivery, interaction.at).await?;
                 if since >= EVENT_WINDOW_MESSAGES {
                     return Ok(Decision::Skip("outside_window"));
                 }
@@ -437,16 +532,23 @@ async fn decide(
     }
     Ok(Decision::Send(Box::new(Send {
         channel,
-        spent: limits_for(&cx, channel, delivery.user_id),
+        spent: limits_for(
+            cx.settings,
+            channel,
+            delivery.user_id,
+            delivery.spent_at.unwrap_or(cx.now),
+        ),
+        already_spent: delivery.spent_at.is_some(),
         variant,
         openid,
     })))
 }
 
-/// Customer-service messages sent to the customer since `since`.
+/// Customer-service messages sent (or being sent, by this worker or another) to the delivery's customer since
+/// `since`, the delivery itself aside.
 async fn sent_since(
     conn: &impl ConnectionTrait,
-    user_id: i64,
+    delivery: &push_deliveries::Model,
     since: DateTime<Utc>,
 ) -> Result<u64, PushError> {
     use sea_orm::PaginatorTrait;
@@ -456,8 +558,13 @@ async fn sent_since(
         .and_where(pushes::Column::Channel.eq(Channel::CustomerService.as_str()))
         .to_owned();
     Ok(push_deliveries::Entity::find()
-        .filter(push_deliveries::Column::UserId.eq(user_id))
-        .filter(push_deliveries::Column::Status.eq(state::SENT))
+        .filter(push_deliveries::Column::UserId.eq(delivery.user_id))
+        .filter(push_deliveries::Column::Id.ne(delivery.id))
+        .filter(push_deliveries::Column::Status.is_in([
+            state::SENT,
+            state::SENDING,
+            state::CALLING,
+        ]))
         .filter(push_deliveries::Column::SentAt.gte(since))
         .filter(push_deliveries::Column::PushId.in_subquery(cs_pushes))
         .count(conn)
@@ -524,14 +631,22 @@ async fn failed(
     errcode: Option<i64>,
     rested: bool,
 ) -> Result<Outcome, PushError> {
-    for limit in &send.spent {
-        limits::refund(txn, limit).await?;
+    // Refused or never tried: nothing reached the customer, so what the send spent is given back. Without an
+    // answer it may have: it stays spent (and a retry does not spend it again).
+    let refused = rested || errcode.is_some();
+    if refused {
+        for limit in &send.spent {
+            limits::refund(txn, limit).await?;
+        }
     }
     let id = delivery.id;
     let template_id = send.variant.template_id.clone().unwrap_or_default();
     let hold = |reason: &'static str, until: DateTime<Utc>| async move {
         settle(txn, id, state::HELD, Some(reason), |row| {
             row.not_before = Set(Some(until));
+            if refused {
+                row.spent_at = Set(None);
+            }
         })
         .await
         .map(|_| Outcome::Held)
@@ -539,6 +654,9 @@ async fn failed(
     let fail = |reason: &'static str, errcode: Option<i64>| async move {
         settle(txn, id, state::FAILED, Some(reason), |row| {
             row.errcode = Set(errcode.and_then(|code| i32::try_from(code).ok()));
+            if refused {
+                row.spent_at = Set(None);
+            }
         })
         .await
         .map(|_| Outcome::Failed)
@@ -607,13 +725,16 @@ pub struct Released {
     pub interrupted: u64,
     pub finished: u64,
     pub started: u64,
+    /// Fan-outs that had stopped, taken up again.
+    pub resumed: u64,
 }
 
 /// The deliveries' clock, on any instance (the `push.release` job): held deliveries whose time came go back on
 /// the queue; queued ones nobody took for a while are queued again (a flushed store loses no delivery: a
-/// second message for one is harmless, the claim lets one through); a delivery whose worker died mid-call is
-/// retried (templates) or counted `interrupted`; scheduled pushes whose time came start; pushes with nothing
-/// left to send are marked sent.
+/// second message for one is harmless, the claim lets one through); a delivery whose worker died is queued
+/// again if it was never tried or is a template message, else counted `interrupted`; a fan-out that stopped is
+/// resumed; scheduled pushes whose time came start; pushes fanned out with nothing left to send are marked
+/// sent.
 pub async fn release(
     cx: Delivering<'_>,
     settings: &crate::config::Settings,
@@ -644,29 +765,64 @@ pub async fn release(
         .await?;
     requeue(cx, &stale, state::QUEUED).await?;
     released.requeued = stale.len() as u64;
-    let cut_off: Vec<(i64, i64)> = push_deliveries::Entity::find()
+    type CutOff = (i64, i64, Option<DateTime<Utc>>, String);
+    let cut_off: Vec<CutOff> = push_deliveries::Entity::find()
         .select_only()
         .column(Column::Id)
         .column(Column::PushId)
-        .filter(Column::Status.eq(state::SENDING))
+        .column(Column::TaggedAt)
+        .column(Column::Status)
+        .filter(Column::Status.is_in([state::SENDING, state::CALLING]))
         .filter(Column::SentAt.lt(cx.now - STALE_SENDING))
         .limit(5_000)
         .into_tuple()
         .all(cx.db)
         .await?;
-    for (id, push_id) in cut_off {
-        let push = saved::find_by_id(cx.db, push_id).await?;
-        if saved::channel(&push) == Channel::Template {
+    let mut channels = HashMap::new();
+    let mut mass_sending = HashMap::new();
+    for (id, push_id, tagged_at, status) in cut_off {
+        if let std::collections::hash_map::Entry::Vacant(entry) = channels.entry(push_id) {
+            entry.insert(saved::channel(&saved::find_by_id(cx.db, push_id).await?));
+        }
+        let channel = channels[&push_id];
+        if channel == Channel::Mass {
+            // A long mass send holds its push's lock: its deliveries are its own until it lets go.
+            if let std::collections::hash_map::Entry::Vacant(entry) = mass_sending.entry(push_id) {
+                entry.insert(super::mass::in_progress(cx.store, push_id).await?);
+            }
+            if mass_sending[&push_id] {
+                continue;
+            }
+        }
+        // Never called (its limits not spent yet, or not marked calling), or a template message (its
+        // client_msg_id makes WeChat drop a repeat): queued again, spending nothing twice. One cut off during
+        // its call may have been sent: it is not risked twice.
+        let maybe_sent = match channel {
+            Channel::Template => false,
+            // In the tag: the send to it may have gone.
+            Channel::Mass => tagged_at.is_some(),
+            _ => status == state::CALLING,
+        };
+        if !maybe_sent {
             settle(cx.db, id, state::QUEUED, None, |row| {
                 row.queued_at = Set(cx.now);
             })
             .await?;
-            fanout::enqueue(cx.store, &[id]).await?;
+            match channel {
+                Channel::Mass => {
+                    cx.store
+                        .enqueue(QUEUE, &[super::mass::message(push_id)])
+                        .await?
+                }
+                _ => fanout::enqueue(cx.store, &[id]).await?,
+            }
+            released.requeued += 1;
         } else {
             settle(cx.db, id, state::FAILED, Some("interrupted"), |_| {}).await?;
             released.interrupted += 1;
         }
     }
+    released.resumed = fanout::resume_stalled(cx.db, cx.store, settings, cx.now).await?;
     let due_pushes = pushes::Entity::find()
         .filter(pushes::Column::Status.eq(status::SCHEDULED))
         .filter(pushes::Column::ScheduledFor.lte(cx.now))
@@ -707,6 +863,9 @@ pub async fn release(
         .all(cx.db)
         .await?;
     for push in sending {
+        if push.fanned_out_at.is_none() {
+            continue;
+        }
         let counts = super::counts::of(cx.db, push.id).await?;
         if counts.settled() && counts.held == 0 {
             pushes::Entity::update_many()

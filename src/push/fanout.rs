@@ -48,7 +48,7 @@ pub fn pick(push_id: i64, user_id: i64, variants: &[Variant]) -> Option<&Variant
 }
 
 /// What stops a push from reaching this customer at all, known before anything is sent.
-fn unreachable(channel: Channel, target: &PushTarget) -> Option<&'static str> {
+pub(super) fn unreachable(channel: Channel, target: &PushTarget) -> Option<&'static str> {
     if target.disabled {
         return Some("account_disabled");
     }
@@ -117,6 +117,21 @@ pub async fn start(
     push: pushes::Model,
     now: DateTime<Utc>,
 ) -> Result<u64, PushError> {
+    match begin(db, settings, actor, push, now).await? {
+        Some(push) => fan_out(db, store, settings, &push, now, None).await,
+        None => Ok(0),
+    }
+}
+
+/// Moves `push` to sending (audited for a staff send), refusing a segment that takes in nobody; `None` when
+/// another caller started it already.
+pub async fn begin(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    actor: Option<&Actor>,
+    push: pushes::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<pushes::Model>, PushError> {
     let segment = push.segment_slug.clone().unwrap_or_default();
     let rules = RuleContext::new(settings, now);
     if segments::count_members(db, &segment, &rules).await? == 0 {
@@ -124,7 +139,7 @@ pub async fn start(
     }
     let txn = crate::db::begin_write(db).await?;
     let Some(push) = saved::begin_sending(&txn, &push, now).await? else {
-        return Ok(0);
+        return Ok(None);
     };
     if let Some(actor) = actor {
         audit::record(
@@ -136,8 +151,33 @@ pub async fn start(
         .await?;
     }
     txn.commit().await?;
-    let channel = saved::channel(&push);
-    let variants = saved::variants(&push);
+    Ok(Some(push))
+}
+
+/// A fan-out whose last page moved this long ago has stopped (its instance died, its request was cut off):
+/// `release` resumes it.
+pub const STALLED: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Writes and queues the deliveries of a sending `push` from its cursor to the segment's end, a page at a
+/// time, moving the cursor (and its heartbeat) after each page; then marks the fan-out done, which is what
+/// lets the push finish. A fan-out that dies is resumed from its cursor: a page done twice adds nothing (the
+/// deliveries' unique key) and queues nothing twice that matters (the claim lets one worker through). A push
+/// cancelled meanwhile stops it. `stop_after_pages` stops it part-way, as an instance that dies does (tests).
+pub async fn fan_out(
+    db: &DatabaseConnection,
+    store: &dyn StateStore,
+    settings: &Settings,
+    push: &pushes::Model,
+    now: DateTime<Utc>,
+    stop_after_pages: Option<usize>,
+) -> Result<u64, PushError> {
+    let begun = std::time::Instant::now();
+    // The heartbeat follows real time from `now`, so a long fan-out is never taken for a stalled one.
+    let beat = || now + chrono::Duration::from_std(begun.elapsed()).unwrap_or_default();
+    let segment = push.segment_slug.clone().unwrap_or_default();
+    let rules = RuleContext::new(settings, now);
+    let channel = saved::channel(push);
+    let variants = saved::variants(push);
     let wants_points = variants.iter().any(|variant| {
         variant
             .fields
@@ -145,12 +185,16 @@ pub async fn start(
             .chain(variant.text.iter())
             .any(|text| text.contains("{{points}}"))
     });
-    let mut after = 0;
+    let mut after = push.fanout_after.unwrap_or(0);
     let mut queued = 0;
-    loop {
+    for page in 0.. {
+        if stop_after_pages.is_some_and(|pages| page >= pages) {
+            return Ok(queued);
+        }
         let ids = segments::member_ids(db, &segment, &rules, after, PAGE).await?;
-        let Some(last) = ids.last() else { break };
-        after = *last;
+        let Some(last) = ids.last().copied() else {
+            break;
+        };
         let targets = push_targets(db, &ids).await?;
         let points = match wants_points {
             true => crate::points::service::balances(db, &ids).await?,
@@ -173,7 +217,7 @@ pub async fn start(
                 ]);
                 let skipped = unreachable(channel, target);
                 Some(delivery(
-                    &push,
+                    push,
                     target.user_id,
                     "",
                     variant,
@@ -187,7 +231,16 @@ pub async fn start(
         if channel != Channel::Mass {
             queued += enqueue_page(db, store, push.id, &ids).await?;
         }
+        after = last;
+        if !saved::advance_fanout(db, push.id, Some(after), beat(), None).await? {
+            tracing::info!(
+                push = push.slug,
+                "the push stopped sending: its fan-out stops"
+            );
+            return Ok(queued);
+        }
     }
+    saved::advance_fanout(db, push.id, None, beat(), Some(now)).await?;
     if channel == Channel::Mass {
         // One call sends to all: one message for the push.
         store
@@ -195,6 +248,26 @@ pub async fn start(
             .await?;
     }
     Ok(queued)
+}
+
+/// Resumes the fan-outs that stopped moving (the `push.release` job): each taken by one instance at a time (a
+/// conditional move of its heartbeat), from its cursor. Returns how many it resumed.
+pub async fn resume_stalled(
+    db: &DatabaseConnection,
+    store: &dyn StateStore,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<u64, PushError> {
+    let mut resumed = 0;
+    for push in saved::stalled_fanouts(db, now - STALLED).await? {
+        let Some(push) = saved::take_fanout(db, &push, now).await? else {
+            continue;
+        };
+        tracing::warn!(push = push.slug, after = ?push.fanout_after, "a stalled fan-out is resumed");
+        fan_out(db, store, settings, &push, now, None).await?;
+        resumed += 1;
+    }
+    Ok(resumed)
 }
 
 /// A delivery row, queued or (`skipped` with its reason) counted out from the start.
@@ -266,20 +339,32 @@ async fn enqueue_page(
     Ok(ids.len() as u64)
 }
 
-/// The customers with a delivery of `push_id` queued since `since` (any time: `None`), as a subquery.
-pub fn recipients(
-    push_id: i64,
-    since: Option<DateTime<Utc>>,
-) -> sea_orm::sea_query::SelectStatement {
-    let mut query = sea_orm::sea_query::Query::select();
-    query
+/// The customers with a delivery of `push_id`, as a subquery.
+pub fn recipients(push_id: i64) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
         .column(push_deliveries::Column::UserId)
         .from(push_deliveries::Entity)
-        .and_where(push_deliveries::Column::PushId.eq(push_id));
-    if let Some(since) = since {
-        query.and_where(push_deliveries::Column::QueuedAt.gte(since));
-    }
-    query
+        .and_where(push_deliveries::Column::PushId.eq(push_id))
+        .to_owned()
+}
+
+/// The deliveries of `push_id` to `user` queued after `since` (both expressions of the outer query's row), as
+/// a correlated subquery.
+pub fn recipients_since(
+    push_id: i64,
+    user: sea_orm::sea_query::SimpleExpr,
+    since: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .expr(Expr::val(1))
+        .from(push_deliveries::Entity)
+        .and_where(push_deliveries::Column::PushId.eq(push_id))
+        .and_where(Expr::col((push_deliveries::Entity, push_deliveries::Column::UserId)).eq(user))
+        .and_where(
+            Expr::col((push_deliveries::Entity, push_deliveries::Column::QueuedAt)).gt(since),
+        )
+        .to_owned()
 }
 
 /// Puts deliveries on the work queue, `PER_MESSAGE` to a message.

@@ -2,7 +2,8 @@
 //! customers it may reach now. Each customer's four-a-month (and daily, weekly) limit is spent first, so
 //! WeChat never has to filter anyone out; the tag is filled 50 openids a call; the send call itself is held to
 //! `push.mass_calls_per_minute` across instances. The queue carries one message for the push
-//! (`mass:<push id>`), not one per customer.
+//! (`mass:<push id>`), not one per customer. One worker at a time sends a push (a store lock held for the
+//! whole send), so a long send's deliveries are never taken for a dead worker's.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -10,11 +11,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use super::deliver::{state, Delivering, Pass};
 use super::limits::{self, Counted};
-use super::model::{PushError, QuietHours};
+use super::model::{Channel, PushError, QuietHours};
 use super::saved::{self, status};
 use crate::config::RateLimitRule;
 use crate::entities::{push_deliveries, pushes};
+use crate::store::StateStore;
 use crate::users::service::push_targets;
+use crate::wechat::client::WeChatError;
 
 /// The queue message that sends a mass push's queued deliveries.
 pub fn message(push_id: i64) -> String {
@@ -24,6 +27,25 @@ pub fn message(push_id: i64) -> String {
 /// The push a queue message names, if it is a mass message.
 pub fn push_of(payload: &str) -> Option<i64> {
     payload.strip_prefix("mass:")?.parse().ok()
+}
+
+/// How long one worker may hold a mass push: the tagging and the call of a very large tag fit in it.
+const SENDING_LEASE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+fn lock_name(push_id: i64) -> String {
+    format!("push:mass:{push_id}")
+}
+
+/// Whether a worker is sending the mass push now.
+pub async fn in_progress(store: &dyn StateStore, push_id: i64) -> Result<bool, PushError> {
+    let name = lock_name(push_id);
+    match store.lock(&name, std::time::Duration::from_secs(1)).await? {
+        Some(token) => {
+            store.unlock(&name, &token).await?;
+            Ok(false)
+        }
+        None => Ok(true),
+    }
 }
 
 /// Moves this push's `from` deliveries to `to` (with a reason and a time to wait); returns how many.
@@ -49,8 +71,19 @@ async fn move_all(
     Ok(moved.rows_affected)
 }
 
-/// Sends what of the mass push is queued.
+/// Sends what of the mass push is queued, unless another worker is sending it (what it leaves queued is
+/// queued again by `release`).
 pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
+    let name = lock_name(push_id);
+    let Some(token) = cx.store.lock(&name, SENDING_LEASE).await? else {
+        return Ok(Pass::default());
+    };
+    let sent = send_locked(cx, push_id).await;
+    cx.store.unlock(&name, &token).await?;
+    sent
+}
+
+async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
     let mut pass = Pass::default();
     let push = saved::find_by_id(cx.db, push_id).await?;
     if push.status == status::CANCELLED {
@@ -124,27 +157,42 @@ pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
     if claimed.is_empty() {
         return Ok(pass);
     }
-    claimed.sort_by_key(|delivery| delivery.id);
+    // By customer: the order limits are spent in everywhere (see `deliver::limits_for`).
+    claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
     let mut reached: Vec<(i64, String, Vec<Counted>)> = Vec::new();
+    let mut spent_now = Vec::new();
     for page in claimed.chunks(500) {
         let ids: Vec<i64> = page.iter().map(|d| d.user_id).collect();
         let targets = push_targets(cx.db, &ids).await?;
         let txn = crate::db::begin_write(cx.db).await?;
         for delivery in page {
             let target = targets.iter().find(|t| t.user_id == delivery.user_id);
-            let openid = target
-                .filter(|t| !t.disabled && !t.opted_out && t.following)
-                .and_then(|t| t.oa_openid.clone());
-            let Some(openid) = openid else {
-                skip(&txn, delivery.id, "not_following").await?;
-                pass.skipped += 1;
-                continue;
+            let reach = match target {
+                None => Err("account_disabled"),
+                Some(target) => match super::fanout::unreachable(Channel::Mass, target) {
+                    Some(reason) => Err(reason),
+                    None => Ok(target.oa_openid.clone().unwrap_or_default()),
+                },
             };
-            let spent = vec![
-                Counted::mass_month(cx.settings, delivery.user_id, cx.now),
-                Counted::customer_day(cx.settings, delivery.user_id, cx.now),
-                Counted::customer_week(cx.settings, delivery.user_id, cx.now),
-            ];
+            let openid = match reach {
+                Ok(openid) => openid,
+                Err(reason) => {
+                    skip(&txn, delivery.id, reason).await?;
+                    pass.skipped += 1;
+                    continue;
+                }
+            };
+            let spent = super::deliver::limits_for(
+                cx.settings,
+                Channel::Mass,
+                delivery.user_id,
+                delivery.spent_at.unwrap_or(cx.now),
+            );
+            // Spent by an earlier try whose answer never came: not spent twice.
+            if delivery.spent_at.is_some() {
+                reached.push((delivery.id, openid, spent));
+                continue;
+            }
             let savepoint = txn.begin().await?;
             let mut refused = None;
             for limit in &spent {
@@ -161,10 +209,19 @@ pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
                 }
                 None => {
                     savepoint.commit().await?;
+                    spent_now.push(delivery.id);
                     reached.push((delivery.id, openid, spent));
                 }
             }
         }
+        for chunk in spent_now.chunks(500) {
+            push_deliveries::Entity::update_many()
+                .col_expr(push_deliveries::Column::SpentAt, Expr::value(cx.now))
+                .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        spent_now.clear();
         txn.commit().await?;
     }
     if reached.is_empty() {
@@ -208,6 +265,15 @@ pub async fn send(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError> {
                         limits::refund(&txn, limit).await?;
                     }
                 }
+                let ids = reached.iter().map(|(id, _, _)| *id);
+                push_deliveries::Entity::update_many()
+                    .col_expr(
+                        push_deliveries::Column::SpentAt,
+                        Expr::value(Option::<DateTime<Utc>>::None),
+                    )
+                    .filter(push_deliveries::Column::Id.is_in(ids))
+                    .exec(&txn)
+                    .await?;
                 txn.commit().await?;
             }
             let retry = match errcode {
@@ -265,21 +331,33 @@ async fn skip(
     Ok(())
 }
 
-/// Fills the push's tag with exactly `reached` (emptied of an earlier batch first) and sends to it.
+/// Fills the push's tag with exactly `reached` and sends to it: everyone an earlier batch put in the tag is
+/// taken out first (sent or not: one whose send failed, or who was skipped since, must not be reached by this
+/// one), and this batch is recorded as tagged before the tagging call, since a call without an answer may have
+/// tagged them.
 async fn tag_and_send(
     cx: Delivering<'_>,
     push: &pushes::Model,
     reached: &[(i64, String, Vec<Counted>)],
-) -> Result<String, crate::wechat::client::WeChatError> {
+) -> Result<String, WeChatError> {
+    let stored = |error: sea_orm::DbErr| WeChatError::Decode(format!("recording the tag: {error}"));
     let tag_id = match push.mass_tag_id {
         Some(tag_id) => {
-            let earlier: Vec<String> = earlier_openids(cx, push.id).await.map_err(|e| {
-                crate::wechat::client::WeChatError::Decode(format!(
-                    "reading the tag's members: {e}"
-                ))
-            })?;
+            let earlier = tagged_openids(cx, push.id)
+                .await
+                .map_err(|error| WeChatError::Decode(format!("reading the tag: {error}")))?;
             // The client calls WeChat 50 openids at a time.
             cx.wechat.untag_users(tag_id, &earlier).await?;
+            push_deliveries::Entity::update_many()
+                .col_expr(
+                    push_deliveries::Column::TaggedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(push_deliveries::Column::PushId.eq(push.id))
+                .filter(push_deliveries::Column::TaggedAt.is_not_null())
+                .exec(cx.db)
+                .await
+                .map_err(stored)?;
             tag_id
         }
         None => {
@@ -292,10 +370,18 @@ async fn tag_and_send(
                 .filter(pushes::Column::Id.eq(push.id))
                 .exec(cx.db)
                 .await
-                .map_err(|e| crate::wechat::client::WeChatError::Decode(e.to_string()))?;
+                .map_err(stored)?;
             tag.id
         }
     };
+    for chunk in reached.chunks(500) {
+        push_deliveries::Entity::update_many()
+            .col_expr(push_deliveries::Column::TaggedAt, Expr::value(cx.now))
+            .filter(push_deliveries::Column::Id.is_in(chunk.iter().map(|(id, _, _)| *id)))
+            .exec(cx.db)
+            .await
+            .map_err(stored)?;
+    }
     let openids: Vec<String> = reached
         .iter()
         .map(|(_, openid, _)| openid.clone())
@@ -315,13 +401,13 @@ async fn tag_and_send(
 }
 
 /// The official-account openids an earlier batch of this push put in its tag.
-async fn earlier_openids(cx: Delivering<'_>, push_id: i64) -> Result<Vec<String>, PushError> {
+async fn tagged_openids(cx: Delivering<'_>, push_id: i64) -> Result<Vec<String>, PushError> {
     use sea_orm::QuerySelect;
     let user_ids: Vec<i64> = push_deliveries::Entity::find()
         .select_only()
         .column(push_deliveries::Column::UserId)
         .filter(push_deliveries::Column::PushId.eq(push_id))
-        .filter(push_deliveries::Column::Status.eq(state::SENT))
+        .filter(push_deliveries::Column::TaggedAt.is_not_null())
         .into_tuple()
         .all(cx.db)
         .await?;

@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -207,7 +206,17 @@ pub async fn update(
     row.status = Set(status::DRAFT.into());
     row.scheduled_for = Set(None);
     row.updated_at = Set(now);
-    let after = view(&txn, row.update(&txn).await?).await?;
+    // Conditional on the status read: a push sent or cancelled meanwhile is not changed under its sender.
+    let changed = pushes::Entity::update_many()
+        .set(row)
+        .filter(pushes::Column::Id.eq(before.id))
+        .filter(pushes::Column::Status.eq(before.status.as_str()))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(PushError::WrongStatus("the push changed meanwhile".into()));
+    }
+    let after = view(&txn, find_by_id(&txn, before.id).await?).await?;
     audit::record(
         &txn,
         actor,
@@ -328,6 +337,7 @@ pub(super) async fn begin_sending(
         status::SENDING,
         |row| {
             row.started_at = Set(Some(now));
+            row.fanout_beat = Set(Some(now));
             row.updated_at = Set(now);
         },
     )
@@ -337,4 +347,84 @@ pub(super) async fn begin_sending(
         Err(PushError::WrongStatus(_)) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// Moves a sending push's fan-out on: its cursor (`after`, unless `None`), its heartbeat, and when it reached
+/// the segment's end (`done`). `false` when the push is no longer sending (cancelled): the fan-out stops.
+pub(super) async fn advance_fanout(
+    conn: &impl ConnectionTrait,
+    push_id: i64,
+    after: Option<i64>,
+    beat: DateTime<Utc>,
+    done: Option<DateTime<Utc>>,
+) -> Result<bool, PushError> {
+    let mut row = pushes::ActiveModel {
+        fanout_beat: Set(Some(beat)),
+        ..Default::default()
+    };
+    if let Some(after) = after {
+        row.fanout_after = Set(Some(after));
+    }
+    if let Some(done) = done {
+        row.fanned_out_at = Set(Some(done));
+    }
+    let moved = pushes::Entity::update_many()
+        .set(row)
+        .filter(pushes::Column::Id.eq(push_id))
+        .filter(pushes::Column::Status.eq(status::SENDING))
+        .exec(conn)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
+/// Sending pushes whose fan-out has not reached its end and has not moved since `before`.
+pub(super) async fn stalled_fanouts(
+    conn: &impl ConnectionTrait,
+    before: DateTime<Utc>,
+) -> Result<Vec<pushes::Model>, PushError> {
+    Ok(pushes::Entity::find()
+        .filter(pushes::Column::Status.eq(status::SENDING))
+        .filter(pushes::Column::FannedOutAt.is_null())
+        .filter(pushes::Column::FanoutBeat.lt(before))
+        .all(conn)
+        .await?)
+}
+
+/// Takes a stalled fan-out for this caller (its heartbeat moved only if nobody moved it since it was read).
+pub(super) async fn take_fanout(
+    conn: &impl ConnectionTrait,
+    push: &pushes::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<pushes::Model>, PushError> {
+    let taken = pushes::Entity::update_many()
+        .col_expr(
+            pushes::Column::FanoutBeat,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(pushes::Column::Id.eq(push.id))
+        .filter(pushes::Column::Status.eq(status::SENDING))
+        .filter(pushes::Column::FanoutBeat.eq(push.fanout_beat))
+        .exec(conn)
+        .await?;
+    if taken.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(Some(find_by_id(conn, push.id).await?))
+}
+
+/// The slugs of the pushes that will still read the segment `slug` (drafts, scheduled, sending).
+pub async fn naming_segment(
+    conn: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Vec<String>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    pushes::Entity::find()
+        .select_only()
+        .column(pushes::Column::Slug)
+        .filter(pushes::Column::SegmentSlug.eq(slug))
+        .filter(pushes::Column::Status.is_in([status::DRAFT, status::SCHEDULED, status::SENDING]))
+        .order_by_asc(pushes::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await
 }

@@ -21,6 +21,8 @@ pub enum SegmentError {
     NotFound,
     #[error("a segment already has this slug")]
     SlugTaken,
+    #[error("the segment is in use by {0}")]
+    InUse(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -52,6 +54,7 @@ impl From<SegmentError> for AppError {
             }
             SegmentError::NotFound => AppError::new(ErrorCode::SegmentNotFound, message),
             SegmentError::SlugTaken => AppError::new(ErrorCode::SlugTaken, message),
+            SegmentError::InUse(_) => AppError::new(ErrorCode::SegmentInUse, message),
             SegmentError::Unexpected(e) => AppError::unexpected(e),
         }
     }

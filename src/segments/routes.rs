@@ -149,16 +149,18 @@ async fn update_segment(
     responses(
         (status = 204, description = "removed"),
         (status = 404, description = "segment_not_found", body = ErrorBody),
+        (status = 409, description = "segment_in_use", body = ErrorBody),
     ),
     security(("staff" = []))
 )]
 async fn delete_segment(
     state: web::Data<AppState>,
+    users: web::Data<dyn saved::SegmentUsers>,
     staff: Staff,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Role::CommunityManager)?;
-    saved::delete(&state.db, &staff.actor(), &slug).await?;
+    saved::delete(&state.db, users.get_ref(), &staff.actor(), &slug).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

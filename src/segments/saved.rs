@@ -1,8 +1,8 @@
 //! Saved segments: create, change, remove (community managers; audited), list and read, and who they take in.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Deserialize;
 
@@ -11,6 +11,14 @@ use super::model::{Preview, SegmentError, SegmentInput, SegmentView};
 use crate::audit::{self, Actor};
 use crate::entities::segments;
 use crate::users::attributes;
+
+/// What names a saved segment from the domains above this one (pushes not yet sent, journeys): startup
+/// registers it, so a segment is never removed from under something that still reads it.
+#[async_trait::async_trait]
+pub trait SegmentUsers: Send + Sync {
+    /// What uses the segment `slug`, each as `kind slug` (`push year-end`, `journey q1-preview`).
+    async fn using(&self, conn: &DatabaseTransaction, slug: &str) -> Result<Vec<String>, DbErr>;
+}
 
 /// Customers a preview shows.
 const SAMPLE_SIZE: u64 = 10;
@@ -136,13 +144,19 @@ pub async fn update(
     Ok(view)
 }
 
+/// Removes a segment nothing uses (`segment_in_use` names what does).
 pub async fn delete(
     db: &DatabaseConnection,
+    users: &dyn SegmentUsers,
     actor: &Actor,
     slug: &str,
 ) -> Result<(), SegmentError> {
     let txn = crate::db::begin_write(db).await?;
     let before = find(&txn, slug).await?;
+    let using = users.using(&txn, slug).await?;
+    if !using.is_empty() {
+        return Err(SegmentError::InUse(using.join(", ")));
+    }
     segments::Entity::delete_by_id(before.id).exec(&txn).await?;
     audit::record(
         &txn,

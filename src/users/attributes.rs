@@ -209,18 +209,16 @@ pub async fn sample(
         .collect())
 }
 
-/// Enabled customers last active before `before`, with that time, but those `excluded` selects, ids above
-/// `after`, in id order: who a "dormant" journey wakes up.
+/// Enabled customers last active before `before` and meeting `condition`, with that time, ids above `after`,
+/// in id order: who a "dormant" journey wakes up.
 pub async fn inactive_since(
     conn: &impl ConnectionTrait,
     before: chrono::DateTime<chrono::Utc>,
-    excluded: sea_orm::sea_query::SelectStatement,
+    condition: Condition,
     after: i64,
     limit: u64,
 ) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>, DbErr> {
-    let condition = Condition::all()
-        .add(users::Column::LastActiveAt.lt(before))
-        .add(users::Column::Id.not_in_subquery(excluded));
+    let condition = condition.add(users::Column::LastActiveAt.lt(before));
     members_of(condition)
         .select_only()
         .column(users::Column::Id)
@@ -231,6 +229,33 @@ pub async fn inactive_since(
         .into_tuple()
         .all(conn)
         .await
+}
+
+/// Customers for whom `reached(their id, when they were last active)` (a subquery correlated on both)
+/// finds nothing: those not yet reached since they were last active.
+pub fn not_reached_since_active(
+    reached: impl FnOnce(
+        sea_orm::sea_query::SimpleExpr,
+        sea_orm::sea_query::SimpleExpr,
+    ) -> sea_orm::sea_query::SelectStatement,
+) -> Condition {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let found = reached(
+        Expr::col((users::Entity, users::Column::Id)),
+        Expr::col((users::Entity, users::Column::LastActiveAt)),
+    );
+    Condition::all().add(Expr::exists(found).not())
+}
+
+/// The ids of the enabled customers meeting `condition`, as a subquery (for another domain's search).
+pub fn ids_meeting(condition: Condition) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Query;
+    Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::DisabledAt.is_null())
+        .cond_where(condition)
+        .to_owned()
 }
 
 /// The customers among `ids`.

@@ -72,6 +72,7 @@ impl KeyColumn {
 
 #[derive(Debug, Clone)]
 struct Row {
+    line: usize,
     key: String,
     tier: Option<String>,
     /// `None` when the file has no `tags` column: the customer's labels are left as they are.
@@ -127,9 +128,16 @@ fn parse(bytes: &[u8], tiers: &[String]) -> Result<(KeyColumn, Vec<Row>), CrmImp
             }
         };
         let mut problem = |text: String| problems.push(format!("line {line}: {text}"));
-        let key_value = record.get(0).unwrap_or_default().to_owned();
+        let mut key_value = record.get(0).unwrap_or_default().to_owned();
         let key_ok = match key {
-            KeyColumn::UserId => key_value.parse::<i64>().is_ok_and(|id| id > 0),
+            // `007` is customer 7: written as the id is, so one customer cannot hide under two spellings.
+            KeyColumn::UserId => match key_value.parse::<i64>() {
+                Ok(id) if id > 0 => {
+                    key_value = id.to_string();
+                    true
+                }
+                _ => false,
+            },
             KeyColumn::Unionid | KeyColumn::Openid => {
                 (6..=64).contains(&key_value.len())
                     && key_value
@@ -183,6 +191,7 @@ fn parse(bytes: &[u8], tiers: &[String]) -> Result<(KeyColumn, Vec<Row>), CrmImp
             }
         };
         rows.push(Row {
+            line,
             key: key_value,
             tier: (!tier.is_empty()).then(|| tier.to_owned()),
             tags,
@@ -214,17 +223,35 @@ pub async fn import_tiers(
         rows: total,
         ..Default::default()
     };
+    // A customer is one row: two rows naming one customer (their official-account and mini-program openids)
+    // would leave whichever came last, so the file is refused and nothing changes.
+    let mut lines_of = HashMap::new();
+    let mut twice = Vec::new();
     for (done, chunk) in rows.chunks(CHUNK).enumerate() {
         let ids = resolve(&txn, key, chunk).await?;
         let known: Vec<(i64, &Row)> = chunk
             .iter()
             .filter_map(|row| ids.get(&row.key).map(|id| (*id, row)))
             .collect();
+        for (id, row) in &known {
+            if let Some(first) = lines_of.insert(*id, row.line) {
+                twice.push(format!(
+                    "line {}: names the same customer as line {first}",
+                    row.line
+                ));
+            }
+        }
+        if !twice.is_empty() {
+            continue;
+        }
         outcome.updated += known.len();
         outcome.unmatched += chunk.len() - known.len();
         write_tiers(&txn, &known, now).await?;
         write_tags(&txn, &known, now).await?;
         progress((done * CHUNK + chunk.len()).min(total), total);
+    }
+    if !twice.is_empty() {
+        return Err(CrmImportError::Rows(twice));
     }
     audit::record(
         &txn,
@@ -368,6 +395,17 @@ mod tests {
         assert_eq!(rows[0].tier.as_deref(), Some("private"));
         assert_eq!(rows[1].tier, None);
         assert!(rows[0].tags.is_none(), "no tags column leaves tags alone");
+    }
+
+    #[test]
+    fn a_user_id_is_read_as_a_number_so_one_customer_has_one_spelling() {
+        let file = "user_id,asset_tier\n007,gold\n7,private\n";
+        let Err(CrmImportError::Rows(problems)) = parse(file.as_bytes(), &tiers()) else {
+            panic!("customer 7 is named twice");
+        };
+        assert_eq!(problems, vec!["line 3: 7 is also on line 2".to_owned()]);
+        let (_, rows) = parse(b"user_id,asset_tier\n007,gold\n", &tiers()).unwrap();
+        assert_eq!(rows[0].key, "7");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Triggered journeys: each step fires once per customer as the clock moves.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{json, Value};
 use wxcampaign::auth::Role;
 use wxcampaign::clock::Clock;
-use wxcampaign::entities::push_deliveries;
+use wxcampaign::entities::{behaviour_events, push_deliveries, users};
 use wxcampaign::push;
 use wxcampaign::rewards::{Grant, Reward, Rewards};
 
@@ -347,4 +347,69 @@ async fn a_pre_announcement_reaches_its_segment_once_in_its_window() {
         .post_json("/admin/v1/journeys", Some(&manager), &bad)
         .await;
     assert_eq!(error_code(refused).await, "invalid_push");
+}
+
+#[tokio::test]
+async fn a_journeys_condition_is_part_of_its_search_so_those_it_leaves_out_never_crowd_the_rest() {
+    let (app, manager) = app().await;
+    let now = app.clock.now();
+    // More mortgage readers than one evaluation takes up, none of them a gold customer, all before ours.
+    let crowd_ids = app.followers("Crowd", 5_001).await;
+    let views: Vec<behaviour_events::ActiveModel> = crowd_ids
+        .iter()
+        .map(|id| behaviour_events::ActiveModel {
+            user_id: Set(*id),
+            kind: Set("content_view".into()),
+            category: Set(Some("mortgage".into())),
+            occurred_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in views.chunks(1_000) {
+        behaviour_events::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&app.db)
+            .await
+            .unwrap();
+    }
+    let (gold, reader) = customer(&app, "oGoldReader01").await;
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::AssetTier,
+            sea_orm::sea_query::Expr::value("gold"),
+        )
+        .filter(users::Column::Id.eq(gold))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    app.post_json(
+        "/api/v1/events",
+        Some(&reader),
+        &json!({ "events": [{ "kind": "content_view", "category": "mortgage" }] }),
+    )
+    .await;
+    let body = json!({
+        "slug": "gold-mortgage", "name": "gold-mortgage",
+        "trigger": { "kind": "content_viewed", "category": "mortgage", "within_hours": 24 },
+        "condition": "asset_tier = \"gold\"",
+        "channel": "subscribe",
+        "variants": [{ "name": "A", "template_id": "TMPL_J", "page": "pages/index/index",
+                       "fields": { "thing1": "房贷月供计算器", "time2": "{{today}}" } }]
+    });
+    let created = app
+        .post_json("/admin/v1/journeys", Some(&manager), &body)
+        .await;
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let on = app
+        .post_json(
+            "/admin/v1/journeys/gold-mortgage/enable",
+            Some(&manager),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(on.status(), 200);
+    minute(&app).await;
+    let fired = deliveries(&app).await;
+    assert_eq!(fired.len(), 1, "the gold reader, in the first evaluation");
+    assert_eq!(fired[0].user_id, gold);
+    assert_eq!(app.wechat.calls(SUBSCRIBE_SEND).await, 1);
 }

@@ -22,37 +22,6 @@ fn shanghai(text: &str) -> DateTime<Utc> {
     wxcampaign::calendar::parse_time(text).unwrap()
 }
 
-/// `count` customers who follow the official account and use the mini-program, made in one statement a
-/// thousand (the real rows a login makes). Returns their ids.
-async fn followers(app: &TestApp, prefix: &str, count: usize) -> Vec<i64> {
-    let now = app.clock.now();
-    let rows: Vec<users::ActiveModel> = (0..count)
-        .map(|n| users::ActiveModel {
-            mp_openid: Set(Some(format!("oMp{prefix}{n:06}"))),
-            oa_openid: Set(Some(format!("oOa{prefix}{n:06}"))),
-            oa_following: Set(true),
-            followed_at: Set(Some(now)),
-            created_at: Set(now),
-            last_active_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    for chunk in rows.chunks(1000) {
-        users::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&app.db)
-            .await
-            .unwrap();
-    }
-    users::Entity::find()
-        .filter(users::Column::MpOpenid.starts_with(format!("oMp{prefix}")))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|user| user.id)
-        .collect()
-}
-
 async fn segment(app: &TestApp, manager: &str, slug: &str, rule: &str) {
     let created = app
         .post_json(
@@ -80,9 +49,14 @@ fn subscribe_push(slug: &str, segment: &str) -> Value {
     })
 }
 
-async fn create_and_send(app: &TestApp, manager: &str, push: &Value) -> Value {
+/// Saves the draft `push`.
+async fn create(app: &TestApp, manager: &str, push: &Value) {
     let created = app.post_json("/admin/v1/pushes", Some(manager), push).await;
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+}
+
+async fn create_and_send(app: &TestApp, manager: &str, push: &Value) -> Value {
+    create(app, manager, push).await;
     let slug = push["slug"].as_str().unwrap();
     let sent = app
         .post_json(
@@ -153,7 +127,7 @@ async fn ten_thousand_customers_each_get_one_message_when_a_worker_stops_and_ano
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     template_messages_succeed(&app).await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    followers(&app, "T", 10_000).await;
+    app.followers("T", 10_000).await;
     segment(&app, &manager, "everyone", "following = true").await;
     let sent = create_and_send(
         &app,
@@ -255,14 +229,7 @@ async fn saving_a_push_checks_wechats_content_rules_and_the_segment() {
         )
         .await;
     assert_eq!(refused.status(), 403);
-    let created = app
-        .post_json(
-            "/admin/v1/pushes",
-            Some(&manager),
-            &template_push("p6", "nobody"),
-        )
-        .await;
-    assert_eq!(created.status(), 201);
+    create(&app, &manager, &template_push("p6", "nobody")).await;
     let empty = app
         .post_json("/admin/v1/pushes/p6/send", Some(&manager), &json!({}))
         .await;
@@ -285,7 +252,7 @@ async fn each_limit_skips_or_holds_with_its_counted_reason() {
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     template_messages_succeed(&app).await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    let ids = followers(&app, "L", 6).await;
+    let ids = app.followers("L", 6).await;
     // One unfollowed, one opted out of campaign messages.
     users::Entity::update_many()
         .col_expr(
@@ -355,7 +322,7 @@ async fn quiet_hours_refuse_a_send_hold_it_until_morning_or_drop_it() {
     app.clock.set(shanghai("2026-12-07T23:00:00+08:00"));
     template_messages_succeed(&app).await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    followers(&app, "Q", 2).await;
+    app.followers("Q", 2).await;
     segment(&app, &manager, "two", "following = true").await;
     app.post_json(
         "/admin/v1/pushes",
@@ -486,31 +453,38 @@ async fn a_consent_is_spent_per_message_and_43101_zeroes_it() {
     assert_eq!(error_code(bad).await, "invalid_consent");
 }
 
+/// WeChat answers the first call to `route` with `first`, every later one with `then`.
+async fn first_then(app: &TestApp, route: &str, first: ResponseTemplate, then: Value) {
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.wechat.server)
+        .await;
+    app.wechat.answers("POST", route, then).await;
+}
+
+/// WeChat's 45011: calls come too fast.
+fn too_fast() -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({ "errcode": 45011, "errmsg": "api minute-quota reach limit" }))
+}
+
 #[tokio::test]
 async fn wechat_saying_too_fast_rests_the_sender_and_loses_nothing() {
     let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     app.wechat.issues_token("PUSH_TOKEN").await;
-    Mock::given(method("POST"))
-        .and(path(TEMPLATE_SEND))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({ "errcode": 45011, "errmsg": "api minute-quota reach limit" }),
-            ),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&app.wechat.server)
-        .await;
-    app.wechat
-        .answers(
-            "POST",
-            TEMPLATE_SEND,
-            json!({ "errcode": 0, "errmsg": "ok", "msgid": 7 }),
-        )
-        .await;
+    first_then(
+        &app,
+        TEMPLATE_SEND,
+        too_fast(),
+        json!({ "errcode": 0, "errmsg": "ok", "msgid": 7 }),
+    )
+    .await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    followers(&app, "R", 30).await;
+    app.followers("R", 30).await;
     segment(&app, &manager, "thirty", "following = true").await;
     create_and_send(&app, &manager, &template_push("burst", "thirty")).await;
     let pass = drain(&app, "w").await;
@@ -543,7 +517,7 @@ async fn a_cancelled_push_sends_nothing_more() {
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     template_messages_succeed(&app).await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    followers(&app, "C", 40).await;
+    app.followers("C", 40).await;
     segment(&app, &manager, "forty", "following = true").await;
     create_and_send(&app, &manager, &template_push("oops", "forty")).await;
     let first = push::work(app.delivering(), "w", 1, None).await.unwrap();
@@ -597,7 +571,7 @@ async fn wechats_job_reports_and_consent_events_come_back_through_the_callback()
         .mount(&app.wechat.server)
         .await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    followers(app, "J", 3).await;
+    app.followers("J", 3).await;
     segment(app, &manager, "three", "following = true").await;
     create_and_send(app, &manager, &template_push("reported", "three")).await;
     drain(app, "w").await;
@@ -638,30 +612,36 @@ async fn wechats_job_reports_and_consent_events_come_back_through_the_callback()
     assert_eq!(consent.remaining, 1);
 }
 
+/// WeChat makes the push's tag (`tag_id`) and puts customers in it and takes them out.
+async fn tags_answer(app: &TestApp, tag_id: i64) {
+    app.wechat
+        .answers(
+            "POST",
+            "/cgi-bin/tags/create",
+            json!({ "tag": { "id": tag_id, "name": "wxc-push-1" } }),
+        )
+        .await;
+    for route in [
+        "/cgi-bin/tags/members/batchtagging",
+        "/cgi-bin/tags/members/batchuntagging",
+    ] {
+        app.wechat
+            .answers("POST", route, json!({ "errcode": 0, "errmsg": "ok" }))
+            .await;
+    }
+}
+
 #[tokio::test]
 async fn a_mass_send_tags_those_under_their_four_a_month_and_sends_once() {
     let app = spawn_app_with(&[("APP__PUSH__MASS_CALLS_PER_MINUTE", "1")]).await;
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     app.wechat.issues_token("PUSH_TOKEN").await;
-    app.wechat
-        .answers(
-            "POST",
-            "/cgi-bin/tags/create",
-            json!({ "tag": { "id": 134, "name": "wxc-push-1" } }),
-        )
-        .await;
-    app.wechat
-        .answers(
-            "POST",
-            "/cgi-bin/tags/members/batchtagging",
-            json!({ "errcode": 0, "errmsg": "ok" }),
-        )
-        .await;
+    tags_answer(&app, 134).await;
     app.wechat
         .answers("POST", "/cgi-bin/message/mass/sendall", json!({ "errcode": 0, "errmsg": "send job submission success", "msg_id": 3_147_483_652_i64 }))
         .await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
-    let ids = followers(&app, "M", 60).await;
+    let ids = app.followers("M", 60).await;
     // One follower has had this month's four mass messages already.
     let used = wxcampaign::entities::push_counters::ActiveModel {
         subject: Set(format!("u{}:mass", ids[0])),
@@ -709,4 +689,334 @@ async fn a_mass_send_tags_those_under_their_four_a_month_and_sends_once() {
     let waiting = counts(&app, &manager, "another-article").await;
     assert_eq!(waiting["held_by"]["mass_rate"], 60, "{waiting}");
     assert_eq!(app.wechat.calls("/cgi-bin/message/mass/sendall").await, 1);
+}
+
+/// The saved push `slug`, as its table has it.
+async fn push_row(app: &TestApp, slug: &str) -> wxcampaign::entities::pushes::Model {
+    use wxcampaign::entities::pushes;
+    pushes::Entity::find()
+        .filter(pushes::Column::Slug.eq(slug))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_fan_out_cut_off_part_way_is_resumed_from_its_place_and_the_push_finishes_only_after() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("F", 2_500).await;
+    segment(&app, &manager, "everyone", "following = true").await;
+    create(&app, &manager, &template_push("big", "everyone")).await;
+    // The instance that starts it dies after the first page of a thousand customers.
+    let now = app.clock.now();
+    let started = push::fanout::begin(
+        &app.db,
+        &app.settings,
+        None,
+        push_row(&app, "big").await,
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    push::fanout::fan_out(
+        &app.db,
+        app.store.as_ref(),
+        &app.settings,
+        &started,
+        now,
+        Some(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(drain(&app, "w").await.sent, 1_000);
+    // Nothing is queued or sending, yet the push is not finished: its fan-out never reached the end.
+    app.clock.advance(chrono::Duration::minutes(1));
+    let early = push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!((early.finished, early.resumed), (0, 0), "{early:?}");
+    assert_eq!(push_row(&app, "big").await.status, "sending");
+    // Its heartbeat gone stale, another instance's release resumes it from where it stopped, once.
+    app.clock.advance(chrono::Duration::minutes(2));
+    let other = app.second_instance().await;
+    let (first, second) = futures::join!(
+        push::release(app.delivering(), &app.settings),
+        push::release(other.delivering(), &other.settings)
+    );
+    assert_eq!(first.unwrap().resumed + second.unwrap().resumed, 1);
+    drain(&app, "w").await;
+    let done = counts(&app, &manager, "big").await;
+    assert_eq!(
+        (done["total"].clone(), done["sent"].clone()),
+        (json!(2_500), json!(2_500)),
+        "{done}"
+    );
+    let requests = app.wechat.requests(TEMPLATE_SEND).await;
+    assert_eq!(requests.len(), 2_500, "one call a customer, none twice");
+    assert_eq!(
+        tousers(&requests).into_iter().collect::<HashSet<_>>().len(),
+        2_500
+    );
+    let finished = push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(finished.finished, 1);
+    assert_eq!(push_row(&app, "big").await.status, "sent");
+}
+
+/// How many of the customer's pushes today the database counts.
+async fn used_today(app: &TestApp, user_id: i64) -> i32 {
+    use wxcampaign::entities::push_counters;
+    push_counters::Entity::find()
+        .filter(push_counters::Column::Subject.eq(format!("u{user_id}:day")))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .map(|row| row.used)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends_nothing_twice() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    // WeChat hangs on the first subscribe message: the worker is cut off during that call.
+    let ok = json!({ "errcode": 0, "errmsg": "ok" });
+    let hanging = ResponseTemplate::new(200)
+        .set_body_json(&ok)
+        .set_delay(StdDuration::from_secs(60));
+    first_then(&app, SUBSCRIBE_SEND, hanging, ok).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let mut customers = Vec::new();
+    for n in 0..3 {
+        let (id, token) = app.customer(&format!("oMpCut{n:04}")).await;
+        report_consent(&app, &token, "TMPL_REMIND").await;
+        report_consent(&app, &token, "TMPL_REMIND").await;
+        customers.push(id);
+    }
+    segment(&app, &manager, "three", "joined_days < 1").await;
+    create_and_send(&app, &manager, &subscribe_push("cut", "three")).await;
+    let worker = {
+        let state = app.state.clone();
+        let now = app.clock.now();
+        tokio::spawn(async move {
+            let cx = push::Delivering {
+                db: &state.db,
+                store: state.store.as_ref(),
+                wechat: &state.wechat,
+                settings: &state.settings.push,
+                now,
+            };
+            push::work(cx, "doomed", 10, None).await
+        })
+    };
+    while app.wechat.calls(SUBSCRIBE_SEND).await == 0 {
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    worker.abort();
+    assert!(worker.await.unwrap_err().is_cancelled());
+    let cut = counts(&app, &manager, "cut").await;
+    assert_eq!(cut["sending"], 3, "{cut}");
+    // Five minutes on: the one cut off in its call may have reached its customer, so it is not sent again; the
+    // two never called are queued again, and their second try spends no second daily count or consent.
+    app.clock.advance(chrono::Duration::minutes(6));
+    let released = push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        (released.requeued, released.interrupted),
+        (2, 1),
+        "{released:?}"
+    );
+    drain(&app, "w").await;
+    let done = counts(&app, &manager, "cut").await;
+    assert_eq!(done["sent"], 2, "{done}");
+    assert_eq!(done["failed"]["0"], 1, "{done}");
+    let requests = app.wechat.requests(SUBSCRIBE_SEND).await;
+    assert_eq!(requests.len(), 3, "each customer called once");
+    assert_eq!(
+        tousers(&requests).into_iter().collect::<HashSet<_>>().len(),
+        3
+    );
+    for id in &customers {
+        assert_eq!(
+            used_today(&app, *id).await,
+            1,
+            "customer {id}: counted once"
+        );
+        let left = subscribe_consents::Entity::find()
+            .filter(subscribe_consents::Column::UserId.eq(*id))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(left.remaining, 1, "customer {id}: one consent spent");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workers_of_two_pushes_to_the_same_customers_at_once_count_each_message_once() {
+    let app = spawn_app_with(&[
+        ("APP__PUSH__PER_CUSTOMER_DAILY", "10"),
+        ("APP__PUSH__PER_CUSTOMER_WEEKLY", "50"),
+    ])
+    .await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("D", 600).await;
+    segment(&app, &manager, "everyone", "following = true").await;
+    // Six workers at once, each taking either push's batches: they meet on every customer's counters and on
+    // the account's template counter (which on PostgreSQL they must take in one order, or deadlock).
+    create_and_send(&app, &manager, &template_push("notice-one", "everyone")).await;
+    create_and_send(&app, &manager, &template_push("notice-two", "everyone")).await;
+    let workers = (0..6).map(|n| {
+        let app = &app;
+        async move { drain(app, &format!("w{n}")).await }
+    });
+    let sent: u64 = futures::future::join_all(workers)
+        .await
+        .iter()
+        .map(|pass| pass.sent)
+        .sum();
+    assert_eq!(sent, 1_200);
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 1_200);
+    let ids: Vec<i64> = users::Entity::find()
+        .filter(users::Column::MpOpenid.starts_with("oMpD"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|user| user.id)
+        .collect();
+    for id in &ids {
+        assert_eq!(used_today(&app, *id).await, 2, "customer {id}");
+    }
+}
+
+#[tokio::test]
+async fn a_segment_a_push_still_reads_is_not_removed() {
+    let app = spawn_app_with(&[]).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("S", 2).await;
+    segment(&app, &manager, "in-use", "following = true").await;
+    create(&app, &manager, &template_push("draft-one", "in-use")).await;
+    let remove = || async {
+        app.api
+            .delete(app.url("/admin/v1/segments/in-use"))
+            .bearer_auth(&manager)
+            .send()
+            .await
+            .unwrap()
+    };
+    let refused = remove().await;
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "segment_in_use");
+    assert!(
+        body["message"].as_str().unwrap().contains("push draft-one"),
+        "{body}"
+    );
+    let still = app.get("/admin/v1/segments/in-use", Some(&manager)).await;
+    assert_eq!(still.status(), 200, "nothing removed");
+    // A cancelled push reads it no more.
+    let cancelled = app
+        .post_json(
+            "/admin/v1/pushes/draft-one/cancel",
+            Some(&manager),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(remove().await.status(), 204);
+}
+
+fn openids_in(requests: &[wiremock::Request]) -> Vec<String> {
+    requests
+        .iter()
+        .flat_map(|request| {
+            serde_json::from_slice::<Value>(&request.body).unwrap()["openid_list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|openid| openid.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_first() {
+    let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    tags_answer(&app, 135).await;
+    const SENDALL: &str = "/cgi-bin/message/mass/sendall";
+    first_then(
+        &app,
+        SENDALL,
+        too_fast(),
+        json!({ "errcode": 0, "errmsg": "ok", "msg_id": 1_000_042 }),
+    )
+    .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("N", 20).await;
+    segment(&app, &manager, "twenty", "following = true").await;
+    create_and_send(
+        &app,
+        &manager,
+        &json!({ "slug": "retry-article", "name": "年终回顾", "channel": "mass", "segment": "twenty",
+                 "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] }),
+    )
+    .await;
+    drain(&app, "w").await;
+    let refused = counts(&app, &manager, "retry-article").await;
+    assert_eq!(refused["held_by"]["wechat_rate"], 20, "{refused}");
+    // Before the retry, one of them asks for no more campaign messages: still in the tag from the first try.
+    let (_, token) = app.customer("oMpN000003").await;
+    let opted = app
+        .api
+        .put(app.url("/api/v1/me/messages"))
+        .bearer_auth(&token)
+        .json(&json!({ "opted_out": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let done = counts(&app, &manager, "retry-article").await;
+    assert_eq!(done["sent"], 19, "{done}");
+    assert_eq!(done["skipped"]["opted_out"], 1, "{done}");
+    let untagged = openids_in(
+        &app.wechat
+            .requests("/cgi-bin/tags/members/batchuntagging")
+            .await,
+    );
+    assert_eq!(untagged.len(), 20, "everyone the refused try tagged");
+    assert!(untagged.contains(&"oOaN000003".to_owned()));
+    let tagged = openids_in(
+        &app.wechat
+            .requests("/cgi-bin/tags/members/batchtagging")
+            .await,
+    );
+    assert_eq!(tagged.len(), 20 + 19);
+    assert_eq!(app.wechat.calls(SENDALL).await, 2);
+    // Each reached customer's four-a-month is spent once, though two tries were made.
+    let spent = wxcampaign::entities::push_counters::Entity::find()
+        .filter(wxcampaign::entities::push_counters::Column::Subject.ends_with(":mass"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(spent.iter().map(|row| row.used).sum::<i32>(), 19);
 }
