@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use super::fanout::{self, QUEUE};
-use super::limits::{self, Counted};
+use super::limits::{self, Counted, Spend};
 use super::model::{Channel, PushError, QuietHours, Variant};
 use super::saved::{self, status};
 use crate::config::PushSettings;
@@ -156,25 +156,39 @@ fn rest_key(channel: Channel) -> String {
     format!("push:rest:{}", channel.as_str())
 }
 
-/// The counted limits one send spends at `at`, in the one order every transaction takes them: the account's
-/// template counter first, then the customer's (sends themselves taken by customer), so two workers that meet
-/// on a counter row wait for each other instead of deadlocking.
+/// The counted limits one send spends at `at` (their windows follow from it).
 pub fn limits_for(
     settings: &PushSettings,
     channel: Channel,
     user_id: i64,
     at: DateTime<Utc>,
 ) -> Vec<Counted> {
-    let mut spent = Vec::with_capacity(3);
-    if channel == Channel::Template {
-        spent.push(Counted::template_day(settings, at));
-    }
-    spent.push(Counted::customer_day(settings, user_id, at));
-    spent.push(Counted::customer_week(settings, user_id, at));
-    if channel == Channel::Mass {
-        spent.push(Counted::mass_month(settings, user_id, at));
+    let mut spent = vec![
+        Counted::customer_day(settings, user_id, at),
+        Counted::customer_week(settings, user_id, at),
+    ];
+    match channel {
+        Channel::Template => spent.push(Counted::template_day(settings, at)),
+        Channel::Mass => spent.push(Counted::mass_month(settings, user_id, at)),
+        _ => {}
     }
     spent
+}
+
+/// Records that these deliveries spent their limits now: a retry of one spends nothing again.
+pub async fn mark_spent(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), PushError> {
+    for chunk in ids.chunks(500) {
+        push_deliveries::Entity::update_many()
+            .col_expr(push_deliveries::Column::SpentAt, Expr::value(now))
+            .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What becomes of one claimed delivery before any call.
@@ -189,7 +203,7 @@ struct Send {
     variant: Variant,
     openid: String,
     /// What the send spends (or, `already_spent`, spent on an earlier try whose answer was lost).
-    spent: Vec<Counted>,
+    spend: Spend,
     already_spent: bool,
 }
 
@@ -308,26 +322,68 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
         }
         answers.push((delivery, send, answer));
     }
-    let txn = crate::db::begin_write(cx.db).await?;
+    let mut sent = Vec::new();
+    let mut failures = Vec::new();
+    let mut back = GivingBack::default();
     for (delivery, send, answer) in answers {
-        let outcome = match answer {
-            Ok(msg_id) => {
-                settle(&txn, delivery.id, state::SENT, None, |row| {
-                    row.msg_id = Set(msg_id);
-                    row.sent_at = Set(Some(cx.now));
-                })
-                .await?;
-                Outcome::Sent
-            }
+        match answer {
+            Ok(msg_id) => sent.push((delivery.id, msg_id)),
             Err((errcode, error)) => {
-                failed(cx, &txn, send, delivery, errcode, error.is_none()).await?
+                let failure = failed(
+                    cx,
+                    send,
+                    delivery.attempts,
+                    errcode,
+                    error.is_none(),
+                    &mut back,
+                )
+                .await?;
+                failures.push((delivery.id, failure));
             }
-        };
-        pass.count(outcome);
+        }
     }
+    // The answers in one transaction: the sent in one statement, then what is given back, in the limits' order.
+    let txn = crate::db::begin_write(cx.db).await?;
+    record_sent(&txn, &sent, cx.now).await?;
+    pass.sent += sent.len() as u64;
+    for (id, failure) in failures {
+        pass.count(failure.record(&txn, id).await?);
+    }
+    limits::give_back(&txn, &back.spends, &back.consents_gone, cx.now).await?;
     txn.commit().await?;
     unclaim(cx.db, &untried).await;
     Ok(pass)
+}
+
+/// Marks deliveries sent, each with WeChat's msgid (a template message's), in one statement.
+async fn record_sent(
+    conn: &impl ConnectionTrait,
+    sent: &[(i64, Option<String>)],
+    now: DateTime<Utc>,
+) -> Result<(), PushError> {
+    use push_deliveries::Column;
+    for chunk in sent.chunks(200) {
+        let Some(((first, first_msg), rest)) = chunk.split_first() else {
+            continue;
+        };
+        let msg_ids = rest
+            .iter()
+            .fold(
+                Expr::case(Column::Id.eq(*first), first_msg.clone()),
+                |case, (id, msg_id)| case.case(Column::Id.eq(*id), msg_id.clone()),
+            )
+            .finally(Option::<String>::None);
+        push_deliveries::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(state::SENT))
+            .col_expr(Column::Reason, Expr::value(Option::<String>::None))
+            .col_expr(Column::MsgId, msg_ids.into())
+            .col_expr(Column::SentAt, Expr::value(now))
+            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .filter(Column::Status.is_in([state::SENDING, state::CALLING]))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn mark_calling(db: &DatabaseConnection, id: i64) -> Result<(), PushError> {
@@ -377,56 +433,32 @@ async fn prepare(
         .await?;
         decisions.push(decision);
     }
+    // Every send's limits in one transaction, a few statements for the batch: all of a send's, or none.
     let txn = crate::db::begin_write(cx.db).await?;
+    let asking: Vec<usize> = (0..decisions.len())
+        .filter(|at| matches!(&decisions[*at], Decision::Send(send) if !send.already_spent))
+        .collect();
+    let spends: Vec<Spend> = asking
+        .iter()
+        .filter_map(|at| match &decisions[*at] {
+            Decision::Send(send) => Some(send.spend.clone()),
+            _ => None,
+        })
+        .collect();
+    let refusals = limits::spend_all(&txn, &spends).await?;
     let mut spent_now = Vec::new();
-    for (delivery, decision) in claimed.iter().zip(decisions.iter_mut()) {
-        let Decision::Send(send) = decision else {
-            continue;
-        };
-        if send.already_spent {
-            continue;
-        }
-        let savepoint = sea_orm::TransactionTrait::begin(&txn).await?;
-        let mut refused = None;
-        for limit in &send.spent {
-            if !limits::spend(&savepoint, limit).await? {
-                refused = Some(match limit.reason {
-                    // The account's day is used up: tomorrow's quota sends it.
-                    "template_daily_cap" => Decision::Hold(
-                        limit.reason,
-                        limits::open_after(cx.settings, limits::next_midnight(cx.now)),
-                    ),
-                    reason => Decision::Skip(reason),
-                });
-                break;
+    for (at, refusal) in asking.into_iter().zip(refusals) {
+        match refusal {
+            None => spent_now.push(claimed[at].id),
+            // The account's day is used up: tomorrow's quota sends it.
+            Some(reason @ "template_daily_cap") => {
+                let tomorrow = limits::open_after(cx.settings, limits::next_midnight(cx.now));
+                decisions[at] = Decision::Hold(reason, tomorrow);
             }
-        }
-        let template_id = send.variant.template_id.clone().unwrap_or_default();
-        if refused.is_none()
-            && send.channel == Channel::Subscribe
-            && !limits::spend_consent(&savepoint, delivery.user_id, &template_id, -1).await?
-        {
-            refused = Some(Decision::Skip("no_consent"));
-        }
-        match refused {
-            Some(instead) => {
-                savepoint.rollback().await?;
-                *decision = instead;
-            }
-            None => {
-                savepoint.commit().await?;
-                spent_now.push(delivery.id);
-            }
+            Some(reason) => decisions[at] = Decision::Skip(reason),
         }
     }
-    // What each send spent, known from when: a retry of it spends nothing again.
-    for chunk in spent_now.chunks(500) {
-        push_deliveries::Entity::update_many()
-            .col_expr(push_deliveries::Column::SpentAt, Expr::value(cx.now))
-            .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
+    mark_spent(&txn, &spent_now, cx.now).await?;
     for (delivery, decision) in claimed.iter().zip(&decisions) {
         put_aside(&txn, delivery.id, decision).await?;
         if !matches!(decision, Decision::Send(_)) {
@@ -530,14 +562,23 @@ async fn decide(
             Some(_) => {}
         }
     }
+    let consent = (channel == Channel::Subscribe).then(|| {
+        (
+            delivery.user_id,
+            variant.template_id.clone().unwrap_or_default(),
+        )
+    });
     Ok(Decision::Send(Box::new(Send {
         channel,
-        spent: limits_for(
-            cx.settings,
-            channel,
-            delivery.user_id,
-            delivery.spent_at.unwrap_or(cx.now),
-        ),
+        spend: Spend {
+            limits: limits_for(
+                cx.settings,
+                channel,
+                delivery.user_id,
+                delivery.spent_at.unwrap_or(cx.now),
+            ),
+            consent,
+        },
         already_spent: delivery.spent_at.is_some(),
         variant,
         openid,
@@ -620,48 +661,80 @@ async fn call(
     }
 }
 
+/// What a batch gives back once its answers are in: what refused sends spent, and the consents WeChat said
+/// are gone (43101).
+#[derive(Default)]
+struct GivingBack {
+    spends: Vec<Spend>,
+    consents_gone: Vec<(i64, String)>,
+}
+
+/// What becomes of a send WeChat refused or did not answer: held for a retry, or failed.
+struct Failure {
+    outcome: Outcome,
+    reason: &'static str,
+    errcode: Option<i64>,
+    until: Option<DateTime<Utc>>,
+    /// Nothing reached the customer: what it spent is given back (and `spent_at` cleared).
+    refused: bool,
+}
+
+impl Failure {
+    async fn record(self, conn: &impl ConnectionTrait, id: i64) -> Result<Outcome, PushError> {
+        let to = match self.outcome {
+            Outcome::Held => state::HELD,
+            _ => state::FAILED,
+        };
+        settle(conn, id, to, Some(self.reason), |row| {
+            row.not_before = Set(self.until);
+            row.errcode = Set(self.errcode.and_then(|code| i32::try_from(code).ok()));
+            if self.refused {
+                row.spent_at = Set(None);
+            }
+        })
+        .await?;
+        Ok(self.outcome)
+    }
+}
+
 /// WeChat refused (`errcode`, `None` without an answer), or the send was not tried (`rested`: WeChat had just
 /// refused another for its rate or quota): a retry later (quota, rate, a template's lost answer) or a failure
-/// counted by its errcode. What the send spent is given back, since nothing was sent.
+/// counted by its errcode. Refused or never tried, nothing reached the customer, so what the send spent is
+/// given back; without an answer it may have: it stays spent (and a retry does not spend it again).
 async fn failed(
     cx: Delivering<'_>,
-    txn: &sea_orm::DatabaseTransaction,
     send: &Send,
-    delivery: &push_deliveries::Model,
+    attempts: i32,
     errcode: Option<i64>,
     rested: bool,
-) -> Result<Outcome, PushError> {
-    // Refused or never tried: nothing reached the customer, so what the send spent is given back. Without an
-    // answer it may have: it stays spent (and a retry does not spend it again).
+    back: &mut GivingBack,
+) -> Result<Failure, PushError> {
     let refused = rested || errcode.is_some();
     if refused {
-        for limit in &send.spent {
-            limits::refund(txn, limit).await?;
+        let mut spend = send.spend.clone();
+        if errcode == Some(43101) {
+            // The customer has no consent left at WeChat's end, whatever we counted.
+            if let Some(consent) = spend.consent.take() {
+                back.consents_gone.push(consent);
+            }
         }
+        back.spends.push(spend);
     }
-    let id = delivery.id;
-    let template_id = send.variant.template_id.clone().unwrap_or_default();
-    let hold = |reason: &'static str, until: DateTime<Utc>| async move {
-        settle(txn, id, state::HELD, Some(reason), |row| {
-            row.not_before = Set(Some(until));
-            if refused {
-                row.spent_at = Set(None);
-            }
-        })
-        .await
-        .map(|_| Outcome::Held)
+    let hold = |reason, until| Failure {
+        outcome: Outcome::Held,
+        reason,
+        errcode: None,
+        until: Some(until),
+        refused,
     };
-    let fail = |reason: &'static str, errcode: Option<i64>| async move {
-        settle(txn, id, state::FAILED, Some(reason), |row| {
-            row.errcode = Set(errcode.and_then(|code| i32::try_from(code).ok()));
-            if refused {
-                row.spent_at = Set(None);
-            }
-        })
-        .await
-        .map(|_| Outcome::Failed)
+    let fail = |reason, errcode| Failure {
+        outcome: Outcome::Failed,
+        reason,
+        errcode,
+        until: None,
+        refused,
     };
-    match errcode {
+    Ok(match errcode {
         Some(code @ (45009 | 45011)) => {
             let (reason, until) = match code {
                 // The day's quota is gone: tomorrow.
@@ -674,47 +747,29 @@ async fn failed(
                     cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),
                 ),
             };
-            if send.channel == Channel::Subscribe {
-                limits::spend_consent(txn, delivery.user_id, &template_id, 1).await?;
+            if !rested {
+                let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
+                cx.store
+                    .put_credential(
+                        &rest_key(send.channel),
+                        &until.timestamp_millis().to_string(),
+                        rest,
+                    )
+                    .await?;
+                tracing::warn!(errcode = code, channel = send.channel.as_str(), until = %until, "WeChat asked us to slow down: the channel rests");
             }
-            if rested {
-                return hold(reason, until).await;
-            }
-            let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
-            cx.store
-                .put_credential(
-                    &rest_key(send.channel),
-                    &until.timestamp_millis().to_string(),
-                    rest,
-                )
-                .await?;
-            tracing::warn!(errcode = code, channel = send.channel.as_str(), until = %until, "WeChat asked us to slow down: the channel rests");
-            hold(reason, until).await
+            hold(reason, until)
         }
-        Some(43101) => {
-            // The customer has no consent left at WeChat's end, whatever we counted.
-            limits::set_consents(txn, delivery.user_id, &template_id, 0, cx.now).await?;
-            fail("no_consent", Some(43101)).await
-        }
-        Some(code) => {
-            // Refused outright: nothing was sent, so the consent it spent is the customer's again.
-            if send.channel == Channel::Subscribe {
-                limits::spend_consent(txn, delivery.user_id, &template_id, 1).await?;
-            }
-            let reason = if code == 43004 {
-                "not_following"
-            } else {
-                "wechat_error"
-            };
-            fail(reason, Some(code)).await
-        }
+        Some(43101) => fail("no_consent", Some(43101)),
+        Some(43004) => fail("not_following", Some(43004)),
+        Some(code) => fail("wechat_error", Some(code)),
         // No answer: a template message may be sent again safely (its client_msg_id); another is not
         // risked twice.
-        None if send.channel == Channel::Template && delivery.attempts < 5 => {
-            hold("no_answer", cx.now + chrono::Duration::seconds(30)).await
+        None if send.channel == Channel::Template && attempts < 5 => {
+            hold("no_answer", cx.now + chrono::Duration::seconds(30))
         }
-        None => fail("no_answer", None).await,
-    }
+        None => fail("no_answer", None),
+    })
 }
 
 /// What `release` did.

@@ -3,6 +3,8 @@
 //! with one conditional increment (`used < cap`) inside the delivery's transaction, so the database refuses a
 //! send beyond it however many workers race; a send that did not happen gives it back.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
@@ -106,24 +108,301 @@ impl Counted {
     }
 }
 
+/// What one send spends: its counted limits and, for a subscribe message, one of the customer's consents to
+/// its template.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spend {
+    pub limits: Vec<Counted>,
+    pub consent: Option<(i64, String)>,
+}
+
+/// Where a row stands in the one order every transaction takes these rows in: the customers' counters kind by
+/// kind, their consents, the account's template counter last; within a kind, by key. Two transactions that
+/// meet on rows then wait for each other instead of deadlocking.
+const CONSENTS: u8 = 3;
+
+fn stage(reason: &str) -> u8 {
+    match reason {
+        "frequency_daily" => 0,
+        "frequency_weekly" => 1,
+        "mass_monthly" => 2,
+        _ => 4,
+    }
+}
+
+/// A send wanting one of its limits: (the send, the limit's place in its list).
+type Wanting = (usize, usize);
+
+/// Rows a statement names at most: within SQLite's and PostgreSQL's bound-parameter limits.
+const CHUNK: usize = 500;
+
+/// Spends what each send asks, a few statements for a whole batch rather than a few a send: each send gets all
+/// of it or, one part used up, none (`Some(reason)`: the counted limit that refused it, or `no_consent`). Each
+/// counter is spent with a conditional increment (`used < cap`), so the database refuses a send beyond any
+/// limit however many workers race.
+pub async fn spend_all(
+    conn: &impl ConnectionTrait,
+    spends: &[Spend],
+) -> Result<Vec<Option<&'static str>>, DbErr> {
+    let mut ledger = Ledger {
+        refused: vec![None; spends.len()],
+        granted: vec![Vec::new(); spends.len()],
+        consented: vec![false; spends.len()],
+    };
+    create_counters(conn, spends).await?;
+    for at in 0..=4 {
+        if at == CONSENTS {
+            spend_consents(conn, spends, &mut ledger).await?;
+            continue;
+        }
+        // The counters of this stage the sends still standing want: (window, subject) -> (cap, wanting).
+        let mut wanted: BTreeMap<(&str, &str), (u32, Vec<Wanting>)> = BTreeMap::new();
+        for (send, spend) in spends.iter().enumerate() {
+            if ledger.refused[send].is_some() {
+                continue;
+            }
+            for (index, limit) in spend.limits.iter().enumerate() {
+                if stage(limit.reason) == at {
+                    wanted
+                        .entry((limit.window.as_str(), limit.subject.as_str()))
+                        .or_insert((limit.cap, Vec::new()))
+                        .1
+                        .push((send, index));
+                }
+            }
+        }
+        // A counter one send wants (a customer's own): one statement for all of them in a window.
+        let mut singles: BTreeMap<(&str, u32), Vec<(&str, Wanting)>> = BTreeMap::new();
+        let mut shared = Vec::new();
+        for ((window, subject), (cap, wanting)) in wanted {
+            match wanting.as_slice() {
+                [one] => singles
+                    .entry((window, cap))
+                    .or_default()
+                    .push((subject, *one)),
+                _ => shared.push((window, subject, cap, wanting)),
+            }
+        }
+        for ((window, cap), wanting) in singles {
+            for chunk in wanting.chunks(CHUNK) {
+                let won: HashSet<String> = push_counters::Entity::update_many()
+                    .col_expr(
+                        push_counters::Column::Used,
+                        Expr::col(push_counters::Column::Used).add(1),
+                    )
+                    .filter(push_counters::Column::Window.eq(window))
+                    .filter(push_counters::Column::Subject.is_in(chunk.iter().map(|(s, _)| *s)))
+                    .filter(push_counters::Column::Used.lt(cap as i32))
+                    .exec_with_returning(conn)
+                    .await?
+                    .into_iter()
+                    .map(|row| row.subject)
+                    .collect();
+                for (subject, (send, index)) in chunk {
+                    match won.contains(*subject) {
+                        true => ledger.granted[*send].push(*index),
+                        false => {
+                            let reason = spends[*send].limits[*index].reason;
+                            ledger.refuse(conn, spends, *send, reason).await?;
+                        }
+                    }
+                }
+            }
+        }
+        // A counter several sends want (the account's, or a customer twice in a batch): all at once if they
+        // fit, else one by one until it is used up.
+        for (window, subject, cap, wanting) in shared {
+            let all = wanting.len() as i32;
+            let at_once = push_counters::Entity::update_many()
+                .col_expr(
+                    push_counters::Column::Used,
+                    Expr::col(push_counters::Column::Used).add(all),
+                )
+                .filter(push_counters::Column::Window.eq(window))
+                .filter(push_counters::Column::Subject.eq(subject))
+                .filter(push_counters::Column::Used.lte(cap as i32 - all))
+                .exec(conn)
+                .await?;
+            for (send, index) in wanting {
+                let limit = &spends[send].limits[index];
+                if at_once.rows_affected == 1 || spend(conn, limit).await? {
+                    ledger.granted[send].push(index);
+                } else {
+                    ledger.refuse(conn, spends, send, limit.reason).await?;
+                }
+            }
+        }
+    }
+    Ok(ledger.refused)
+}
+
+/// What a batch's sends hold while their limits are spent: what refused each, and what each has been
+/// granted (given back if a later part refuses it).
+struct Ledger {
+    refused: Vec<Option<&'static str>>,
+    granted: Vec<Vec<usize>>,
+    consented: Vec<bool>,
+}
+
+impl Ledger {
+    async fn refuse(
+        &mut self,
+        conn: &impl ConnectionTrait,
+        spends: &[Spend],
+        send: usize,
+        reason: &'static str,
+    ) -> Result<(), DbErr> {
+        self.refused[send] = Some(reason);
+        // Rows this transaction holds already: giving back takes no new lock.
+        for index in std::mem::take(&mut self.granted[send]) {
+            refund(conn, &spends[send].limits[index], 1).await?;
+        }
+        if std::mem::take(&mut self.consented[send]) {
+            if let Some((user_id, template_id)) = &spends[send].consent {
+                spend_consent(conn, *user_id, template_id, 1).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Makes every counter the sends name exist (at zero), in key order.
+async fn create_counters(conn: &impl ConnectionTrait, spends: &[Spend]) -> Result<(), DbErr> {
+    let keys: BTreeSet<(&str, &str)> = spends
+        .iter()
+        .flat_map(|spend| spend.limits.iter())
+        .map(|limit| (limit.subject.as_str(), limit.window.as_str()))
+        .collect();
+    let rows: Vec<push_counters::ActiveModel> = keys
+        .into_iter()
+        .map(|(subject, window)| push_counters::ActiveModel {
+            subject: Set(subject.to_owned()),
+            window: Set(window.to_owned()),
+            used: Set(0),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(CHUNK / 3) {
+        push_counters::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    push_counters::Column::Subject,
+                    push_counters::Column::Window,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The consents stage: one of each standing send's consents, one statement a template.
+async fn spend_consents(
+    conn: &impl ConnectionTrait,
+    spends: &[Spend],
+    ledger: &mut Ledger,
+) -> Result<(), DbErr> {
+    let mut wanted: BTreeMap<(&str, i64), Vec<usize>> = BTreeMap::new();
+    for (send, spend) in spends.iter().enumerate() {
+        if let (None, Some((user_id, template_id))) = (ledger.refused[send], &spend.consent) {
+            wanted
+                .entry((template_id.as_str(), *user_id))
+                .or_default()
+                .push(send);
+        }
+    }
+    let mut by_template: BTreeMap<&str, Vec<(i64, usize)>> = BTreeMap::new();
+    let mut twice = Vec::new();
+    for ((template_id, user_id), sends) in wanted {
+        match sends.as_slice() {
+            [send] => by_template
+                .entry(template_id)
+                .or_default()
+                .push((user_id, *send)),
+            _ => twice.push((template_id, user_id, sends)),
+        }
+    }
+    for (template_id, wanting) in by_template {
+        for chunk in wanting.chunks(CHUNK) {
+            let won: HashSet<i64> = subscribe_consents::Entity::update_many()
+                .col_expr(
+                    subscribe_consents::Column::Remaining,
+                    Expr::col(subscribe_consents::Column::Remaining).sub(1),
+                )
+                .filter(subscribe_consents::Column::TemplateId.eq(template_id))
+                .filter(subscribe_consents::Column::UserId.is_in(chunk.iter().map(|(u, _)| *u)))
+                .filter(subscribe_consents::Column::Remaining.gte(1))
+                .exec_with_returning(conn)
+                .await?
+                .into_iter()
+                .map(|row| row.user_id)
+                .collect();
+            for (user_id, send) in chunk {
+                match won.contains(user_id) {
+                    true => ledger.consented[*send] = true,
+                    false => ledger.refuse(conn, spends, *send, "no_consent").await?,
+                }
+            }
+        }
+    }
+    for (template_id, user_id, sends) in twice {
+        for send in sends {
+            match spend_consent(conn, user_id, template_id, -1).await? {
+                true => ledger.consented[send] = true,
+                false => ledger.refuse(conn, spends, send, "no_consent").await?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives back what sends spent (WeChat refused them, or they were not tried), in the same order as they were
+/// spent; and sets to none the consents WeChat said were gone (43101), in the consents' place in that order.
+pub async fn give_back(
+    conn: &impl ConnectionTrait,
+    spends: &[Spend],
+    consents_gone: &[(i64, String)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut counters: BTreeMap<(u8, &str, &str), i32> = BTreeMap::new();
+    for limit in spends.iter().flat_map(|spend| spend.limits.iter()) {
+        *counters
+            .entry((
+                stage(limit.reason),
+                limit.window.as_str(),
+                limit.subject.as_str(),
+            ))
+            .or_default() += 1;
+    }
+    let mut consents: BTreeMap<(&str, i64), i32> = BTreeMap::new();
+    for (user_id, template_id) in spends.iter().filter_map(|spend| spend.consent.as_ref()) {
+        *consents
+            .entry((template_id.as_str(), *user_id))
+            .or_default() += 1;
+    }
+    for ((at, window, subject), count) in &counters {
+        if *at < CONSENTS {
+            refund_counter(conn, window, subject, *count).await?;
+        }
+    }
+    for ((template_id, user_id), count) in consents {
+        spend_consent(conn, user_id, template_id, count).await?;
+    }
+    for (user_id, template_id) in consents_gone {
+        set_consents(conn, *user_id, template_id, 0, now).await?;
+    }
+    for ((at, window, subject), count) in &counters {
+        if *at > CONSENTS {
+            refund_counter(conn, window, subject, *count).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Spends one of `limit`; `false` when it is used up (nothing changed).
 pub async fn spend(conn: &impl ConnectionTrait, limit: &Counted) -> Result<bool, DbErr> {
-    push_counters::Entity::insert(push_counters::ActiveModel {
-        subject: Set(limit.subject.clone()),
-        window: Set(limit.window.clone()),
-        used: Set(0),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            push_counters::Column::Subject,
-            push_counters::Column::Window,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(conn)
-    .await?;
     let spent = push_counters::Entity::update_many()
         .col_expr(
             push_counters::Column::Used,
@@ -137,16 +416,25 @@ pub async fn spend(conn: &impl ConnectionTrait, limit: &Counted) -> Result<bool,
     Ok(spent.rows_affected == 1)
 }
 
-/// Gives back one of `limit` (a send that did not happen).
-pub async fn refund(conn: &impl ConnectionTrait, limit: &Counted) -> Result<(), DbErr> {
+/// Gives back `count` of `limit`.
+async fn refund(conn: &impl ConnectionTrait, limit: &Counted, count: i32) -> Result<(), DbErr> {
+    refund_counter(conn, &limit.window, &limit.subject, count).await
+}
+
+async fn refund_counter(
+    conn: &impl ConnectionTrait,
+    window: &str,
+    subject: &str,
+    count: i32,
+) -> Result<(), DbErr> {
     push_counters::Entity::update_many()
         .col_expr(
             push_counters::Column::Used,
-            Expr::col(push_counters::Column::Used).sub(1),
+            Expr::col(push_counters::Column::Used).sub(count),
         )
-        .filter(push_counters::Column::Subject.eq(limit.subject.as_str()))
-        .filter(push_counters::Column::Window.eq(limit.window.as_str()))
-        .filter(push_counters::Column::Used.gt(0))
+        .filter(push_counters::Column::Subject.eq(subject))
+        .filter(push_counters::Column::Window.eq(window))
+        .filter(push_counters::Column::Used.gte(count))
         .exec(conn)
         .await?;
     Ok(())

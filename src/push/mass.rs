@@ -7,10 +7,10 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::deliver::{state, Delivering, Pass};
-use super::limits::{self, Counted};
+use super::limits::{self, Spend};
 use super::model::{Channel, PushError, QuietHours};
 use super::saved::{self, status};
 use crate::config::RateLimitRule;
@@ -159,12 +159,12 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
     }
     // By customer: the order limits are spent in everywhere (see `deliver::limits_for`).
     claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
-    let mut reached: Vec<(i64, String, Vec<Counted>)> = Vec::new();
-    let mut spent_now = Vec::new();
+    let mut reached: Vec<(i64, String, Spend)> = Vec::new();
     for page in claimed.chunks(500) {
         let ids: Vec<i64> = page.iter().map(|d| d.user_id).collect();
         let targets = push_targets(cx.db, &ids).await?;
         let txn = crate::db::begin_write(cx.db).await?;
+        let mut asking = Vec::new();
         for delivery in page {
             let target = targets.iter().find(|t| t.user_id == delivery.user_id);
             let reach = match target {
@@ -182,46 +182,37 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
                     continue;
                 }
             };
-            let spent = super::deliver::limits_for(
-                cx.settings,
-                Channel::Mass,
-                delivery.user_id,
-                delivery.spent_at.unwrap_or(cx.now),
-            );
+            let spent = Spend {
+                limits: super::deliver::limits_for(
+                    cx.settings,
+                    Channel::Mass,
+                    delivery.user_id,
+                    delivery.spent_at.unwrap_or(cx.now),
+                ),
+                consent: None,
+            };
             // Spent by an earlier try whose answer never came: not spent twice.
-            if delivery.spent_at.is_some() {
-                reached.push((delivery.id, openid, spent));
-                continue;
+            match delivery.spent_at {
+                Some(_) => reached.push((delivery.id, openid, spent)),
+                None => asking.push((delivery.id, openid, spent)),
             }
-            let savepoint = txn.begin().await?;
-            let mut refused = None;
-            for limit in &spent {
-                if !limits::spend(&savepoint, limit).await? {
-                    refused = Some(limit.reason);
-                    break;
-                }
-            }
-            match refused {
+        }
+        let spends: Vec<Spend> = asking.iter().map(|(_, _, spent)| spent.clone()).collect();
+        let refusals = limits::spend_all(&txn, &spends).await?;
+        let mut spent_now = Vec::new();
+        for (ask, refusal) in asking.into_iter().zip(refusals) {
+            match refusal {
                 Some(reason) => {
-                    savepoint.rollback().await?;
-                    skip(&txn, delivery.id, reason).await?;
+                    skip(&txn, ask.0, reason).await?;
                     pass.skipped += 1;
                 }
                 None => {
-                    savepoint.commit().await?;
-                    spent_now.push(delivery.id);
-                    reached.push((delivery.id, openid, spent));
+                    spent_now.push(ask.0);
+                    reached.push(ask);
                 }
             }
         }
-        for chunk in spent_now.chunks(500) {
-            push_deliveries::Entity::update_many()
-                .col_expr(push_deliveries::Column::SpentAt, Expr::value(cx.now))
-                .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
-                .exec(&txn)
-                .await?;
-        }
-        spent_now.clear();
+        super::deliver::mark_spent(&txn, &spent_now, cx.now).await?;
         txn.commit().await?;
     }
     if reached.is_empty() {
@@ -260,11 +251,9 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
             let errcode = error.errcode();
             if errcode.is_some() {
                 let txn = crate::db::begin_write(cx.db).await?;
-                for (_, _, spent) in &reached {
-                    for limit in spent {
-                        limits::refund(&txn, limit).await?;
-                    }
-                }
+                let spends: Vec<Spend> =
+                    reached.iter().map(|(_, _, spent)| spent.clone()).collect();
+                limits::give_back(&txn, &spends, &[], cx.now).await?;
                 let ids = reached.iter().map(|(id, _, _)| *id);
                 push_deliveries::Entity::update_many()
                     .col_expr(
@@ -338,7 +327,7 @@ async fn skip(
 async fn tag_and_send(
     cx: Delivering<'_>,
     push: &pushes::Model,
-    reached: &[(i64, String, Vec<Counted>)],
+    reached: &[(i64, String, Spend)],
 ) -> Result<String, WeChatError> {
     let stored = |error: sea_orm::DbErr| WeChatError::Decode(format!("recording the tag: {error}"));
     let tag_id = match push.mass_tag_id {
