@@ -4,7 +4,8 @@
 #   - the callback peers of ../shared/peers (node `wechat` under a 2-process cluster, wechatpy under gunicorn),
 #     capacity and latency at the node peer's capacity, with the same kind of messages as ours;
 #   - ours, on SQLite + memory and on PostgreSQL + Redis: callback_load (at the node peer's rate for latency),
-#     draw_load (with BENCH_HOLD_CONNECTIONS connections held open, then the oversell check) and quiz_load;
+#     draw_load (with BENCH_HOLD_CONNECTIONS connections held open, then the oversell check), quiz_load and
+#     push_load (deliveries to a local fake WeChat against the bare fake, job reports against /healthz);
 #   - draw_load again on a local three-master Redis Cluster (scripts/redis-cluster.sh).
 # Each table row has the server's CPU and peak RSS, sampled by the load tool (benches/load.rs), which shares the
 # two cores with the server.
@@ -112,6 +113,7 @@ for mode in sqlite pg; do
   ours "$mode" callback_load ${node_rate:+BENCH_CALLBACK_RATE=$node_rate}
   ours "$mode" draw_load BENCH_HOLD_CONNECTIONS="$hold"
   ours "$mode" quiz_load
+  ours "$mode" push_load
 done
 
 echo; echo "## ours, PostgreSQL + a three-master Redis Cluster"

@@ -149,7 +149,8 @@ async fn found(
             let awake = attributes::not_reached_since_active(|user, last_active| {
                 fanout::recipients_since(push_id, user, last_active)
             });
-            attributes::inactive_since(cx.db, before, condition.add(awake), 0, PER_RUN)
+            let condition = Condition::all().add(condition).add(awake);
+            attributes::inactive_since(cx.db, before, condition, 0, PER_RUN)
                 .await?
                 .into_iter()
                 // Once per spell: a customer who comes back and goes quiet again is woken again.
@@ -162,8 +163,11 @@ async fn found(
         } => {
             let since = now - Duration::hours(i64::from(*within_hours));
             let followed_up = fanout::recipients(push_id);
-            let candidates =
-                attributes::ids_meeting(condition.add(attributes::id_not_in(followed_up)));
+            let candidates = attributes::ids_meeting(
+                Condition::all()
+                    .add(condition)
+                    .add(attributes::id_not_in(followed_up)),
+            );
             crate::behaviour::matching::viewers(cx.db, category, since, candidates, PER_RUN)
                 .await?
                 .into_iter()
@@ -184,9 +188,12 @@ async fn found(
             }
             let rules = RuleContext::new(settings, now);
             let members = segments::saved::find(cx.db, segment).await?;
-            let condition = segments::compile::compile(cx.db, &members.rule, &rules)
+            // Each part whole: a rule's `or` or `not` must not take in what is added beside it.
+            let members = segments::compile::compile(cx.db, &members.rule, &rules)
                 .await
-                .map_err(segments::SegmentError::from)?
+                .map_err(segments::SegmentError::from)?;
+            let condition = Condition::all()
+                .add(members)
                 .add(condition)
                 .add(attributes::id_not_in(fanout::recipients(push_id)));
             let ids = attributes::member_ids(cx.db, condition, 0, PER_RUN).await?;

@@ -91,7 +91,13 @@ pub async fn work(
     }
     let mut pass = Pass::default();
     let mut done = 0u64;
+    let begun = std::time::Instant::now();
     for message in taken {
+        // Each message claims at its own time: a slow pass's later claims are not already stale to `release`.
+        let cx = Delivering {
+            now: cx.now + chrono::Duration::from_std(begun.elapsed()).unwrap_or_default(),
+            ..cx
+        };
         if let Some(push_id) = super::mass::push_of(&message.payload) {
             let sent = super::mass::send(cx, push_id).await?;
             pass.sent += sent.sent;
@@ -127,11 +133,41 @@ pub async fn work(
     Ok(pass)
 }
 
-/// Sets a delivery's state, reason and time to wait (only from `sending` or `calling`, which this worker
-/// holds).
+/// A delivery as one claim holds it: its id and the try that claim made. A delivery `release` took back and
+/// another worker claimed again has another try, so a worker too slow to keep it changes nothing of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub attempt: i32,
+}
+
+impl Claim {
+    fn of(delivery: &push_deliveries::Model) -> Self {
+        Self {
+            id: delivery.id,
+            attempt: delivery.attempts,
+        }
+    }
+
+    /// The rows of these claims, still claimed (`sending` or `calling`) by them.
+    fn held(claims: &[Claim]) -> sea_orm::Condition {
+        let any = claims.iter().fold(sea_orm::Condition::any(), |any, claim| {
+            any.add(
+                sea_orm::Condition::all()
+                    .add(push_deliveries::Column::Id.eq(claim.id))
+                    .add(push_deliveries::Column::Attempts.eq(claim.attempt)),
+            )
+        });
+        sea_orm::Condition::all()
+            .add(any)
+            .add(push_deliveries::Column::Status.is_in([state::SENDING, state::CALLING]))
+    }
+}
+
+/// Sets a claimed delivery's state, reason and time to wait (only while the claim still holds it).
 async fn settle(
     conn: &impl ConnectionTrait,
-    id: i64,
+    claim: Claim,
     to: &str,
     reason: Option<&str>,
     changes: impl FnOnce(&mut push_deliveries::ActiveModel),
@@ -144,8 +180,7 @@ async fn settle(
     changes(&mut row);
     push_deliveries::Entity::update_many()
         .set(row)
-        .filter(push_deliveries::Column::Id.eq(id))
-        .filter(push_deliveries::Column::Status.is_in([state::SENDING, state::CALLING]))
+        .filter(Claim::held(&[claim]))
         .exec(conn)
         .await?;
     Ok(())
@@ -237,22 +272,25 @@ impl Pass {
     }
 }
 
-/// Writes a skip or a hold.
+/// Writes a skip or a hold; `given_back`: what it had spent on an earlier try is given back.
 async fn put_aside(
     conn: &impl ConnectionTrait,
-    id: i64,
+    claim: Claim,
     decision: &Decision,
+    given_back: bool,
 ) -> Result<(), PushError> {
-    match decision {
-        Decision::Skip(reason) => settle(conn, id, state::SKIPPED, Some(reason), |_| {}).await,
-        Decision::Hold(reason, until) => {
-            settle(conn, id, state::HELD, Some(reason), |row| {
-                row.not_before = Set(Some(*until));
-            })
-            .await
+    let (to, reason, until) = match decision {
+        Decision::Skip(reason) => (state::SKIPPED, *reason, None),
+        Decision::Hold(reason, until) => (state::HELD, *reason, Some(*until)),
+        Decision::Send(_) => return Ok(()),
+    };
+    settle(conn, claim, to, Some(reason), |row| {
+        row.not_before = Set(until);
+        if given_back {
+            row.spent_at = Set(None);
         }
-        Decision::Send(_) => Ok(()),
-    }
+    })
+    .await
 }
 
 /// Delivers one message's deliveries: claimed together, checked, their limits spent in one transaction, sent
@@ -277,10 +315,10 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
     if claimed.is_empty() {
         return Ok(Pass::default());
     }
-    // By customer: the order limits are spent and given back in (see `limits_for`).
     claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
     let mut pass = Pass::default();
-    let decisions = match prepare(cx, &claimed, &mut pass).await {
+    let mut back = GivingBack::default();
+    let decisions = match prepare(cx, &claimed, &mut pass, &mut back).await {
         Ok(decisions) => decisions,
         Err(error) => {
             unclaim(cx.db, &claimed).await;
@@ -300,14 +338,19 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
         }
         // A message WeChat would not recognise as a repeat is marked before its call: a worker that dies
         // during it leaves it `calling` (never sent again), and the rest of its batch `sending` (sent later).
+        // One this claim no longer holds (a slow worker's, taken back) is not called at all.
         if resting.is_none() && send.channel != Channel::Template {
-            if let Err(error) = mark_calling(cx.db, delivery.id).await {
-                tracing::error!(
-                    ?error,
-                    "a delivery could not be marked: the rest are put back"
-                );
-                untried.push(delivery.clone());
-                continue;
+            match mark_calling(cx.db, Claim::of(delivery), cx.now).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::error!(
+                        ?error,
+                        "a delivery could not be marked: the rest are put back"
+                    );
+                    untried.push(delivery.clone());
+                    continue;
+                }
             }
         }
         // Once WeChat said "too fast" or "quota", the rest of the batch is not tried now.
@@ -324,10 +367,9 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
     }
     let mut sent = Vec::new();
     let mut failures = Vec::new();
-    let mut back = GivingBack::default();
     for (delivery, send, answer) in answers {
         match answer {
-            Ok(msg_id) => sent.push((delivery.id, msg_id)),
+            Ok(msg_id) => sent.push((Claim::of(delivery), msg_id)),
             Err((errcode, error)) => {
                 let failure = failed(
                     cx,
@@ -336,29 +378,69 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
                     errcode,
                     error.is_none(),
                     &mut back,
-                )
-                .await?;
-                failures.push((delivery.id, failure));
+                );
+                failures.push((Claim::of(delivery), failure));
             }
         }
     }
-    // The answers in one transaction: the sent in one statement, then what is given back, in the limits' order.
+    // The answers first, in one transaction: once WeChat has a message, nothing after may lose that we sent it.
     let txn = crate::db::begin_write(cx.db).await?;
     record_sent(&txn, &sent, cx.now).await?;
     pass.sent += sent.len() as u64;
-    for (id, failure) in failures {
-        pass.count(failure.record(&txn, id).await?);
+    for (claim, failure) in &failures {
+        pass.count(failure.record(&txn, *claim).await?);
     }
-    limits::give_back(&txn, &back.spends, &back.consents_gone, cx.now).await?;
     txn.commit().await?;
     unclaim(cx.db, &untried).await;
+    // Then what refused sends spent comes back, and the channel rests if WeChat asked: each best effort (a
+    // limit left spent only holds a customer back; a rest not taken costs one more refused call).
+    if let Err(error) = give_back(cx, &back).await {
+        tracing::error!(?error, "what refused sends spent was not given back");
+    }
+    for (_, failure) in &failures {
+        if let Some((channel, until, reason)) = failure.rest {
+            if let Err(error) = rest(cx, channel, until, reason).await {
+                tracing::error!(?error, "the channel's rest was not recorded");
+            }
+        }
+    }
     Ok(pass)
+}
+
+/// Gives back, in one transaction, what the batch's refused (or skipped, never called) sends spent.
+async fn give_back(cx: Delivering<'_>, back: &GivingBack) -> Result<(), PushError> {
+    if back.spends.is_empty() && back.consents_gone.is_empty() {
+        return Ok(());
+    }
+    let txn = crate::db::begin_write(cx.db).await?;
+    limits::give_back(&txn, &back.spends, &back.consents_gone, cx.now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Rests `channel` for every worker until `until`: WeChat said "too fast" or "quota" (`reason`).
+async fn rest(
+    cx: Delivering<'_>,
+    channel: Channel,
+    until: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), PushError> {
+    let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
+    cx.store
+        .put_credential(
+            &rest_key(channel),
+            &format!("{} {reason}", until.timestamp_millis()),
+            rest,
+        )
+        .await?;
+    tracing::warn!(channel = channel.as_str(), until = %until, "WeChat asked us to slow down: the channel rests");
+    Ok(())
 }
 
 /// Marks deliveries sent, each with WeChat's msgid (a template message's), in one statement.
 async fn record_sent(
     conn: &impl ConnectionTrait,
-    sent: &[(i64, Option<String>)],
+    sent: &[(Claim, Option<String>)],
     now: DateTime<Utc>,
 ) -> Result<(), PushError> {
     use push_deliveries::Column;
@@ -369,39 +451,47 @@ async fn record_sent(
         let msg_ids = rest
             .iter()
             .fold(
-                Expr::case(Column::Id.eq(*first), first_msg.clone()),
-                |case, (id, msg_id)| case.case(Column::Id.eq(*id), msg_id.clone()),
+                Expr::case(Column::Id.eq(first.id), first_msg.clone()),
+                |case, (claim, msg_id)| case.case(Column::Id.eq(claim.id), msg_id.clone()),
             )
             .finally(Option::<String>::None);
+        let claims: Vec<Claim> = chunk.iter().map(|(claim, _)| *claim).collect();
         push_deliveries::Entity::update_many()
             .col_expr(Column::Status, Expr::value(state::SENT))
             .col_expr(Column::Reason, Expr::value(Option::<String>::None))
             .col_expr(Column::MsgId, msg_ids.into())
             .col_expr(Column::SentAt, Expr::value(now))
-            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
-            .filter(Column::Status.is_in([state::SENDING, state::CALLING]))
+            .filter(Claim::held(&claims))
             .exec(conn)
             .await?;
     }
     Ok(())
 }
 
-async fn mark_calling(db: &DatabaseConnection, id: i64) -> Result<(), PushError> {
-    push_deliveries::Entity::update_many()
+/// Marks a claimed delivery `calling` (its time the call's); `false` when the claim no longer holds it.
+async fn mark_calling(
+    db: &DatabaseConnection,
+    claim: Claim,
+    now: DateTime<Utc>,
+) -> Result<bool, PushError> {
+    let marked = push_deliveries::Entity::update_many()
         .col_expr(push_deliveries::Column::Status, Expr::value(state::CALLING))
-        .filter(push_deliveries::Column::Id.eq(id))
+        .col_expr(push_deliveries::Column::SentAt, Expr::value(now))
+        .filter(Claim::held(&[claim]))
         .filter(push_deliveries::Column::Status.eq(state::SENDING))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(marked.rows_affected == 1)
 }
 
-/// Decides every claimed delivery and, in one transaction, spends each send's limits (each send on its own
-/// savepoint: all of its limits, or, one used up, none) and writes the skips and holds.
+/// Decides every claimed delivery and, in one transaction, spends the sends' limits (each send all of its
+/// limits, or, one used up, none) and writes the skips and holds. A delivery skipped now that had spent its
+/// limits on a try that never called WeChat gives them back (into `back`).
 async fn prepare(
     cx: Delivering<'_>,
     claimed: &[push_deliveries::Model],
     pass: &mut Pass,
+    back: &mut GivingBack,
 ) -> Result<Vec<Decision>, PushError> {
     let mut pushes = HashMap::new();
     for delivery in claimed {
@@ -460,7 +550,20 @@ async fn prepare(
     }
     mark_spent(&txn, &spent_now, cx.now).await?;
     for (delivery, decision) in claimed.iter().zip(&decisions) {
-        put_aside(&txn, delivery.id, decision).await?;
+        // Spent on a try that never called WeChat (any channel but a template, which may have been sent
+        // before its answer was lost): skipped now, it gives that back.
+        let push = &pushes[&delivery.push_id];
+        let channel = saved::channel(push);
+        let variant = saved::variants(push)
+            .into_iter()
+            .find(|variant| variant.name == delivery.variant);
+        let give_back = matches!(decision, Decision::Skip(_))
+            && delivery.spent_at.is_some()
+            && channel != Channel::Template;
+        if let (true, Some(variant)) = (give_back, &variant) {
+            back.spends.push(spend_of(cx, channel, variant, delivery));
+        }
+        put_aside(&txn, Claim::of(delivery), decision, give_back).await?;
         if !matches!(decision, Decision::Send(_)) {
             pass.count(decision.outcome());
         }
@@ -469,16 +572,21 @@ async fn prepare(
     Ok(decisions)
 }
 
-/// Puts claimed deliveries back on the queue's side (`sending` -> `queued`) when no call was made: the queue
-/// message (not acked, or queued again by `release`) sends them. If even this fails, `release` finds them
-/// stale and does the same.
+/// Puts claimed deliveries back (`sending` -> `queued`, the try not counted) when no call was made: the
+/// queue message, if not acked, sends them; `release` queues again what waits longer. If even this fails,
+/// `release` finds them stale and does the same.
 async fn unclaim(db: &DatabaseConnection, claimed: &[push_deliveries::Model]) {
     if claimed.is_empty() {
         return;
     }
+    let claims: Vec<Claim> = claimed.iter().map(Claim::of).collect();
     let put_back = push_deliveries::Entity::update_many()
         .col_expr(push_deliveries::Column::Status, Expr::value(state::QUEUED))
-        .filter(push_deliveries::Column::Id.is_in(claimed.iter().map(|delivery| delivery.id)))
+        .col_expr(
+            push_deliveries::Column::Attempts,
+            Expr::col(push_deliveries::Column::Attempts).sub(1),
+        )
+        .filter(Claim::held(&claims))
         .filter(push_deliveries::Column::Status.eq(state::SENDING))
         .exec(db)
         .await;
@@ -491,16 +599,23 @@ async fn unclaim(db: &DatabaseConnection, claimed: &[push_deliveries::Model]) {
 }
 
 /// Until when the channel rests after WeChat asked us to slow down, if it does.
-async fn resting_until(
-    cx: Delivering<'_>,
-    channel: Channel,
-) -> Result<Option<DateTime<Utc>>, PushError> {
-    Ok(cx
-        .store
-        .credential(&rest_key(channel))
-        .await?
-        .and_then(|until| until.parse::<i64>().ok())
-        .and_then(DateTime::from_timestamp_millis))
+/// A channel's rest: until when, and why (`wechat_quota` or `wechat_rate`, the hold's reason).
+type Rest = (DateTime<Utc>, &'static str);
+
+async fn resting_until(cx: Delivering<'_>, channel: Channel) -> Result<Option<Rest>, PushError> {
+    let Some(value) = cx.store.credential(&rest_key(channel)).await? else {
+        return Ok(None);
+    };
+    let (until, reason) = value.split_once(' ').unwrap_or((value.as_str(), ""));
+    let reason = match reason {
+        "wechat_quota" => "wechat_quota",
+        _ => "wechat_rate",
+    };
+    Ok(until
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .map(|until| (until, reason)))
 }
 
 /// Every check before a send: the push still on, the quiet hours, the channel's rest, the customer's
@@ -510,7 +625,7 @@ async fn decide(
     push: &pushes::Model,
     delivery: &push_deliveries::Model,
     target: Option<&PushTarget>,
-    rest: Option<DateTime<Utc>>,
+    rest: Option<Rest>,
 ) -> Result<Decision, PushError> {
     if push.status == status::CANCELLED {
         return Ok(Decision::Skip("cancelled"));
@@ -525,8 +640,9 @@ async fn decide(
             _ => Decision::Hold("quiet_hours", until),
         });
     }
-    if let Some(until) = rest {
-        return Ok(Decision::Hold("wechat_rate", std::cmp::max(until, cx.now)));
+    // The rest's own end is the word (its store key may outlive it by a moment).
+    if let Some((until, reason)) = rest.filter(|(until, _)| *until > cx.now) {
+        return Ok(Decision::Hold(reason, until));
     }
     let Some(target) = target.filter(|target| !target.disabled) else {
         return Ok(Decision::Skip("account_disabled"));
@@ -562,31 +678,41 @@ async fn decide(
             Some(_) => {}
         }
     }
-    let consent = (channel == Channel::Subscribe).then(|| {
-        (
-            delivery.user_id,
-            variant.template_id.clone().unwrap_or_default(),
-        )
-    });
     Ok(Decision::Send(Box::new(Send {
         channel,
-        spend: Spend {
-            limits: limits_for(
-                cx.settings,
-                channel,
-                delivery.user_id,
-                delivery.spent_at.unwrap_or(cx.now),
-            ),
-            consent,
-        },
+        spend: spend_of(cx, channel, &variant, delivery),
         already_spent: delivery.spent_at.is_some(),
         variant,
         openid,
     })))
 }
 
-/// Customer-service messages sent (or being sent, by this worker or another) to the delivery's customer since
-/// `since`, the delivery itself aside.
+/// What a delivery's send spends (or spent, from its `spent_at`): its counted limits, and for a subscribe
+/// message one consent to its variant's template.
+fn spend_of(
+    cx: Delivering<'_>,
+    channel: Channel,
+    variant: &Variant,
+    delivery: &push_deliveries::Model,
+) -> Spend {
+    Spend {
+        limits: limits_for(
+            cx.settings,
+            channel,
+            delivery.user_id,
+            delivery.spent_at.unwrap_or(cx.now),
+        ),
+        consent: (channel == Channel::Subscribe).then(|| {
+            (
+                delivery.user_id,
+                variant.template_id.clone().unwrap_or_default(),
+            )
+        }),
+    }
+}
+
+/// Customer-service messages sent (or in their call, by this worker or another) to the delivery's customer
+/// since `since`, the delivery itself aside.
 async fn sent_since(
     conn: &impl ConnectionTrait,
     delivery: &push_deliveries::Model,
@@ -601,11 +727,7 @@ async fn sent_since(
     Ok(push_deliveries::Entity::find()
         .filter(push_deliveries::Column::UserId.eq(delivery.user_id))
         .filter(push_deliveries::Column::Id.ne(delivery.id))
-        .filter(push_deliveries::Column::Status.is_in([
-            state::SENT,
-            state::SENDING,
-            state::CALLING,
-        ]))
+        .filter(push_deliveries::Column::Status.is_in([state::SENT, state::CALLING]))
         .filter(push_deliveries::Column::SentAt.gte(since))
         .filter(push_deliveries::Column::PushId.in_subquery(cs_pushes))
         .count(conn)
@@ -677,15 +799,21 @@ struct Failure {
     until: Option<DateTime<Utc>>,
     /// Nothing reached the customer: what it spent is given back (and `spent_at` cleared).
     refused: bool,
+    /// WeChat asked us to slow down: the channel rests until then, for this reason.
+    rest: Option<(Channel, DateTime<Utc>, &'static str)>,
 }
 
 impl Failure {
-    async fn record(self, conn: &impl ConnectionTrait, id: i64) -> Result<Outcome, PushError> {
+    async fn record(
+        &self,
+        conn: &impl ConnectionTrait,
+        claim: Claim,
+    ) -> Result<Outcome, PushError> {
         let to = match self.outcome {
             Outcome::Held => state::HELD,
             _ => state::FAILED,
         };
-        settle(conn, id, to, Some(self.reason), |row| {
+        settle(conn, claim, to, Some(self.reason), |row| {
             row.not_before = Set(self.until);
             row.errcode = Set(self.errcode.and_then(|code| i32::try_from(code).ok()));
             if self.refused {
@@ -700,15 +828,16 @@ impl Failure {
 /// WeChat refused (`errcode`, `None` without an answer), or the send was not tried (`rested`: WeChat had just
 /// refused another for its rate or quota): a retry later (quota, rate, a template's lost answer) or a failure
 /// counted by its errcode. Refused or never tried, nothing reached the customer, so what the send spent is
-/// given back; without an answer it may have: it stays spent (and a retry does not spend it again).
-async fn failed(
+/// given back (into `back`); without an answer it may have: it stays spent (and a retry does not spend it
+/// again).
+fn failed(
     cx: Delivering<'_>,
     send: &Send,
     attempts: i32,
     errcode: Option<i64>,
     rested: bool,
     back: &mut GivingBack,
-) -> Result<Failure, PushError> {
+) -> Failure {
     let refused = rested || errcode.is_some();
     if refused {
         let mut spend = send.spend.clone();
@@ -720,21 +849,15 @@ async fn failed(
         }
         back.spends.push(spend);
     }
-    let hold = |reason, until| Failure {
-        outcome: Outcome::Held,
-        reason,
-        errcode: None,
-        until: Some(until),
-        refused,
-    };
-    let fail = |reason, errcode| Failure {
-        outcome: Outcome::Failed,
+    let failure = |outcome, reason, errcode, until| Failure {
+        outcome,
         reason,
         errcode,
-        until: None,
+        until,
         refused,
+        rest: None,
     };
-    Ok(match errcode {
+    match errcode {
         Some(code @ (45009 | 45011)) => {
             let (reason, until) = match code {
                 // The day's quota is gone: tomorrow.
@@ -747,29 +870,24 @@ async fn failed(
                     cx.now + chrono::Duration::seconds(cx.settings.rate_backoff_secs as i64),
                 ),
             };
-            if !rested {
-                let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
-                cx.store
-                    .put_credential(
-                        &rest_key(send.channel),
-                        &until.timestamp_millis().to_string(),
-                        rest,
-                    )
-                    .await?;
-                tracing::warn!(errcode = code, channel = send.channel.as_str(), until = %until, "WeChat asked us to slow down: the channel rests");
+            Failure {
+                rest: (!rested).then_some((send.channel, until, reason)),
+                ..failure(Outcome::Held, reason, None, Some(until))
             }
-            hold(reason, until)
         }
-        Some(43101) => fail("no_consent", Some(43101)),
-        Some(43004) => fail("not_following", Some(43004)),
-        Some(code) => fail("wechat_error", Some(code)),
+        Some(43101) => failure(Outcome::Failed, "no_consent", Some(43101), None),
+        Some(43004) => failure(Outcome::Failed, "not_following", Some(43004), None),
+        Some(code) => failure(Outcome::Failed, "wechat_error", Some(code), None),
         // No answer: a template message may be sent again safely (its client_msg_id); another is not
         // risked twice.
-        None if send.channel == Channel::Template && attempts < 5 => {
-            hold("no_answer", cx.now + chrono::Duration::seconds(30))
-        }
-        None => fail("no_answer", None),
-    })
+        None if send.channel == Channel::Template && attempts < 5 => failure(
+            Outcome::Held,
+            "no_answer",
+            None,
+            Some(cx.now + chrono::Duration::seconds(30)),
+        ),
+        None => failure(Outcome::Failed, "no_answer", None, None),
+    }
 }
 
 /// What `release` did.
@@ -820,12 +938,12 @@ pub async fn release(
         .await?;
     requeue(cx, &stale, state::QUEUED).await?;
     released.requeued = stale.len() as u64;
-    type CutOff = (i64, i64, Option<DateTime<Utc>>, String);
+    type CutOff = (i64, i32, i64, String);
     let cut_off: Vec<CutOff> = push_deliveries::Entity::find()
         .select_only()
         .column(Column::Id)
+        .column(Column::Attempts)
         .column(Column::PushId)
-        .column(Column::TaggedAt)
         .column(Column::Status)
         .filter(Column::Status.is_in([state::SENDING, state::CALLING]))
         .filter(Column::SentAt.lt(cx.now - STALE_SENDING))
@@ -835,7 +953,9 @@ pub async fn release(
         .await?;
     let mut channels = HashMap::new();
     let mut mass_sending = HashMap::new();
-    for (id, push_id, tagged_at, status) in cut_off {
+    let mut mass_again = std::collections::BTreeSet::new();
+    for (id, attempt, push_id, status) in cut_off {
+        let claim = Claim { id, attempt };
         if let std::collections::hash_map::Entry::Vacant(entry) = channels.entry(push_id) {
             entry.insert(saved::channel(&saved::find_by_id(cx.db, push_id).await?));
         }
@@ -849,35 +969,31 @@ pub async fn release(
                 continue;
             }
         }
-        // Never called (its limits not spent yet, or not marked calling), or a template message (its
-        // client_msg_id makes WeChat drop a repeat): queued again, spending nothing twice. One cut off during
-        // its call may have been sent: it is not risked twice.
-        let maybe_sent = match channel {
-            Channel::Template => false,
-            // In the tag: the send to it may have gone.
-            Channel::Mass => tagged_at.is_some(),
-            _ => status == state::CALLING,
-        };
+        // Never called (not marked calling), or a template message (its client_msg_id makes WeChat drop a
+        // repeat): queued again, spending nothing twice. One cut off during its call may have been sent: it
+        // is not risked twice.
+        let maybe_sent = channel != Channel::Template && status == state::CALLING;
         if !maybe_sent {
-            settle(cx.db, id, state::QUEUED, None, |row| {
+            settle(cx.db, claim, state::QUEUED, None, |row| {
                 row.queued_at = Set(cx.now);
             })
             .await?;
             match channel {
                 Channel::Mass => {
-                    cx.store
-                        .enqueue(QUEUE, &[super::mass::message(push_id)])
-                        .await?
+                    mass_again.insert(push_id);
                 }
                 _ => fanout::enqueue(cx.store, &[id]).await?,
             }
             released.requeued += 1;
         } else {
-            settle(cx.db, id, state::FAILED, Some("interrupted"), |_| {}).await?;
+            settle(cx.db, claim, state::FAILED, Some("interrupted"), |_| {}).await?;
             released.interrupted += 1;
         }
     }
-    released.resumed = fanout::resume_stalled(cx.db, cx.store, settings, cx.now).await?;
+    // One message a mass push, however many of its deliveries came back.
+    let messages: Vec<String> = mass_again.into_iter().map(super::mass::message).collect();
+    cx.store.enqueue(QUEUE, &messages).await?;
+    released.resumed = fanout::resume_stalled(cx.db, cx.store, settings, cx.now).await;
     let due_pushes = pushes::Entity::find()
         .filter(pushes::Column::Status.eq(status::SCHEDULED))
         .filter(pushes::Column::ScheduledFor.lte(cx.now))
@@ -898,7 +1014,7 @@ pub async fn release(
                 Some(status::CANCELLED)
             }
             Err(error) => {
-                tracing::error!(push = %slug, ?error, "a scheduled push did not start: tried again");
+                tracing::error!(push = %slug, ?error, "a scheduled push did not start, or its fan-out stopped: tried again");
                 None
             }
         };

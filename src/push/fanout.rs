@@ -251,23 +251,41 @@ pub async fn fan_out(
 }
 
 /// Resumes the fan-outs that stopped moving (the `push.release` job): each taken by one instance at a time (a
-/// conditional move of its heartbeat), from its cursor. Returns how many it resumed.
+/// conditional move of its heartbeat), from its cursor. One that fails again is logged and left for the next
+/// firing; the others still run. Returns how many it resumed.
 pub async fn resume_stalled(
     db: &DatabaseConnection,
     store: &dyn StateStore,
     settings: &Settings,
     now: DateTime<Utc>,
-) -> Result<u64, PushError> {
+) -> u64 {
+    let stalled = match saved::stalled_fanouts(db, now - STALLED).await {
+        Ok(stalled) => stalled,
+        Err(error) => {
+            tracing::error!(?error, "stalled fan-outs could not be read");
+            return 0;
+        }
+    };
     let mut resumed = 0;
-    for push in saved::stalled_fanouts(db, now - STALLED).await? {
-        let Some(push) = saved::take_fanout(db, &push, now).await? else {
-            continue;
+    for push in stalled {
+        let slug = push.slug.clone();
+        let taken = match saved::take_fanout(db, &push, now).await {
+            Ok(Some(push)) => push,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(push = slug, ?error, "a stalled fan-out could not be taken");
+                continue;
+            }
         };
-        tracing::warn!(push = push.slug, after = ?push.fanout_after, "a stalled fan-out is resumed");
-        fan_out(db, store, settings, &push, now, None).await?;
-        resumed += 1;
+        tracing::warn!(push = slug, after = ?taken.fanout_after, "a stalled fan-out is resumed");
+        match fan_out(db, store, settings, &taken, now, None).await {
+            Ok(_) => resumed += 1,
+            Err(error) => {
+                tracing::error!(push = slug, ?error, "a resumed fan-out failed: tried again")
+            }
+        }
     }
-    Ok(resumed)
+    resumed
 }
 
 /// A delivery row, queued or (`skipped` with its reason) counted out from the start.

@@ -125,6 +125,15 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
         }
         return Ok(pass);
     }
+    // Nothing queued (another message for the push was sent already): no call, and none of the minute's budget.
+    let waiting = push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::PushId.eq(push_id))
+        .filter(push_deliveries::Column::Status.eq(state::QUEUED))
+        .one(cx.db)
+        .await?;
+    if waiting.is_none() {
+        return Ok(pass);
+    }
     let rule = RateLimitRule {
         limit: cx.settings.mass_calls_per_minute,
         window_secs: 60,
@@ -157,7 +166,6 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
     if claimed.is_empty() {
         return Ok(pass);
     }
-    // By customer: the order limits are spent in everywhere (see `deliver::limits_for`).
     claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
     let mut reached: Vec<(i64, String, Spend)> = Vec::new();
     for page in claimed.chunks(500) {
@@ -376,6 +384,15 @@ async fn tag_and_send(
         .map(|(_, openid, _)| openid.clone())
         .collect();
     cx.wechat.tag_users(tag_id, &openids).await?;
+    // The call itself: if this worker dies during it, the batch may have been sent and is never sent again.
+    for chunk in reached.chunks(500) {
+        push_deliveries::Entity::update_many()
+            .col_expr(push_deliveries::Column::Status, Expr::value(state::CALLING))
+            .filter(push_deliveries::Column::Id.is_in(chunk.iter().map(|(id, _, _)| *id)))
+            .exec(cx.db)
+            .await
+            .map_err(stored)?;
+    }
     let media_id = saved::variants(push)
         .first()
         .and_then(|variant| variant.media_id.clone())

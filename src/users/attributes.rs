@@ -218,7 +218,10 @@ pub async fn inactive_since(
     after: i64,
     limit: u64,
 ) -> Result<Vec<(i64, chrono::DateTime<chrono::Utc>)>, DbErr> {
-    let condition = condition.add(users::Column::LastActiveAt.lt(before));
+    // `condition` whole, whatever its own `or` or `not`: added to, it would take the addition in.
+    let condition = Condition::all()
+        .add(condition)
+        .add(users::Column::LastActiveAt.lt(before));
     members_of(condition)
         .select_only()
         .column(users::Column::Id)

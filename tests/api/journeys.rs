@@ -390,7 +390,8 @@ async fn a_journeys_condition_is_part_of_its_search_so_those_it_leaves_out_never
     let body = json!({
         "slug": "gold-mortgage", "name": "gold-mortgage",
         "trigger": { "kind": "content_viewed", "category": "mortgage", "within_hours": 24 },
-        "condition": "asset_tier = \"gold\"",
+        // An `or`: what the search adds beside the condition must not become one of its branches.
+        "condition": "asset_tier = \"gold\" or asset_tier = \"private\"",
         "channel": "subscribe",
         "variants": [{ "name": "A", "template_id": "TMPL_J", "page": "pages/index/index",
                        "fields": { "thing1": "房贷月供计算器", "time2": "{{today}}" } }]

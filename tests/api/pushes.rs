@@ -781,17 +781,47 @@ async fn used_today(app: &TestApp, user_id: i64) -> i32 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends_nothing_twice() {
+/// An app at 10:00 whose WeChat answers subscribe messages, the first only after `delay`.
+async fn subscribe_app_first_answered_after(delay: StdDuration) -> TestApp {
     let app = spawn_app_with(&[]).await;
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     app.wechat.issues_token("PUSH_TOKEN").await;
-    // WeChat hangs on the first subscribe message: the worker is cut off during that call.
     let ok = json!({ "errcode": 0, "errmsg": "ok" });
-    let hanging = ResponseTemplate::new(200)
+    let late = ResponseTemplate::new(200)
         .set_body_json(&ok)
-        .set_delay(StdDuration::from_secs(60));
-    first_then(&app, SUBSCRIBE_SEND, hanging, ok).await;
+        .set_delay(delay);
+    first_then(&app, SUBSCRIBE_SEND, late, ok).await;
+    app
+}
+
+/// A worker (`consumer`) working the queue on its own task, returned once WeChat has its first call to `route`.
+async fn worker_in_its_first_call(
+    app: &TestApp,
+    consumer: &'static str,
+    route: &str,
+) -> tokio::task::JoinHandle<Result<Pass, push::PushError>> {
+    let state = app.state.clone();
+    let now = app.clock.now();
+    let worker = tokio::spawn(async move {
+        let cx = push::Delivering {
+            db: &state.db,
+            store: state.store.as_ref(),
+            wechat: &state.wechat,
+            settings: &state.settings.push,
+            now,
+        };
+        push::work(cx, consumer, 10, None).await
+    });
+    while app.wechat.calls(route).await == 0 {
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    worker
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends_nothing_twice() {
+    // WeChat hangs on the first subscribe message: the worker is cut off during that call.
+    let app = subscribe_app_first_answered_after(StdDuration::from_secs(60)).await;
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
     let mut customers = Vec::new();
     for n in 0..3 {
@@ -802,23 +832,7 @@ async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends
     }
     segment(&app, &manager, "three", "joined_days < 1").await;
     create_and_send(&app, &manager, &subscribe_push("cut", "three")).await;
-    let worker = {
-        let state = app.state.clone();
-        let now = app.clock.now();
-        tokio::spawn(async move {
-            let cx = push::Delivering {
-                db: &state.db,
-                store: state.store.as_ref(),
-                wechat: &state.wechat,
-                settings: &state.settings.push,
-                now,
-            };
-            push::work(cx, "doomed", 10, None).await
-        })
-    };
-    while app.wechat.calls(SUBSCRIBE_SEND).await == 0 {
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
-    }
+    let worker = worker_in_its_first_call(&app, "doomed", SUBSCRIBE_SEND).await;
     worker.abort();
     assert!(worker.await.unwrap_err().is_cancelled());
     let cut = counts(&app, &manager, "cut").await;
@@ -1019,4 +1033,172 @@ async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_firs
         .await
         .unwrap();
     assert_eq!(spent.iter().map(|row| row.used).sum::<i32>(), 19);
+}
+
+#[tokio::test]
+async fn customer_service_messages_go_only_inside_wechats_interaction_windows() {
+    let sim = crate::wechat_sim::WeChatSim::start_with(
+        "plain",
+        false,
+        &[
+            ("APP__PUSH__PER_CUSTOMER_DAILY", "10"),
+            ("APP__PUSH__PER_CUSTOMER_WEEKLY", "50"),
+        ],
+    )
+    .await;
+    let app = &sim.app;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    app.wechat
+        .answers(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            json!({ "errcode": 0, "errmsg": "ok" }),
+        )
+        .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("C", 3).await;
+    // The first wrote to the account 47 hours ago; the second clicked its menu 30 seconds ago; the third did
+    // neither.
+    let ago = |by: chrono::Duration| (app.clock.now() - by).timestamp();
+    let wrote = format!(
+        "<xml><ToUserName><![CDATA[{gh}]]></ToUserName><FromUserName><![CDATA[oOaC000000]]></FromUserName>\
+         <CreateTime>{at}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[房贷利率多少]]></Content>\
+         <MsgId>7001</MsgId></xml>",
+        gh = crate::wechat_sim::GH,
+        at = ago(chrono::Duration::hours(47)),
+    );
+    let clicked = format!(
+        "<xml><ToUserName><![CDATA[{gh}]]></ToUserName><FromUserName><![CDATA[oOaC000001]]></FromUserName>\
+         <CreateTime>{at}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>\
+         <EventKey><![CDATA[MENU_Q4]]></EventKey></xml>",
+        gh = crate::wechat_sim::GH,
+        at = ago(chrono::Duration::seconds(30)),
+    );
+    for xml in [wrote, clicked] {
+        assert_eq!(sim.send_plain(&xml).await.status(), 200);
+    }
+    segment(app, &manager, "three", "following = true").await;
+    let reply = |slug: &str| {
+        json!({ "slug": slug, "name": "客服回访", "channel": "customer_service", "segment": "three",
+                "variants": [{ "name": "A", "text": "您好，年终问答已开始，点击菜单参与" }] })
+    };
+    // Three messages in the minute after a click; any number in the 48 hours after the customer's message.
+    let mut sent = Vec::new();
+    for n in 0..4 {
+        let slug = format!("reply-{n}");
+        create_and_send(app, &manager, &reply(&slug)).await;
+        drain(app, "w").await;
+        let counts = counts(app, &manager, &slug).await;
+        sent.push((
+            counts["sent"].as_u64().unwrap(),
+            counts["skipped"]["outside_window"].as_u64().unwrap_or(0),
+        ));
+    }
+    assert_eq!(sent, vec![(2, 1), (2, 1), (2, 1), (1, 2)]);
+    let requests = app.wechat.requests("/cgi-bin/message/custom/send").await;
+    let reached: Vec<String> = tousers(&requests);
+    assert_eq!(reached.iter().filter(|o| *o == "oOaC000000").count(), 4);
+    assert_eq!(reached.iter().filter(|o| *o == "oOaC000001").count(), 3);
+    assert!(!reached.contains(&"oOaC000002".to_owned()));
+    // Past the 48 hours, nothing more.
+    app.clock.advance(chrono::Duration::hours(2));
+    create_and_send(app, &manager, &reply("reply-late")).await;
+    drain(app, "w").await;
+    let late = counts(app, &manager, "reply-late").await;
+    assert_eq!(late["skipped"]["outside_window"], 3, "{late}");
+}
+
+#[tokio::test]
+async fn wechats_daily_quota_holds_the_sends_until_the_next_morning_and_loses_none() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    let quota = ResponseTemplate::new(200)
+        .set_body_json(json!({ "errcode": 45009, "errmsg": "reach max api daily quota limit" }));
+    first_then(
+        &app,
+        TEMPLATE_SEND,
+        quota,
+        json!({ "errcode": 0, "errmsg": "ok", "msgid": 9 }),
+    )
+    .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let ids = app.followers("Q", 25).await;
+    segment(&app, &manager, "twenty-five", "following = true").await;
+    create_and_send(&app, &manager, &template_push("quota", "twenty-five")).await;
+    let pass = drain(&app, "w").await;
+    assert_eq!(
+        (pass.sent, pass.held),
+        (0, 25),
+        "one refused, the rest not tried"
+    );
+    let held = counts(&app, &manager, "quota").await;
+    assert_eq!(held["held_by"]["wechat_quota"], 25, "{held}");
+    assert_eq!(
+        used_today(&app, ids[0]).await,
+        0,
+        "a refused send spends nothing"
+    );
+    // WeChat's quota comes back at midnight; the quiet hours keep them until 08:00.
+    app.clock.set(shanghai("2026-12-08T07:59:00+08:00"));
+    let early = push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(early.due, 0);
+    app.clock.set(shanghai("2026-12-08T08:01:00+08:00"));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let done = counts(&app, &manager, "quota").await;
+    assert_eq!(done["sent"], 25, "{done}");
+    let requests = app.wechat.requests(TEMPLATE_SEND).await;
+    assert_eq!(requests.len(), 26);
+    assert_eq!(
+        tousers(&requests[1..])
+            .into_iter()
+            .collect::<HashSet<_>>()
+            .len(),
+        25
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_too_slow_to_keep_its_claim_sends_nothing_another_worker_took_back() {
+    // WeChat takes five seconds over the first subscribe message.
+    let app = subscribe_app_first_answered_after(StdDuration::from_secs(5)).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    for n in 0..2 {
+        let (_, token) = app.customer(&format!("oMpSlow{n:04}")).await;
+        report_consent(&app, &token, "TMPL_REMIND").await;
+    }
+    segment(&app, &manager, "two", "joined_days < 1").await;
+    create_and_send(&app, &manager, &subscribe_push("slow", "two")).await;
+    let slow_worker = worker_in_its_first_call(&app, "slow", SUBSCRIBE_SEND).await;
+    // While it waits, release takes back what it has not called yet, and another worker sends that.
+    app.clock.advance(chrono::Duration::minutes(6));
+    let released = push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        (released.requeued, released.interrupted),
+        (1, 1),
+        "{released:?}"
+    );
+    assert_eq!(drain(&app, "quick").await.sent, 1);
+    // The slow worker, answered at last, does not send what it no longer holds.
+    slow_worker.await.unwrap().unwrap();
+    let requests = app.wechat.requests(SUBSCRIBE_SEND).await;
+    assert_eq!(requests.len(), 2, "each customer called once");
+    assert_eq!(
+        tousers(&requests).into_iter().collect::<HashSet<_>>().len(),
+        2
+    );
+    let done = counts(&app, &manager, "slow").await;
+    assert_eq!(done["sent"], 1, "{done}");
+    assert_eq!(
+        done["failed"]["0"], 1,
+        "the one cut off in its call stays interrupted: {done}"
+    );
 }

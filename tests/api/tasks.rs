@@ -1042,6 +1042,36 @@ async fn the_seven_day_plan_unlocks_day_by_day_and_pays_the_new_customer_pack_on
         activity_of(&board(&app, &old_hand, campaign).await, plan)["eligible"],
         json!(false)
     );
+    // The plan-day journey stops once a customer finishes the plan: turned on now, on the plan's last day, it
+    // finds the newcomer at day 7 of it and sends them nothing.
+    let last_day =
+        wxcampaign::tasks::service::plan_reminders(&app.db, "2026-12-08".parse().unwrap())
+            .await
+            .unwrap();
+    assert!(last_day.iter().any(|r| (r.user_id, r.day) == (newcomer, 7)));
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let journey = json!({
+        "slug": "plan-days", "name": "plan-days", "trigger": { "kind": "plan_day" },
+        "channel": "subscribe",
+        "variants": [{ "name": "A", "template_id": "TMPL_J", "page": "pages/tasks/index",
+                       "fields": { "thing1": "{{plan_tip}}", "time2": "{{today}}" } }]
+    });
+    let created = app
+        .post_json("/admin/v1/journeys", Some(&manager), &journey)
+        .await;
+    assert_eq!(created.status(), 201);
+    let on = app
+        .post_json(
+            "/admin/v1/journeys/plan-days/enable",
+            Some(&manager),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(on.status(), 200);
+    let run = wxcampaign::journeys::run(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!((run.journeys, run.fired), (1, 0), "{run:?}");
 }
 
 #[tokio::test]
