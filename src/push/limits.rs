@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Asia::Shanghai;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 
 use crate::config::PushSettings;
 use crate::entities::{push_counters, subscribe_consents};
@@ -116,9 +118,10 @@ pub struct Spend {
     pub consent: Option<(i64, String)>,
 }
 
-/// Where a row stands in the one order every transaction takes these rows in: the customers' counters kind by
-/// kind, their consents, the account's template counter last; within a kind, by key. Two transactions that
-/// meet on rows then wait for each other instead of deadlocking.
+/// The stages a batch's spending goes through: the customers' counters kind by kind, their consents, the
+/// account's template counter last (so one refused send gives back the fewest rows). The rows themselves are
+/// locked first, all at once, in one order every transaction shares (`lock_rows`), so two transactions that
+/// meet on rows wait for each other instead of deadlocking.
 const CONSENTS: u8 = 3;
 
 fn stage(reason: &str) -> u8 {
@@ -150,6 +153,7 @@ pub async fn spend_all(
         consented: vec![false; spends.len()],
     };
     create_counters(conn, spends).await?;
+    lock_rows(conn, spends, &[]).await?;
     for at in 0..=4 {
         if at == CONSENTS {
             spend_consents(conn, spends, &mut ledger).await?;
@@ -264,6 +268,58 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// Locks (on PostgreSQL; SQLite has one writer) every counter the sends name, then every consent they name
+/// or `more_consents`, each in key order: every transaction that spends or gives back takes its rows in this
+/// order before changing any, so none waits for another that waits for it.
+async fn lock_rows(
+    conn: &impl ConnectionTrait,
+    spends: &[Spend],
+    more_consents: &[(i64, String)],
+) -> Result<(), DbErr> {
+    let counters: BTreeSet<(&str, &str)> = spends
+        .iter()
+        .flat_map(|spend| spend.limits.iter())
+        .map(|limit| (limit.subject.as_str(), limit.window.as_str()))
+        .collect();
+    if !counters.is_empty() {
+        let subjects: BTreeSet<&str> = counters.iter().map(|(subject, _)| *subject).collect();
+        let windows: BTreeSet<&str> = counters.iter().map(|(_, window)| *window).collect();
+        push_counters::Entity::find()
+            .select_only()
+            .column(push_counters::Column::Id)
+            .filter(push_counters::Column::Subject.is_in(subjects))
+            .filter(push_counters::Column::Window.is_in(windows))
+            .order_by_asc(push_counters::Column::Subject)
+            .order_by_asc(push_counters::Column::Window)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .all(conn)
+            .await?;
+    }
+    let consents: BTreeSet<(&str, i64)> = spends
+        .iter()
+        .filter_map(|spend| spend.consent.as_ref())
+        .chain(more_consents.iter())
+        .map(|(user_id, template_id)| (template_id.as_str(), *user_id))
+        .collect();
+    if !consents.is_empty() {
+        let templates: BTreeSet<&str> = consents.iter().map(|(template, _)| *template).collect();
+        let users: BTreeSet<i64> = consents.iter().map(|(_, user)| *user).collect();
+        subscribe_consents::Entity::find()
+            .select_only()
+            .column(subscribe_consents::Column::Id)
+            .filter(subscribe_consents::Column::TemplateId.is_in(templates))
+            .filter(subscribe_consents::Column::UserId.is_in(users))
+            .order_by_asc(subscribe_consents::Column::TemplateId)
+            .order_by_asc(subscribe_consents::Column::UserId)
+            .lock_exclusive()
+            .into_tuple::<i64>()
+            .all(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Makes every counter the sends name exist (at zero), in key order.
@@ -382,6 +438,7 @@ pub async fn give_back(
             .entry((template_id.as_str(), *user_id))
             .or_default() += 1;
     }
+    lock_rows(conn, spends, consents_gone).await?;
     for ((at, window, subject), count) in &counters {
         if *at < CONSENTS {
             refund_counter(conn, window, subject, *count).await?;
