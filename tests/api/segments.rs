@@ -371,3 +371,35 @@ async fn community_managers_save_segments_and_bad_rules_save_nothing() {
     );
     assert_eq!(app.count_audit_entries().await, audit_before + 2);
 }
+
+#[tokio::test]
+async fn a_crm_file_naming_one_customer_twice_by_both_openids_changes_nothing() {
+    let app = spawn_app().await;
+    let ids = app.followers("Crm", 2).await;
+    // The first customer by their mini-program openid, then by their official account's.
+    let file = "openid,asset_tier\noMpCrm000000,gold\noOaCrm000001,gold\noOaCrm000000,private\n";
+    let refused = wxcampaign::users::crm::import_tiers(
+        &app.db,
+        &Actor::cli(),
+        file.as_bytes(),
+        &app.settings.segments.asset_tiers,
+        app.clock.now(),
+        &|_, _| {},
+    )
+    .await;
+    let Err(wxcampaign::users::crm::CrmImportError::Rows(problems)) = refused else {
+        panic!("two rows name one customer: {refused:?}");
+    };
+    assert_eq!(
+        problems,
+        vec!["line 4: names the same customer as line 2".to_owned()]
+    );
+    for id in ids {
+        let user = wxcampaign::entities::users::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.asset_tier, None, "nothing imported");
+    }
+}
