@@ -122,6 +122,7 @@ const MESSAGES = {
   invalid_segment_rule: '人群规则有误，请检查后重试',
   invalid_segment: '人群信息有误，请检查后重试',
   segment_not_found: '人群不存在',
+  segment_in_use: '该人群仍被推送或旅程使用，不能删除',
   invalid_push: '推送内容有误，请检查后重试',
   template_marketing: '模板消息不能包含营销内容',
   push_not_found: '推送不存在',

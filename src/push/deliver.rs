@@ -48,6 +48,9 @@ pub mod state {
 const STALE_SENDING: chrono::Duration = chrono::Duration::minutes(5);
 /// A queued delivery not taken in this long may have lost its queue message (a flushed store): queued again.
 const STALE_QUEUED: chrono::Duration = chrono::Duration::minutes(2);
+/// How long WeChat drops a repeat of a template message's `client_msg_id`: a retry later than this could
+/// reach the customer twice.
+const TEMPLATE_REPEAT_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
 /// Customer-service messages allowed after a click, follow or scan (within its minute).
 const EVENT_WINDOW_MESSAGES: u64 = 3;
 
@@ -164,26 +167,27 @@ impl Claim {
     }
 }
 
-/// Sets a claimed delivery's state, reason and time to wait (only while the claim still holds it).
+/// Sets a claimed delivery's state, reason and time to wait, only while the claim still holds it; whether it
+/// did.
 async fn settle(
     conn: &impl ConnectionTrait,
     claim: Claim,
     to: &str,
     reason: Option<&str>,
     changes: impl FnOnce(&mut push_deliveries::ActiveModel),
-) -> Result<(), PushError> {
+) -> Result<bool, PushError> {
     let mut row = push_deliveries::ActiveModel {
         status: Set(to.into()),
         reason: Set(reason.map(str::to_owned)),
         ..Default::default()
     };
     changes(&mut row);
-    push_deliveries::Entity::update_many()
+    let settled = push_deliveries::Entity::update_many()
         .set(row)
         .filter(Claim::held(&[claim]))
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(settled.rows_affected == 1)
 }
 
 /// The store key of a channel's rest after WeChat said "too fast" or "quota".
@@ -231,6 +235,8 @@ enum Decision {
     Skip(&'static str),
     Hold(&'static str, DateTime<Utc>),
     Send(Box<Send>),
+    /// The claim no longer holds it (`release` took it back from this too slow worker): left alone.
+    Lost,
 }
 
 struct Send {
@@ -247,7 +253,7 @@ impl Decision {
         match self {
             Decision::Skip(_) => Outcome::Skipped,
             Decision::Hold(..) => Outcome::Held,
-            Decision::Send(_) => Outcome::Sent,
+            Decision::Send(_) | Decision::Lost => Outcome::Sent,
         }
     }
 }
@@ -272,17 +278,18 @@ impl Pass {
     }
 }
 
-/// Writes a skip or a hold; `given_back`: what it had spent on an earlier try is given back.
+/// Writes a skip or a hold (`given_back`: what it had spent on an earlier try is given back); whether the
+/// claim still held it.
 async fn put_aside(
     conn: &impl ConnectionTrait,
     claim: Claim,
     decision: &Decision,
     given_back: bool,
-) -> Result<(), PushError> {
+) -> Result<bool, PushError> {
     let (to, reason, until) = match decision {
         Decision::Skip(reason) => (state::SKIPPED, *reason, None),
         Decision::Hold(reason, until) => (state::HELD, *reason, Some(*until)),
-        Decision::Send(_) => return Ok(()),
+        Decision::Send(_) | Decision::Lost => return Ok(false),
     };
     settle(conn, claim, to, Some(reason), |row| {
         row.not_before = Set(until);
@@ -371,14 +378,7 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
         match answer {
             Ok(msg_id) => sent.push((Claim::of(delivery), msg_id)),
             Err((errcode, error)) => {
-                let failure = failed(
-                    cx,
-                    send,
-                    delivery.attempts,
-                    errcode,
-                    error.is_none(),
-                    &mut back,
-                );
+                let failure = failed(cx, send, delivery.attempts, errcode, error.is_none());
                 failures.push((Claim::of(delivery), failure));
             }
         }
@@ -388,7 +388,9 @@ async fn deliver_batch(cx: Delivering<'_>, ids: &[i64]) -> Result<Pass, PushErro
     record_sent(&txn, &sent, cx.now).await?;
     pass.sent += sent.len() as u64;
     for (claim, failure) in &failures {
-        pass.count(failure.record(&txn, *claim).await?);
+        if let Some(outcome) = failure.record(&txn, *claim, &mut back).await? {
+            pass.count(outcome);
+        }
     }
     txn.commit().await?;
     unclaim(cx.db, &untried).await;
@@ -425,6 +427,13 @@ async fn rest(
     until: DateTime<Utc>,
     reason: &str,
 ) -> Result<(), PushError> {
+    // A longer rest another worker set (a day's quota) is not cut short by a minute's.
+    if resting_until(cx, channel)
+        .await?
+        .is_some_and(|(resting, _)| resting >= until)
+    {
+        return Ok(());
+    }
     let rest = (until - cx.now).to_std().unwrap_or(Duration::from_secs(1));
     cx.store
         .put_credential(
@@ -523,8 +532,25 @@ async fn prepare(
         .await?;
         decisions.push(decision);
     }
-    // Every send's limits in one transaction, a few statements for the batch: all of a send's, or none.
+    // Every send's limits in one transaction, a few statements for the batch: all of a send's, or none. First
+    // the claims, locked: one `release` took back meanwhile (this worker was too slow) is left alone.
     let txn = crate::db::begin_write(cx.db).await?;
+    let claims: Vec<Claim> = claimed.iter().map(Claim::of).collect();
+    let still_held: std::collections::HashSet<i64> = push_deliveries::Entity::find()
+        .select_only()
+        .column(push_deliveries::Column::Id)
+        .filter(Claim::held(&claims))
+        .lock_exclusive()
+        .into_tuple::<i64>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    for (delivery, decision) in claimed.iter().zip(decisions.iter_mut()) {
+        if !still_held.contains(&delivery.id) {
+            *decision = Decision::Lost;
+        }
+    }
     let asking: Vec<usize> = (0..decisions.len())
         .filter(|at| matches!(&decisions[*at], Decision::Send(send) if !send.already_spent))
         .collect();
@@ -557,15 +583,17 @@ async fn prepare(
         let variant = saved::variants(push)
             .into_iter()
             .find(|variant| variant.name == delivery.variant);
-        let give_back = matches!(decision, Decision::Skip(_))
-            && delivery.spent_at.is_some()
-            && channel != Channel::Template;
-        if let (true, Some(variant)) = (give_back, &variant) {
-            back.spends.push(spend_of(cx, channel, variant, delivery));
-        }
-        put_aside(&txn, Claim::of(delivery), decision, give_back).await?;
-        if !matches!(decision, Decision::Send(_)) {
+        let give_back = match (decision, &variant) {
+            (Decision::Skip(_), Some(variant))
+                if delivery.spent_at.is_some() && channel != Channel::Template =>
+            {
+                Some(spend_of(cx, channel, variant, delivery))
+            }
+            _ => None,
+        };
+        if put_aside(&txn, Claim::of(delivery), decision, give_back.is_some()).await? {
             pass.count(decision.outcome());
+            back.spends.extend(give_back);
         }
     }
     txn.commit().await?;
@@ -631,6 +659,15 @@ async fn decide(
         return Ok(Decision::Skip("cancelled"));
     }
     let channel = saved::channel(push);
+    // A template message tried before without an answer may have reached the customer: past WeChat's window
+    // for dropping its repeat, it is not risked again.
+    if channel == Channel::Template
+        && delivery
+            .spent_at
+            .is_some_and(|tried| cx.now - tried > TEMPLATE_REPEAT_WINDOW)
+    {
+        return Ok(Decision::Skip("no_answer"));
+    }
     if let Some(until) = limits::quiet_until(cx.settings, cx.now) {
         // Only a first try is dropped: one held for a quota or a rate and let out into the quiet hours is
         // owed its send, so it waits.
@@ -801,19 +838,24 @@ struct Failure {
     refused: bool,
     /// WeChat asked us to slow down: the channel rests until then, for this reason.
     rest: Option<(Channel, DateTime<Utc>, &'static str)>,
+    /// What comes back once this is recorded: what the send spent, and a consent WeChat says is gone.
+    gives_back: Option<Spend>,
+    consent_gone: Option<(i64, String)>,
 }
 
 impl Failure {
+    /// Writes it, if the claim still holds the delivery (then what it gives back goes into `back`).
     async fn record(
         &self,
         conn: &impl ConnectionTrait,
         claim: Claim,
-    ) -> Result<Outcome, PushError> {
+        back: &mut GivingBack,
+    ) -> Result<Option<Outcome>, PushError> {
         let to = match self.outcome {
             Outcome::Held => state::HELD,
             _ => state::FAILED,
         };
-        settle(conn, claim, to, Some(self.reason), |row| {
+        let recorded = settle(conn, claim, to, Some(self.reason), |row| {
             row.not_before = Set(self.until);
             row.errcode = Set(self.errcode.and_then(|code| i32::try_from(code).ok()));
             if self.refused {
@@ -821,7 +863,12 @@ impl Failure {
             }
         })
         .await?;
-        Ok(self.outcome)
+        if !recorded {
+            return Ok(None);
+        }
+        back.spends.extend(self.gives_back.clone());
+        back.consents_gone.extend(self.consent_gone.clone());
+        Ok(Some(self.outcome))
     }
 }
 
@@ -836,19 +883,14 @@ fn failed(
     attempts: i32,
     errcode: Option<i64>,
     rested: bool,
-    back: &mut GivingBack,
 ) -> Failure {
     let refused = rested || errcode.is_some();
-    if refused {
-        let mut spend = send.spend.clone();
-        if errcode == Some(43101) {
-            // The customer has no consent left at WeChat's end, whatever we counted.
-            if let Some(consent) = spend.consent.take() {
-                back.consents_gone.push(consent);
-            }
-        }
-        back.spends.push(spend);
-    }
+    let mut gives_back = refused.then(|| send.spend.clone());
+    // The customer has no consent left at WeChat's end, whatever we counted.
+    let consent_gone = match (errcode, gives_back.as_mut()) {
+        (Some(43101), Some(spend)) => spend.consent.take(),
+        _ => None,
+    };
     let failure = |outcome, reason, errcode, until| Failure {
         outcome,
         reason,
@@ -856,6 +898,8 @@ fn failed(
         until,
         refused,
         rest: None,
+        gives_back: gives_back.clone(),
+        consent_gone: consent_gone.clone(),
     };
     match errcode {
         Some(code @ (45009 | 45011)) => {
@@ -974,10 +1018,14 @@ pub async fn release(
         // is not risked twice.
         let maybe_sent = channel != Channel::Template && status == state::CALLING;
         if !maybe_sent {
-            settle(cx.db, claim, state::QUEUED, None, |row| {
+            let taken_back = settle(cx.db, claim, state::QUEUED, None, |row| {
                 row.queued_at = Set(cx.now);
             })
             .await?;
+            // Its worker answered meanwhile: nothing to take back.
+            if !taken_back {
+                continue;
+            }
             match channel {
                 Channel::Mass => {
                     mass_again.insert(push_id);
@@ -985,8 +1033,7 @@ pub async fn release(
                 _ => fanout::enqueue(cx.store, &[id]).await?,
             }
             released.requeued += 1;
-        } else {
-            settle(cx.db, claim, state::FAILED, Some("interrupted"), |_| {}).await?;
+        } else if settle(cx.db, claim, state::FAILED, Some("interrupted"), |_| {}).await? {
             released.interrupted += 1;
         }
     }

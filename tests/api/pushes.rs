@@ -1202,3 +1202,53 @@ async fn a_worker_too_slow_to_keep_its_claim_sends_nothing_another_worker_took_b
         "the one cut off in its call stays interrupted: {done}"
     );
 }
+
+/// WeChat's next template call gets no answer (a 502 from a proxy in between).
+async fn next_template_call_unanswered(app: &TestApp) {
+    Mock::given(method("POST"))
+        .and(path(TEMPLATE_SEND))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&app.wechat.server)
+        .await;
+}
+
+#[tokio::test]
+async fn a_template_message_without_an_answer_is_retried_only_while_wechat_drops_its_repeat() {
+    let app = spawn_app_with(&[]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("U", 1).await;
+    segment(&app, &manager, "one", "following = true").await;
+    // Within WeChat's ten minutes: sent again under the same client_msg_id, which WeChat would drop if the
+    // first had gone.
+    next_template_call_unanswered(&app).await;
+    create_and_send(&app, &manager, &template_push("soon", "one")).await;
+    assert_eq!(drain(&app, "w").await.held, 1);
+    app.clock.advance(chrono::Duration::minutes(1));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    assert_eq!(drain(&app, "w").await.sent, 1);
+    let requests = app.wechat.requests(TEMPLATE_SEND).await;
+    let ids: Vec<Value> = requests
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["client_msg_id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], ids[1]);
+    // Past them (held meanwhile), it may have reached the customer already: not risked again.
+    next_template_call_unanswered(&app).await;
+    create_and_send(&app, &manager, &template_push("late", "one")).await;
+    assert_eq!(drain(&app, "w").await.held, 1);
+    app.clock.advance(chrono::Duration::minutes(11));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let late = counts(&app, &manager, "late").await;
+    assert_eq!(late["skipped"]["no_answer"], 1, "{late}");
+    assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 3);
+}
