@@ -10,10 +10,12 @@ impl MigrationTrait for Migration {
         // resumed from there by any instance), and when it reached the segment's end (only then can the push
         // be finished). Pushes already sending when this ran had finished their fan-out.
         // SQLite adds one column a statement.
+        // And a mass batch whose call got no answer: its client id, so its retry is that batch under that id.
         for column in [
             big_integer_null(Pushes::FanoutAfter),
             timestamp_with_time_zone_null(Pushes::FanoutBeat),
             timestamp_with_time_zone_null(Pushes::FannedOutAt),
+            string_len_null(Pushes::MassPendingClientId, 64),
         ] {
             manager
                 .alter_table(
@@ -50,7 +52,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [Pushes::FanoutAfter, Pushes::FanoutBeat, Pushes::FannedOutAt] {
+        for column in [
+            Pushes::FanoutAfter,
+            Pushes::FanoutBeat,
+            Pushes::FannedOutAt,
+            Pushes::MassPendingClientId,
+        ] {
             manager
                 .alter_table(
                     Table::alter()
@@ -80,6 +87,7 @@ enum Pushes {
     FanoutAfter,
     FanoutBeat,
     FannedOutAt,
+    MassPendingClientId,
 }
 
 #[derive(DeriveIden)]

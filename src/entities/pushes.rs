@@ -34,6 +34,8 @@ pub struct Model {
     pub fanout_beat: Option<DateTimeUtc>,
     /// When the fan-out reached the segment's end: before then the push is not finished.
     pub fanned_out_at: Option<DateTimeUtc>,
+    /// The client id of a mass batch whose call got no answer: its retry is that batch, under that id.
+    pub mass_pending_client_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -166,6 +166,29 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
     if claimed.is_empty() {
         return Ok(pass);
     }
+    // A batch whose call got no answer is sent again alone, under its own client id: WeChat then tells a
+    // repeat (45065) from a first send, and nobody else is marked sent by its answer. The rest wait.
+    if push.mass_pending_client_id.is_some() {
+        let (retry, later): (Vec<_>, Vec<_>) = claimed
+            .into_iter()
+            .partition(|delivery| delivery.spent_at.is_some() && delivery.tagged_at.is_some());
+        if !later.is_empty() {
+            push_deliveries::Entity::update_many()
+                .col_expr(push_deliveries::Column::Status, Expr::value(state::QUEUED))
+                .filter(push_deliveries::Column::Id.is_in(later.iter().map(|d| d.id)))
+                .exec(cx.db)
+                .await?;
+            cx.store
+                .enqueue(super::fanout::QUEUE, &[message(push_id)])
+                .await?;
+        }
+        claimed = retry;
+        if claimed.is_empty() {
+            // Nothing of it is left to send (skipped or cancelled since): the next batch is a new one.
+            set_pending(cx, push_id, None).await?;
+            return Ok(pass);
+        }
+    }
     claimed.sort_by_key(|delivery| (delivery.user_id, delivery.id));
     let mut reached: Vec<(i64, String, Spend)> = Vec::new();
     for page in claimed.chunks(500) {
@@ -226,7 +249,11 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
     if reached.is_empty() {
         return Ok(pass);
     }
-    let answer = match tag_and_send(cx, &push, &reached).await {
+    let client_msg_id = push
+        .mass_pending_client_id
+        .clone()
+        .unwrap_or_else(|| format!("wxc-p{}-{}", push.id, reached[0].0));
+    let answer = match tag_and_send(cx, &push, &reached, &client_msg_id).await {
         // WeChat already has a send under this batch's client id (a retry after a lost answer): it was sent.
         Err(error) if error.errcode() == Some(45065) => Ok(String::new()),
         answer => answer,
@@ -244,6 +271,7 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
                     .exec(cx.db)
                     .await?;
             }
+            set_pending(cx, push_id, None).await?;
             if let Some(msg_id) = msg_id {
                 pushes::Entity::update_many()
                     .col_expr(pushes::Column::MassMsgId, Expr::value(msg_id))
@@ -258,6 +286,7 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
             // been sent: the limits stay spent and the retry's client id lets WeChat tell (45065).
             let errcode = error.errcode();
             if errcode.is_some() {
+                set_pending(cx, push_id, None).await?;
                 let txn = crate::db::begin_write(cx.db).await?;
                 let spends: Vec<Spend> =
                     reached.iter().map(|(_, _, spent)| spent.clone()).collect();
@@ -336,6 +365,7 @@ async fn tag_and_send(
     cx: Delivering<'_>,
     push: &pushes::Model,
     reached: &[(i64, String, Spend)],
+    client_msg_id: &str,
 ) -> Result<String, WeChatError> {
     let stored = |error: sea_orm::DbErr| WeChatError::Decode(format!("recording the tag: {error}"));
     let tag_id = match push.mass_tag_id {
@@ -397,11 +427,13 @@ async fn tag_and_send(
         .first()
         .and_then(|variant| variant.media_id.clone())
         .unwrap_or_default();
-    // The batch's first delivery names the send: a retry of this batch is one send at WeChat's end.
-    let client_msg_id = format!("wxc-p{}-{}", push.id, reached[0].0);
+    // Recorded before the call: without an answer, the retry is this batch under this id.
+    set_pending(cx, push.id, Some(client_msg_id))
+        .await
+        .map_err(|error| WeChatError::Decode(format!("recording the batch: {error}")))?;
     let msg_id = cx
         .wechat
-        .mass_send_by_tag(tag_id, &media_id, &client_msg_id)
+        .mass_send_by_tag(tag_id, &media_id, client_msg_id)
         .await?;
     Ok(msg_id.to_string())
 }
@@ -427,4 +459,21 @@ async fn tagged_openids(cx: Delivering<'_>, push_id: i64) -> Result<Vec<String>,
         );
     }
     Ok(openids)
+}
+
+/// Records (or, `None`, forgets) the client id of the push's batch whose call may not have been answered.
+async fn set_pending(
+    cx: Delivering<'_>,
+    push_id: i64,
+    client_msg_id: Option<&str>,
+) -> Result<(), PushError> {
+    pushes::Entity::update_many()
+        .col_expr(
+            pushes::Column::MassPendingClientId,
+            Expr::value(client_msg_id.map(str::to_owned)),
+        )
+        .filter(pushes::Column::Id.eq(push_id))
+        .exec(cx.db)
+        .await?;
+    Ok(())
 }

@@ -1252,3 +1252,65 @@ async fn a_template_message_without_an_answer_is_retried_only_while_wechat_drops
     assert_eq!(late["skipped"]["no_answer"], 1, "{late}");
     assert_eq!(app.wechat.calls(TEMPLATE_SEND).await, 3);
 }
+
+#[tokio::test]
+async fn a_mass_batch_without_an_answer_is_retried_alone_under_its_own_client_id() {
+    let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    app.wechat.issues_token("PUSH_TOKEN").await;
+    tags_answer(&app, 136).await;
+    const SENDALL: &str = "/cgi-bin/message/mass/sendall";
+    // The first call's answer is lost; the retry learns WeChat had it (45065).
+    first_then(
+        &app,
+        SENDALL,
+        ResponseTemplate::new(502),
+        json!({ "errcode": 45065, "errmsg": "clientmsgid exist" }),
+    )
+    .await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    app.followers("P", 5).await;
+    segment(&app, &manager, "five", "following = true").await;
+    create_and_send(
+        &app,
+        &manager,
+        &json!({ "slug": "lost-answer", "name": "年终回顾", "channel": "mass", "segment": "five",
+                 "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] }),
+    )
+    .await;
+    drain(&app, "w").await;
+    let waiting = counts(&app, &manager, "lost-answer").await;
+    assert_eq!(waiting["held"], 5, "{waiting}");
+    // The batch's first customer opts out meanwhile: the retry still goes under the batch's first id.
+    let (_, token) = app.customer("oMpP000000").await;
+    let opted = app
+        .api
+        .put(app.url("/api/v1/me/messages"))
+        .bearer_auth(&token)
+        .json(&json!({ "opted_out": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    drain(&app, "w").await;
+    let sends = app.wechat.requests(SENDALL).await;
+    assert_eq!(sends.len(), 2);
+    let client_id =
+        |n: usize| serde_json::from_slice::<Value>(&sends[n].body).unwrap()["clientmsgid"].clone();
+    assert_eq!(client_id(0), client_id(1), "one send at WeChat's end");
+    let done = counts(&app, &manager, "lost-answer").await;
+    assert_eq!(done["sent"], 4, "{done}");
+    assert_eq!(done["skipped"]["opted_out"], 1, "{done}");
+    // Their four-a-month spent once, though two calls were made.
+    let spent = wxcampaign::entities::push_counters::Entity::find()
+        .filter(wxcampaign::entities::push_counters::Column::Subject.ends_with(":mass"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(spent.iter().map(|row| row.used).sum::<i32>(), 5);
+}
