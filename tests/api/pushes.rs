@@ -263,16 +263,7 @@ async fn each_limit_skips_or_holds_with_its_counted_reason() {
         .exec(&app.db)
         .await
         .unwrap();
-    let (_, opted_out_token) = app.customer("oMpL000001").await;
-    let opted = app
-        .api
-        .put(app.url("/api/v1/me/messages"))
-        .bearer_auth(&opted_out_token)
-        .json(&json!({ "opted_out": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opted.status(), 200);
+    opt_out(&app, "oMpL000001").await;
     segment(&app, &manager, "six", "joined_days < 1").await;
 
     create_and_send(&app, &manager, &template_push("first", "six")).await;
@@ -951,6 +942,30 @@ async fn a_segment_a_push_still_reads_is_not_removed() {
     assert_eq!(remove().await.status(), 204);
 }
 
+/// The customer `openid` asks for no more campaign messages (the messages page).
+async fn opt_out(app: &TestApp, openid: &str) {
+    let (_, token) = app.customer(openid).await;
+    let opted = app
+        .api
+        .put(app.url("/api/v1/me/messages"))
+        .bearer_auth(&token)
+        .json(&json!({ "opted_out": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opted.status(), 200);
+}
+
+/// A minute on, past a one-second rest (the store's and the clock's): release, then the workers.
+async fn after_the_rest(app: &TestApp) {
+    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap();
+    drain(app, "w").await;
+}
+
 fn openids_in(requests: &[wiremock::Request]) -> Vec<String> {
     requests
         .iter()
@@ -993,22 +1008,8 @@ async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_firs
     let refused = counts(&app, &manager, "retry-article").await;
     assert_eq!(refused["held_by"]["wechat_rate"], 20, "{refused}");
     // Before the retry, one of them asks for no more campaign messages: still in the tag from the first try.
-    let (_, token) = app.customer("oMpN000003").await;
-    let opted = app
-        .api
-        .put(app.url("/api/v1/me/messages"))
-        .bearer_auth(&token)
-        .json(&json!({ "opted_out": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opted.status(), 200);
-    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
-    app.clock.advance(chrono::Duration::seconds(61));
-    push::release(app.delivering(), &app.settings)
-        .await
-        .unwrap();
-    drain(&app, "w").await;
+    opt_out(&app, "oMpN000003").await;
+    after_the_rest(&app).await;
     let done = counts(&app, &manager, "retry-article").await;
     assert_eq!(done["sent"], 19, "{done}");
     assert_eq!(done["skipped"]["opted_out"], 1, "{done}");
@@ -1282,22 +1283,8 @@ async fn a_mass_batch_without_an_answer_is_retried_alone_under_its_own_client_id
     let waiting = counts(&app, &manager, "lost-answer").await;
     assert_eq!(waiting["held"], 5, "{waiting}");
     // The batch's first customer opts out meanwhile: the retry still goes under the batch's first id.
-    let (_, token) = app.customer("oMpP000000").await;
-    let opted = app
-        .api
-        .put(app.url("/api/v1/me/messages"))
-        .bearer_auth(&token)
-        .json(&json!({ "opted_out": true }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opted.status(), 200);
-    tokio::time::sleep(StdDuration::from_millis(1_100)).await;
-    app.clock.advance(chrono::Duration::seconds(61));
-    push::release(app.delivering(), &app.settings)
-        .await
-        .unwrap();
-    drain(&app, "w").await;
+    opt_out(&app, "oMpP000000").await;
+    after_the_rest(&app).await;
     let sends = app.wechat.requests(SENDALL).await;
     assert_eq!(sends.len(), 2);
     let client_id =
