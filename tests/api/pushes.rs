@@ -110,6 +110,16 @@ async fn template_messages_succeed(app: &TestApp) {
         .await;
 }
 
+/// An app at 10:00 on a Monday (`overrides` set) whose WeChat takes every template message, and a community
+/// manager's token.
+async fn template_app(overrides: &[(&str, &str)]) -> (TestApp, String) {
+    let app = spawn_app_with(overrides).await;
+    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
+    template_messages_succeed(&app).await;
+    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    (app, manager)
+}
+
 fn tousers(requests: &[wiremock::Request]) -> Vec<String> {
     requests
         .iter()
@@ -123,10 +133,7 @@ fn tousers(requests: &[wiremock::Request]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_customers_each_get_one_message_when_a_worker_stops_and_another_instance_takes_over(
 ) {
-    let app = spawn_app_with(&[("APP__PUSH__RECLAIM_AFTER_SECS", "1")]).await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let (app, manager) = template_app(&[("APP__PUSH__RECLAIM_AFTER_SECS", "1")]).await;
     app.followers("T", 10_000).await;
     segment(&app, &manager, "everyone", "following = true").await;
     let sent = create_and_send(
@@ -244,14 +251,11 @@ async fn saving_a_push_checks_wechats_content_rules_and_the_segment() {
 
 #[tokio::test]
 async fn each_limit_skips_or_holds_with_its_counted_reason() {
-    let app = spawn_app_with(&[
+    let (app, manager) = template_app(&[
         ("APP__PUSH__PER_CUSTOMER_DAILY", "1"),
         ("APP__PUSH__TEMPLATE_DAILY_CAP", "3"),
     ])
     .await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
     let ids = app.followers("L", 6).await;
     // One unfollowed, one opted out of campaign messages.
     users::Entity::update_many()
@@ -504,10 +508,7 @@ async fn wechat_saying_too_fast_rests_the_sender_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_cancelled_push_sends_nothing_more() {
-    let app = spawn_app_with(&[]).await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let (app, manager) = template_app(&[]).await;
     app.followers("C", 40).await;
     segment(&app, &manager, "forty", "following = true").await;
     create_and_send(&app, &manager, &template_push("oops", "forty")).await;
@@ -695,10 +696,7 @@ async fn push_row(app: &TestApp, slug: &str) -> wxcampaign::entities::pushes::Mo
 
 #[tokio::test]
 async fn a_fan_out_cut_off_part_way_is_resumed_from_its_place_and_the_push_finishes_only_after() {
-    let app = spawn_app_with(&[]).await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let (app, manager) = template_app(&[]).await;
     app.followers("F", 2_500).await;
     segment(&app, &manager, "everyone", "following = true").await;
     create(&app, &manager, &template_push("big", "everyone")).await;
@@ -867,14 +865,11 @@ async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn workers_of_two_pushes_to_the_same_customers_at_once_count_each_message_once() {
-    let app = spawn_app_with(&[
+    let (app, manager) = template_app(&[
         ("APP__PUSH__PER_CUSTOMER_DAILY", "10"),
         ("APP__PUSH__PER_CUSTOMER_WEEKLY", "50"),
     ])
     .await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
     app.followers("D", 600).await;
     segment(&app, &manager, "everyone", "following = true").await;
     // Six workers at once, each taking either push's batches: they meet on every customer's counters and on
@@ -980,16 +975,29 @@ fn openids_in(requests: &[wiremock::Request]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_first() {
+const MASS_SEND: &str = "/cgi-bin/message/mass/sendall";
+
+/// An app whose WeChat makes tags and answers the first mass send with `first`, the later ones with `then`
+/// (rests of one second).
+async fn mass_app(tag_id: i64, first: ResponseTemplate, then: Value) -> TestApp {
     let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
     app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
     app.wechat.issues_token("PUSH_TOKEN").await;
-    tags_answer(&app, 135).await;
-    const SENDALL: &str = "/cgi-bin/message/mass/sendall";
-    first_then(
-        &app,
-        SENDALL,
+    tags_answer(&app, tag_id).await;
+    first_then(&app, MASS_SEND, first, then).await;
+    app
+}
+
+/// A mass push of the year-end article to `segment`.
+fn mass_push(slug: &str, segment: &str) -> Value {
+    json!({ "slug": slug, "name": "年终回顾", "channel": "mass", "segment": segment,
+            "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] })
+}
+
+#[tokio::test]
+async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_first() {
+    let app = mass_app(
+        135,
         too_fast(),
         json!({ "errcode": 0, "errmsg": "ok", "msg_id": 1_000_042 }),
     )
@@ -997,13 +1005,7 @@ async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_firs
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
     app.followers("N", 20).await;
     segment(&app, &manager, "twenty", "following = true").await;
-    create_and_send(
-        &app,
-        &manager,
-        &json!({ "slug": "retry-article", "name": "年终回顾", "channel": "mass", "segment": "twenty",
-                 "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] }),
-    )
-    .await;
+    create_and_send(&app, &manager, &mass_push("retry-article", "twenty")).await;
     drain(&app, "w").await;
     let refused = counts(&app, &manager, "retry-article").await;
     assert_eq!(refused["held_by"]["wechat_rate"], 20, "{refused}");
@@ -1026,7 +1028,7 @@ async fn a_mass_retry_takes_everyone_an_earlier_batch_tagged_out_of_the_tag_firs
             .await,
     );
     assert_eq!(tagged.len(), 20 + 19);
-    assert_eq!(app.wechat.calls(SENDALL).await, 2);
+    assert_eq!(app.wechat.calls(MASS_SEND).await, 2);
     // Each reached customer's four-a-month is spent once, though two tries were made.
     let spent = wxcampaign::entities::push_counters::Entity::find()
         .filter(wxcampaign::entities::push_counters::Column::Subject.ends_with(":mass"))
@@ -1217,10 +1219,7 @@ async fn next_template_call_unanswered(app: &TestApp) {
 
 #[tokio::test]
 async fn a_template_message_without_an_answer_is_retried_only_while_wechat_drops_its_repeat() {
-    let app = spawn_app_with(&[]).await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    template_messages_succeed(&app).await;
-    let manager = app.staff_token("maggie", Role::CommunityManager).await;
+    let (app, manager) = template_app(&[]).await;
     app.followers("U", 1).await;
     segment(&app, &manager, "one", "following = true").await;
     // Within WeChat's ten minutes: sent again under the same client_msg_id, which WeChat would drop if the
@@ -1256,15 +1255,9 @@ async fn a_template_message_without_an_answer_is_retried_only_while_wechat_drops
 
 #[tokio::test]
 async fn a_mass_batch_without_an_answer_is_retried_alone_under_its_own_client_id() {
-    let app = spawn_app_with(&[("APP__PUSH__RATE_BACKOFF_SECS", "1")]).await;
-    app.clock.set(shanghai("2026-12-07T10:00:00+08:00"));
-    app.wechat.issues_token("PUSH_TOKEN").await;
-    tags_answer(&app, 136).await;
-    const SENDALL: &str = "/cgi-bin/message/mass/sendall";
     // The first call's answer is lost; the retry learns WeChat had it (45065).
-    first_then(
-        &app,
-        SENDALL,
+    let app = mass_app(
+        136,
         ResponseTemplate::new(502),
         json!({ "errcode": 45065, "errmsg": "clientmsgid exist" }),
     )
@@ -1272,20 +1265,14 @@ async fn a_mass_batch_without_an_answer_is_retried_alone_under_its_own_client_id
     let manager = app.staff_token("maggie", Role::CommunityManager).await;
     app.followers("P", 5).await;
     segment(&app, &manager, "five", "following = true").await;
-    create_and_send(
-        &app,
-        &manager,
-        &json!({ "slug": "lost-answer", "name": "年终回顾", "channel": "mass", "segment": "five",
-                 "variants": [{ "name": "A", "media_id": "MEDIA_YEAR_END" }] }),
-    )
-    .await;
+    create_and_send(&app, &manager, &mass_push("lost-answer", "five")).await;
     drain(&app, "w").await;
     let waiting = counts(&app, &manager, "lost-answer").await;
     assert_eq!(waiting["held"], 5, "{waiting}");
     // The batch's first customer opts out meanwhile: the retry still goes under the batch's first id.
     opt_out(&app, "oMpP000000").await;
     after_the_rest(&app).await;
-    let sends = app.wechat.requests(SENDALL).await;
+    let sends = app.wechat.requests(MASS_SEND).await;
     assert_eq!(sends.len(), 2);
     let client_id =
         |n: usize| serde_json::from_slice::<Value>(&sends[n].body).unwrap()["clientmsgid"].clone();
