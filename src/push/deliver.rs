@@ -3,9 +3,10 @@
 //! one), applies every limit (each a counted reason), spends what the send uses, calls WeChat, and records the
 //! answer. A send that WeChat refused for its quota or rate (45009, 45011) gives back what it spent, is held
 //! and retried later, and rests its channel; nothing is lost. A delivery records when it spent its limits, so
-//! a retry never spends them twice. A delivery whose worker died is taken up by `release`: queued again if it
-//! never spent its limits (it was never called) or is a template message (its `client_msg_id` makes WeChat
-//! drop a repeat), any other counted `interrupted` rather than risk sending it twice.
+//! a retry never spends them twice. A claim is its try: a worker too slow to keep a delivery changes nothing of
+//! it. A delivery whose worker died is taken up by `release`: queued again unless it was `calling` (a message
+//! WeChat would not recognise as a repeat, cut off during its call), which is counted `interrupted` rather than
+//! risk sending it twice.
 
 use std::time::Duration;
 
@@ -220,9 +221,26 @@ pub async fn mark_spent(
     ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), PushError> {
+    set_on(
+        conn,
+        ids,
+        &[(push_deliveries::Column::SpentAt, Expr::value(now))],
+    )
+    .await
+}
+
+/// Sets these columns of the deliveries `ids`, 500 ids a statement (within the bound-parameter limits).
+pub async fn set_on(
+    conn: &impl ConnectionTrait,
+    ids: &[i64],
+    columns: &[(push_deliveries::Column, Expr)],
+) -> Result<(), PushError> {
     for chunk in ids.chunks(500) {
-        push_deliveries::Entity::update_many()
-            .col_expr(push_deliveries::Column::SpentAt, Expr::value(now))
+        let mut update = push_deliveries::Entity::update_many();
+        for (column, value) in columns {
+            update = update.col_expr(*column, value.clone());
+        }
+        update
             .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
             .exec(conn)
             .await?;
@@ -243,25 +261,13 @@ struct Send {
     channel: Channel,
     variant: Variant,
     openid: String,
-    /// What the send spends (or, `already_spent`, spent on an earlier try whose answer was lost).
+    /// What the send spends (or, its delivery's `spent_at` set, spent on an earlier try).
     spend: Spend,
-    already_spent: bool,
 }
 
-impl Decision {
-    fn outcome(&self) -> Outcome {
-        match self {
-            Decision::Skip(_) => Outcome::Skipped,
-            Decision::Hold(..) => Outcome::Held,
-            Decision::Send(_) | Decision::Lost => Outcome::Sent,
-        }
-    }
-}
-
-/// What became of one delivery.
+/// What became of one delivery that was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
-    Sent,
     Failed,
     Skipped,
     Held,
@@ -270,7 +276,6 @@ enum Outcome {
 impl Pass {
     fn count(&mut self, outcome: Outcome) {
         match outcome {
-            Outcome::Sent => self.sent += 1,
             Outcome::Failed => self.failed += 1,
             Outcome::Skipped => self.skipped += 1,
             Outcome::Held => self.held += 1,
@@ -278,26 +283,27 @@ impl Pass {
     }
 }
 
-/// Writes a skip or a hold (`given_back`: what it had spent on an earlier try is given back); whether the
-/// claim still held it.
+/// Writes a skip or a hold (`given_back`: what it had spent on an earlier try is given back); what became of
+/// it, if the claim still held it.
 async fn put_aside(
     conn: &impl ConnectionTrait,
     claim: Claim,
     decision: &Decision,
     given_back: bool,
-) -> Result<bool, PushError> {
-    let (to, reason, until) = match decision {
-        Decision::Skip(reason) => (state::SKIPPED, *reason, None),
-        Decision::Hold(reason, until) => (state::HELD, *reason, Some(*until)),
-        Decision::Send(_) | Decision::Lost => return Ok(false),
+) -> Result<Option<Outcome>, PushError> {
+    let (to, reason, until, outcome) = match decision {
+        Decision::Skip(reason) => (state::SKIPPED, *reason, None, Outcome::Skipped),
+        Decision::Hold(reason, until) => (state::HELD, *reason, Some(*until), Outcome::Held),
+        Decision::Send(_) | Decision::Lost => return Ok(None),
     };
-    settle(conn, claim, to, Some(reason), |row| {
+    let settled = settle(conn, claim, to, Some(reason), |row| {
         row.not_before = Set(until);
         if given_back {
             row.spent_at = Set(None);
         }
     })
-    .await
+    .await?;
+    Ok(settled.then_some(outcome))
 }
 
 /// Delivers one message's deliveries: claimed together, checked, their limits spent in one transaction, sent
@@ -552,7 +558,7 @@ async fn prepare(
         }
     }
     let asking: Vec<usize> = (0..decisions.len())
-        .filter(|at| matches!(&decisions[*at], Decision::Send(send) if !send.already_spent))
+        .filter(|at| claimed[*at].spent_at.is_none() && matches!(decisions[*at], Decision::Send(_)))
         .collect();
     let spends: Vec<Spend> = asking
         .iter()
@@ -591,8 +597,9 @@ async fn prepare(
             }
             _ => None,
         };
-        if put_aside(&txn, Claim::of(delivery), decision, give_back.is_some()).await? {
-            pass.count(decision.outcome());
+        let put = put_aside(&txn, Claim::of(delivery), decision, give_back.is_some()).await?;
+        if let Some(outcome) = put {
+            pass.count(outcome);
             back.spends.extend(give_back);
         }
     }
@@ -718,7 +725,6 @@ async fn decide(
     Ok(Decision::Send(Box::new(Send {
         channel,
         spend: spend_of(cx, channel, &variant, delivery),
-        already_spent: delivery.spent_at.is_some(),
         variant,
         openid,
     })))

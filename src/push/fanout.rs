@@ -373,16 +373,14 @@ pub fn recipients_since(
     user: sea_orm::sea_query::SimpleExpr,
     since: sea_orm::sea_query::SimpleExpr,
 ) -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    Query::select()
-        .expr(Expr::val(1))
-        .from(push_deliveries::Entity)
-        .and_where(push_deliveries::Column::PushId.eq(push_id))
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut query = recipients(push_id);
+    query
         .and_where(Expr::col((push_deliveries::Entity, push_deliveries::Column::UserId)).eq(user))
         .and_where(
             Expr::col((push_deliveries::Entity, push_deliveries::Column::QueuedAt)).gt(since),
-        )
-        .to_owned()
+        );
+    query
 }
 
 /// Puts deliveries on the work queue, `PER_MESSAGE` to a message.

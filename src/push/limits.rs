@@ -118,20 +118,16 @@ pub struct Spend {
     pub consent: Option<(i64, String)>,
 }
 
-/// The stages a batch's spending goes through: the customers' counters kind by kind, their consents, the
-/// account's template counter last (so one refused send gives back the fewest rows). The rows themselves are
+/// The kinds of counter a batch spends, one statement a kind, in this order (the account's template counter
+/// last, so one refused send gives back the fewest rows); the consents after them. The rows themselves are
 /// locked first, all at once, in one order every transaction shares (`lock_rows`), so two transactions that
 /// meet on rows wait for each other instead of deadlocking.
-const CONSENTS: u8 = 3;
-
-fn stage(reason: &str) -> u8 {
-    match reason {
-        "frequency_daily" => 0,
-        "frequency_weekly" => 1,
-        "mass_monthly" => 2,
-        _ => 4,
-    }
-}
+const KINDS: [&str; 4] = [
+    "frequency_daily",
+    "frequency_weekly",
+    "mass_monthly",
+    "template_daily_cap",
+];
 
 /// A send wanting one of its limits: (the send, the limit's place in its list).
 type Wanting = (usize, usize);
@@ -154,19 +150,15 @@ pub async fn spend_all(
     };
     create_counters(conn, spends).await?;
     lock_rows(conn, spends, &[]).await?;
-    for at in 0..=4 {
-        if at == CONSENTS {
-            spend_consents(conn, spends, &mut ledger).await?;
-            continue;
-        }
-        // The counters of this stage the sends still standing want: (window, subject) -> (cap, wanting).
+    for kind in KINDS {
+        // The counters of this kind the sends still standing want: (window, subject) -> (cap, wanting).
         let mut wanted: BTreeMap<(&str, &str), (u32, Vec<Wanting>)> = BTreeMap::new();
         for (send, spend) in spends.iter().enumerate() {
             if ledger.refused[send].is_some() {
                 continue;
             }
             for (index, limit) in spend.limits.iter().enumerate() {
-                if stage(limit.reason) == at {
+                if limit.reason == kind {
                     wanted
                         .entry((limit.window.as_str(), limit.subject.as_str()))
                         .or_insert((limit.cap, Vec::new()))
@@ -237,6 +229,7 @@ pub async fn spend_all(
             }
         }
     }
+    spend_consents(conn, spends, &mut ledger).await?;
     Ok(ledger.refused)
 }
 
@@ -278,11 +271,7 @@ async fn lock_rows(
     spends: &[Spend],
     more_consents: &[(i64, String)],
 ) -> Result<(), DbErr> {
-    let counters: BTreeSet<(&str, &str)> = spends
-        .iter()
-        .flat_map(|spend| spend.limits.iter())
-        .map(|limit| (limit.subject.as_str(), limit.window.as_str()))
-        .collect();
+    let counters = counter_keys(spends);
     if !counters.is_empty() {
         let subjects: BTreeSet<&str> = counters.iter().map(|(subject, _)| *subject).collect();
         let windows: BTreeSet<&str> = counters.iter().map(|(_, window)| *window).collect();
@@ -322,14 +311,18 @@ async fn lock_rows(
     Ok(())
 }
 
-/// Makes every counter the sends name exist (at zero), in key order.
-async fn create_counters(conn: &impl ConnectionTrait, spends: &[Spend]) -> Result<(), DbErr> {
-    let keys: BTreeSet<(&str, &str)> = spends
+/// The (subject, window) of every counter the sends name, in key order.
+fn counter_keys(spends: &[Spend]) -> BTreeSet<(&str, &str)> {
+    spends
         .iter()
         .flat_map(|spend| spend.limits.iter())
         .map(|limit| (limit.subject.as_str(), limit.window.as_str()))
-        .collect();
-    let rows: Vec<push_counters::ActiveModel> = keys
+        .collect()
+}
+
+/// Makes every counter the sends name exist (at zero), in key order.
+async fn create_counters(conn: &impl ConnectionTrait, spends: &[Spend]) -> Result<(), DbErr> {
+    let rows: Vec<push_counters::ActiveModel> = counter_keys(spends)
         .into_iter()
         .map(|(subject, window)| push_counters::ActiveModel {
             subject: Set(subject.to_owned()),
@@ -338,6 +331,7 @@ async fn create_counters(conn: &impl ConnectionTrait, spends: &[Spend]) -> Resul
             ..Default::default()
         })
         .collect();
+    // Three values a row.
     for chunk in rows.chunks(CHUNK / 3) {
         push_counters::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -414,22 +408,18 @@ async fn spend_consents(
     Ok(())
 }
 
-/// Gives back what sends spent (WeChat refused them, or they were not tried), in the same order as they were
-/// spent; and sets to none the consents WeChat said were gone (43101), in the consents' place in that order.
+/// Gives back what sends spent (WeChat refused them, or they were not tried), and sets to none the consents
+/// WeChat said were gone (43101): its rows locked first, like `spend_all`'s.
 pub async fn give_back(
     conn: &impl ConnectionTrait,
     spends: &[Spend],
     consents_gone: &[(i64, String)],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut counters: BTreeMap<(u8, &str, &str), i32> = BTreeMap::new();
+    let mut counters: BTreeMap<(&str, &str), i32> = BTreeMap::new();
     for limit in spends.iter().flat_map(|spend| spend.limits.iter()) {
         *counters
-            .entry((
-                stage(limit.reason),
-                limit.window.as_str(),
-                limit.subject.as_str(),
-            ))
+            .entry((limit.window.as_str(), limit.subject.as_str()))
             .or_default() += 1;
     }
     let mut consents: BTreeMap<(&str, i64), i32> = BTreeMap::new();
@@ -439,10 +429,8 @@ pub async fn give_back(
             .or_default() += 1;
     }
     lock_rows(conn, spends, consents_gone).await?;
-    for ((at, window, subject), count) in &counters {
-        if *at < CONSENTS {
-            refund_counter(conn, window, subject, *count).await?;
-        }
+    for ((window, subject), count) in counters {
+        refund_counter(conn, window, subject, count).await?;
     }
     for ((template_id, user_id), count) in consents {
         spend_consent(conn, user_id, template_id, count).await?;
@@ -450,16 +438,11 @@ pub async fn give_back(
     for (user_id, template_id) in consents_gone {
         set_consents(conn, *user_id, template_id, 0, now).await?;
     }
-    for ((at, window, subject), count) in &counters {
-        if *at > CONSENTS {
-            refund_counter(conn, window, subject, *count).await?;
-        }
-    }
     Ok(())
 }
 
-/// Spends one of `limit`; `false` when it is used up (nothing changed).
-pub async fn spend(conn: &impl ConnectionTrait, limit: &Counted) -> Result<bool, DbErr> {
+/// Spends one of `limit` (its row exists); `false` when it is used up (nothing changed).
+async fn spend(conn: &impl ConnectionTrait, limit: &Counted) -> Result<bool, DbErr> {
     let spent = push_counters::Entity::update_many()
         .col_expr(
             push_counters::Column::Used,

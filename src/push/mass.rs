@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::deliver::{state, Delivering, Pass};
+use super::deliver::{set_on, state, Delivering, Pass};
 use super::limits::{self, Spend};
 use super::model::{Channel, PushError, QuietHours};
 use super::saved::{self, status};
@@ -263,14 +263,11 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
             // The msg_id of a send WeChat already had (45065) came with the first answer, which was lost.
             let msg_id = (!msg_id.is_empty()).then_some(msg_id);
             let ids: Vec<i64> = reached.iter().map(|(id, _, _)| *id).collect();
-            for chunk in ids.chunks(500) {
-                push_deliveries::Entity::update_many()
-                    .col_expr(push_deliveries::Column::Status, Expr::value(state::SENT))
-                    .col_expr(push_deliveries::Column::MsgId, Expr::value(msg_id.clone()))
-                    .filter(push_deliveries::Column::Id.is_in(chunk.iter().copied()))
-                    .exec(cx.db)
-                    .await?;
-            }
+            let sent = [
+                (push_deliveries::Column::Status, Expr::value(state::SENT)),
+                (push_deliveries::Column::MsgId, Expr::value(msg_id.clone())),
+            ];
+            set_on(cx.db, &ids, &sent).await?;
             set_pending(cx, push_id, None).await?;
             if let Some(msg_id) = msg_id {
                 pushes::Entity::update_many()
@@ -291,15 +288,9 @@ async fn send_locked(cx: Delivering<'_>, push_id: i64) -> Result<Pass, PushError
                 let spends: Vec<Spend> =
                     reached.iter().map(|(_, _, spent)| spent.clone()).collect();
                 limits::give_back(&txn, &spends, &[], cx.now).await?;
-                let ids = reached.iter().map(|(id, _, _)| *id);
-                push_deliveries::Entity::update_many()
-                    .col_expr(
-                        push_deliveries::Column::SpentAt,
-                        Expr::value(Option::<DateTime<Utc>>::None),
-                    )
-                    .filter(push_deliveries::Column::Id.is_in(ids))
-                    .exec(&txn)
-                    .await?;
+                let ids: Vec<i64> = reached.iter().map(|(id, _, _)| *id).collect();
+                let unspent = Expr::value(Option::<DateTime<Utc>>::None);
+                set_on(&txn, &ids, &[(push_deliveries::Column::SpentAt, unspent)]).await?;
                 txn.commit().await?;
             }
             let retry = match errcode {
@@ -367,7 +358,9 @@ async fn tag_and_send(
     reached: &[(i64, String, Spend)],
     client_msg_id: &str,
 ) -> Result<String, WeChatError> {
-    let stored = |error: sea_orm::DbErr| WeChatError::Decode(format!("recording the tag: {error}"));
+    fn stored(error: impl std::fmt::Display) -> WeChatError {
+        WeChatError::Decode(format!("recording the tag: {error}"))
+    }
     let tag_id = match push.mass_tag_id {
         Some(tag_id) => {
             let earlier = tagged_openids(cx, push.id)
@@ -401,28 +394,17 @@ async fn tag_and_send(
             tag.id
         }
     };
-    for chunk in reached.chunks(500) {
-        push_deliveries::Entity::update_many()
-            .col_expr(push_deliveries::Column::TaggedAt, Expr::value(cx.now))
-            .filter(push_deliveries::Column::Id.is_in(chunk.iter().map(|(id, _, _)| *id)))
-            .exec(cx.db)
-            .await
-            .map_err(stored)?;
-    }
+    let ids: Vec<i64> = reached.iter().map(|(id, _, _)| *id).collect();
+    let tagged = [(push_deliveries::Column::TaggedAt, Expr::value(cx.now))];
+    set_on(cx.db, &ids, &tagged).await.map_err(stored)?;
     let openids: Vec<String> = reached
         .iter()
         .map(|(_, openid, _)| openid.clone())
         .collect();
     cx.wechat.tag_users(tag_id, &openids).await?;
     // The call itself: if this worker dies during it, the batch may have been sent and is never sent again.
-    for chunk in reached.chunks(500) {
-        push_deliveries::Entity::update_many()
-            .col_expr(push_deliveries::Column::Status, Expr::value(state::CALLING))
-            .filter(push_deliveries::Column::Id.is_in(chunk.iter().map(|(id, _, _)| *id)))
-            .exec(cx.db)
-            .await
-            .map_err(stored)?;
-    }
+    let calling = [(push_deliveries::Column::Status, Expr::value(state::CALLING))];
+    set_on(cx.db, &ids, &calling).await.map_err(stored)?;
     let media_id = saved::variants(push)
         .first()
         .and_then(|variant| variant.media_id.clone())

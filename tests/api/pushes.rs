@@ -783,6 +783,14 @@ async fn subscribe_app_first_answered_after(delay: StdDuration) -> TestApp {
     app
 }
 
+/// Six minutes on (claims go stale after five), the release job's pass.
+async fn release_after_claims_go_stale(app: &TestApp) -> push::Released {
+    app.clock.advance(chrono::Duration::minutes(6));
+    push::release(app.delivering(), &app.settings)
+        .await
+        .unwrap()
+}
+
 /// A worker (`consumer`) working the queue on its own task, returned once WeChat has its first call to `route`.
 async fn worker_in_its_first_call(
     app: &TestApp,
@@ -828,10 +836,7 @@ async fn a_worker_cut_off_mid_call_leaves_the_untried_to_be_sent_once_and_spends
     assert_eq!(cut["sending"], 3, "{cut}");
     // Five minutes on: the one cut off in its call may have reached its customer, so it is not sent again; the
     // two never called are queued again, and their second try spends no second daily count or consent.
-    app.clock.advance(chrono::Duration::minutes(6));
-    let released = push::release(app.delivering(), &app.settings)
-        .await
-        .unwrap();
+    let released = release_after_claims_go_stale(&app).await;
     assert_eq!(
         (released.requeued, released.interrupted),
         (2, 1),
@@ -1180,10 +1185,7 @@ async fn a_worker_too_slow_to_keep_its_claim_sends_nothing_another_worker_took_b
     create_and_send(&app, &manager, &subscribe_push("slow", "two")).await;
     let slow_worker = worker_in_its_first_call(&app, "slow", SUBSCRIBE_SEND).await;
     // While it waits, release takes back what it has not called yet, and another worker sends that.
-    app.clock.advance(chrono::Duration::minutes(6));
-    let released = push::release(app.delivering(), &app.settings)
-        .await
-        .unwrap();
+    let released = release_after_claims_go_stale(&app).await;
     assert_eq!(
         (released.requeued, released.interrupted),
         (1, 1),
